@@ -1,0 +1,77 @@
+//! `buzon rules check` and `buzon rules test`.
+
+use std::path::Path;
+
+use super::Outcome;
+use crate::config::Config;
+use crate::rules::RuleSet;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RulesCommand {
+    /// Load and validate the rules and templates; errors as file:line:col.
+    Check,
+    /// Run the rule tests under rules/tests (exit 1 when one fails).
+    Test {
+        /// Only cases whose name contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+    },
+}
+
+pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Outcome> {
+    let config = Config::load(config)?;
+    let rules = RuleSet::load(&config.rules_path)?;
+    match cmd {
+        RulesCommand::Check => {
+            crate::clients::load(&config.clients_path)?;
+            println!(
+                "ok: {} rules, {} document rules, {} labels, {} document kinds, {} checklists in {}",
+                rules.rules.len(),
+                rules.documents.len(),
+                rules.labels.len(),
+                rules.kinds.len(),
+                rules.desk.checklists.len(),
+                rules.dir.display()
+            );
+            Ok(Outcome::Ok)
+        }
+        RulesCommand::Test { filter } => {
+            let dir = rules.dir.join("tests");
+            let cases = crate::rules::test::load_cases(&dir).map_err(crate::diag::Diagnostics)?;
+            let opts = crate::mail::ParseOptions {
+                authserv_id: config.desk().authserv_id.clone(),
+                ..Default::default()
+            };
+            let (mut passed, mut failed) = (0, 0);
+            for case in cases {
+                if filter
+                    .as_ref()
+                    .is_some_and(|f| !case.name.contains(f.as_str()))
+                {
+                    continue;
+                }
+                let o = crate::rules::test::run_case(&rules, case, &opts);
+                if o.failures.is_empty() {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                    println!(
+                        "FAIL {}:{}: {}",
+                        o.case.file.display(),
+                        o.case.line,
+                        o.case.name
+                    );
+                    for f in &o.failures {
+                        println!("    {f}");
+                    }
+                }
+            }
+            println!("{passed} passed, {failed} failed");
+            Ok(if failed == 0 {
+                Outcome::Ok
+            } else {
+                Outcome::Problems
+            })
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The clients file: one `[[client]]` per customer, with the domains and
+//! contacts whose mail is theirs. [`Directory`] answers "who sent this?".
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, PUBLIC_DOMAINS, valid_address};
+use crate::diag::{Diagnostic, Diagnostics, deserialize_value};
+
+/// A scheduled status summary.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSchedule {
+    /// `daily` (business days) or `weekly`.
+    pub frequency: String,
+    /// For weekly: 1 = Monday … 7 = Sunday.
+    #[serde(default = "monday")]
+    pub weekday: u8,
+    /// Local time `HH:MM`.
+    pub time: String,
+    /// Who receives it (must be contacts or in the client's domains).
+    pub recipients: Vec<String>,
+}
+
+fn monday() -> u8 {
+    1
+}
+
+/// One client.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub ruc: String,
+    /// The client's own mail domains (never public webmail).
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Individual addresses of the client (e.g. on gmail.com).
+    #[serde(default)]
+    pub contacts: Vec<String>,
+    /// Account executive (ESC).
+    pub executive: String,
+    /// Customer-service assistant (ASC).
+    pub assistant: String,
+    /// Domains of suppliers and forwarders who send documents for this client.
+    #[serde(default)]
+    pub partners: Vec<String>,
+    /// Default regime code (`10`, `40`…).
+    #[serde(default)]
+    pub regime: Option<String>,
+    #[serde(default)]
+    pub status: Option<StatusSchedule>,
+}
+
+/// Load and validate the clients file.
+pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Diagnostics(vec![Diagnostic::file(
+            file,
+            format!("cannot read the clients file: {e}"),
+        )])
+    })?;
+    let table = toml::de::DeTable::parse(&text)
+        .map_err(|e| Diagnostics(vec![crate::diag::from_toml(file, &text, &e)]))?;
+    let mut errs = Vec::new();
+    let mut clients: Vec<Client> = Vec::new();
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for (key, value) in table.get_ref().iter() {
+        if key.get_ref() != "client" {
+            errs.push(Diagnostic::at(
+                file,
+                &text,
+                Some(key.span()),
+                format!(
+                    "unknown key `{}`; the clients file holds [[client]] entries",
+                    key.get_ref()
+                ),
+            ));
+            continue;
+        }
+        let Some(items) = value.get_ref().as_array() else {
+            errs.push(Diagnostic::at(
+                file,
+                &text,
+                Some(value.span()),
+                "write each client as [[client]]",
+            ));
+            continue;
+        };
+        for item in items.iter() {
+            let at = |msg: String| Diagnostic::at(file, &text, Some(item.span()), msg);
+            let mut c: Client = match deserialize_value(file, &text, item) {
+                Ok(c) => c,
+                Err(d) => {
+                    errs.push(d);
+                    continue;
+                }
+            };
+            c.domains = c
+                .domains
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect();
+            c.partners = c
+                .partners
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect();
+            c.contacts = c
+                .contacts
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect();
+            c.executive = c.executive.trim().to_ascii_lowercase();
+            c.assistant = c.assistant.trim().to_ascii_lowercase();
+            if c.id.trim().is_empty() {
+                errs.push(at("client id is empty".into()));
+            }
+            if clients.iter().any(|o| o.id == c.id) {
+                errs.push(at(format!("client id `{}` is used twice", c.id)));
+            }
+            if !crate::refs::ruc_valid(&c.ruc) {
+                errs.push(at(format!(
+                    "client {}: RUC `{}` is not valid (11 digits with a correct check digit)",
+                    c.id, c.ruc
+                )));
+            }
+            for d in &c.domains {
+                if PUBLIC_DOMAINS.contains(&d.as_str()) {
+                    errs.push(at(format!("client {}: `{d}` is a public webmail domain; list such people in `contacts` instead", c.id)));
+                }
+            }
+            for a in c.contacts.iter().chain([&c.executive, &c.assistant]) {
+                if !valid_address(a) {
+                    errs.push(at(format!("client {}: `{a}` is not a mail address", c.id)));
+                }
+            }
+            if let Some(s) = &c.status {
+                if !matches!(s.frequency.as_str(), "daily" | "weekly") {
+                    errs.push(at(format!(
+                        "client {}: status frequency `{}` must be \"daily\" or \"weekly\"",
+                        c.id, s.frequency
+                    )));
+                }
+                if chrono::NaiveTime::parse_from_str(&s.time, "%H:%M").is_err() {
+                    errs.push(at(format!(
+                        "client {}: status time `{}` is not HH:MM",
+                        c.id, s.time
+                    )));
+                }
+                if !(1..=7).contains(&s.weekday) {
+                    errs.push(at(format!("client {}: status weekday must be 1..7", c.id)));
+                }
+            }
+            for key in c.domains.iter().chain(&c.contacts) {
+                if let Some(prev) = owner.insert(key.clone(), c.id.clone())
+                    && prev != c.id
+                {
+                    errs.push(at(format!("`{key}` belongs to both {prev} and {}: mail from it could reach the wrong client", c.id)));
+                }
+            }
+            clients.push(c);
+        }
+    }
+    if errs.is_empty() {
+        Ok(clients)
+    } else {
+        Err(Diagnostics(errs))
+    }
+}
+
+/// The role of a sender and, for clients and partners, whose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    /// Our own shared mailbox (a loop if we answered).
+    Ours,
+    Staff,
+    Client(String),
+    /// A supplier or forwarder of these clients.
+    Partner(Vec<String>),
+    Unknown,
+}
+
+impl Sender {
+    pub fn role(&self) -> &'static str {
+        match self {
+            Sender::Ours => "ours",
+            Sender::Staff => "staff",
+            Sender::Client(_) => "client",
+            Sender::Partner(_) => "partner",
+            Sender::Unknown => "unknown",
+        }
+    }
+}
+
+/// Who is who: the desk's addresses, staff domains and clients.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub desk_address: String,
+    pub staff_domains: Vec<String>,
+    pub clients: Vec<Client>,
+}
+
+impl Directory {
+    pub fn new(config: &Config, clients: Vec<Client>) -> Self {
+        Directory {
+            desk_address: config.desk_address(),
+            staff_domains: crate::config::addresses(&config.desk().staff_domains),
+            clients,
+        }
+    }
+
+    /// Who is `address`?
+    pub fn sender(&self, address: &str) -> Sender {
+        let a = address.trim().to_ascii_lowercase();
+        if a.is_empty() {
+            return Sender::Unknown;
+        }
+        if a == self.desk_address {
+            return Sender::Ours;
+        }
+        let domain = a.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        if let Some(c) = self
+            .clients
+            .iter()
+            .find(|c| c.contacts.contains(&a) || c.domains.iter().any(|d| d == domain))
+        {
+            return Sender::Client(c.id.clone());
+        }
+        if self.staff_domains.iter().any(|d| d == domain) {
+            return Sender::Staff;
+        }
+        let partners: Vec<String> = self
+            .clients
+            .iter()
+            .filter(|c| c.partners.iter().any(|d| d == domain))
+            .map(|c| c.id.clone())
+            .collect();
+        if !partners.is_empty() {
+            return Sender::Partner(partners);
+        }
+        Sender::Unknown
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    /// Is `address` registered for client `id` (a contact or in its domains)?
+    pub fn belongs_to(&self, address: &str, id: &str) -> bool {
+        matches!(self.sender(address), Sender::Client(c) if c == id)
+    }
+}

@@ -1,0 +1,38 @@
+//! # buzon
+//!
+//! An email-driven automation agent for the customer-service desk of a
+//! customs brokerage in Peru. One message travels one way through the house:
+//!
+//! ```text
+//!  source ──► parse ──► classify ──► decide ──► store (one transaction) ──► outbox ──► sink
+//!  (Maildir / IMAP)  (mail)     (rules)     (desk)    (store: sled)                  (outbox)
+//!                                              ▲
+//!                        scheduler (clock) ────┘  deadlines, digests, scheduled status
+//! ```
+//!
+//! | module | stage / role |
+//! |---|---|
+//! | [`mail`] | parse: raw bytes → [`mail::Mail`]; never panics, records problems |
+//! | [`rules`] | classify: rule files → compiled `RegexSet`s → [`rules::Classification`] (pure) |
+//! | [`refs`] | reference extraction + check digits (AWB, container, RUC, IMO, DAM, BL, invoice) |
+//! | [`desk`] | decide: business logic and its data from `rules/` (pure) |
+//! | [`config`], [`clients`] | `config.toml` and the clients file, validated with `file:line:col` errors |
+//! | [`diag`] | the `file:line:col: message` diagnostic shared by every loader |
+//! | [`text`] | case- and accent-folding for matching |
+//! | [`cli`] | the command line (one file per command) |
+//!
+//! Guarantees (see DESIGN.md): no mail lost or processed twice; no mail
+//! loops; nobody sees what isn't theirs; bad input gets a clear outcome,
+//! never a crash; time is business time in America/Lima; clean stop.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod clients;
+pub mod config;
+pub mod desk;
+pub mod diag;
+pub mod mail;
+pub mod refs;
+pub mod rules;
+pub mod text;

@@ -1,0 +1,477 @@
+//! Parse: raw bytes → one normalised [`Mail`]. Never panics, whatever the
+//! bytes; what could not be read is recorded in [`Mail::problems`].
+
+mod auth;
+pub mod extract;
+pub mod quote;
+
+use std::fmt;
+
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use extract::Limits;
+
+/// Something in a mail that could not be read as expected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Stable short code (`pdf_unreadable`, `no_from`, `encoding`…).
+    pub code: String,
+    /// Human detail.
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(code: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            code: code.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.detail.is_empty() {
+            write!(f, "{}", self.code)
+        } else {
+            write!(f, "{}: {}", self.code, self.detail)
+        }
+    }
+}
+
+/// A mailbox: display name and address (lower-cased).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Addr {
+    pub name: String,
+    pub address: String,
+}
+
+impl Addr {
+    /// The domain part, lower case ("" when there is none).
+    pub fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+}
+
+/// One attachment (or a member of a ZIP attachment, or a part of a forwarded mail).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Decoded file name (RFC 2047/2231) as the sender wrote it; never a path.
+    pub name: String,
+    /// MIME type, lower case (`application/pdf`).
+    pub content_type: String,
+    /// Decoded size in bytes.
+    pub size: usize,
+    /// SHA-256 of the decoded content, hex.
+    pub sha256: String,
+    /// Extracted text (PDF text layer, text files, ZIP member names and texts), capped.
+    pub text: String,
+    /// `Content-Disposition: inline` (signature images and the like).
+    pub inline: bool,
+    /// Name of the ZIP archive or forwarded mail this came from, if any.
+    pub container: Option<String>,
+    /// Problems reading this attachment.
+    pub problems: Vec<Problem>,
+    /// The decoded bytes.
+    #[serde(skip)]
+    pub data: Vec<u8>,
+}
+
+/// The normalised mail every later stage works on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Mail {
+    /// SHA-256 of the raw bytes, hex: with the Message-ID, the mail's identity.
+    pub sha256: String,
+    /// Raw size in bytes.
+    pub size: usize,
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    pub from: Option<Addr>,
+    pub reply_to: Vec<Addr>,
+    pub to: Vec<Addr>,
+    pub cc: Vec<Addr>,
+    /// Return-Path address: `None` absent, `Some("")` the null sender `<>`.
+    pub return_path: Option<String>,
+    /// Decoded subject ("" when absent).
+    pub subject: String,
+    /// Date header, RFC 3339.
+    pub date: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Every header as (lower-case name, unfolded raw value), in order.
+    pub headers: Vec<(String, String)>,
+    /// What the sender wrote in this mail (plain part, or text from HTML).
+    pub new_text: String,
+    /// Quoted history (`>` lines, attribution blocks and below).
+    pub quoted_text: String,
+    /// The text came from an HTML part (there was no plain part).
+    pub from_html: bool,
+    pub attachments: Vec<Attachment>,
+    /// Auto-reply / bulk / bounce signals (see `auth::auto_signals`).
+    pub auto_signals: Vec<String>,
+    /// DMARC result from our own MTA's Authentication-Results, if any.
+    pub dmarc: Option<String>,
+    pub problems: Vec<Problem>,
+}
+
+impl Mail {
+    /// The first value of a header (name case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The sender's address, lower case ("" when there is none).
+    pub fn from_address(&self) -> &str {
+        self.from.as_ref().map(|a| a.address.as_str()).unwrap_or("")
+    }
+
+    /// Did the mail's author ask not to be answered by machines, or is it one?
+    pub fn is_auto(&self) -> bool {
+        !self.auto_signals.is_empty()
+    }
+
+    /// DMARC failed according to our own MTA.
+    pub fn dmarc_failed(&self) -> bool {
+        self.dmarc.as_deref() == Some("fail")
+    }
+}
+
+/// What parsing needs to know besides the bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// Our MTA's authserv-id; Authentication-Results from anyone else are ignored.
+    pub authserv_id: String,
+    pub limits: Limits,
+    /// Skip attachment text extraction (fast path for tests and benchmarks).
+    pub skip_extraction: bool,
+}
+
+const MAX_NESTING: usize = 4;
+
+/// Parse raw bytes into a [`Mail`]. Never fails: unreadable input yields a
+/// mail with what could be read and the problems recorded.
+pub fn parse(raw: &[u8], opts: &ParseOptions) -> Mail {
+    let mut mail = Mail {
+        sha256: hex::encode(Sha256::digest(raw)),
+        size: raw.len(),
+        ..Mail::default()
+    };
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        mail.problems.push(Problem::new(
+            "unparseable",
+            "no message could be parsed from these bytes",
+        ));
+        return mail;
+    };
+    mail.headers = msg
+        .headers_raw()
+        .map(|(n, v)| (n.to_ascii_lowercase(), unfold(v)))
+        .collect();
+    mail.message_id = msg
+        .message_id()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    mail.from = msg.from().and_then(first_addr);
+    mail.reply_to = msg.reply_to().map(addrs).unwrap_or_default();
+    mail.to = msg.to().map(addrs).unwrap_or_default();
+    mail.cc = msg.cc().map(addrs).unwrap_or_default();
+    mail.return_path = msg.header_raw("Return-Path").map(|v| {
+        v.trim()
+            .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
+            .to_ascii_lowercase()
+    });
+    mail.subject = msg.subject().unwrap_or("").trim().to_string();
+    mail.date = msg.date().map(|d| d.to_rfc3339());
+    mail.in_reply_to = id_list(msg.in_reply_to());
+    mail.references = id_list(msg.references());
+    mail.auto_signals = auth::auto_signals(&msg, mail.from.as_ref().map(|a| a.address.as_str()));
+    mail.dmarc = auth::dmarc_result(&msg, &opts.authserv_id);
+    if mail.from.is_none() {
+        mail.problems
+            .push(Problem::new("no_from", "no sender address"));
+    }
+    if mail.message_id.is_none() {
+        mail.problems.push(Problem::new("no_message_id", ""));
+    }
+
+    let (body, from_html) = match msg.body_text(0) {
+        Some(t) if msg.text_body_count() > 0 || msg.html_body_count() > 0 => (
+            t.into_owned(),
+            msg.text_part(0).is_some_and(|p| p.is_text_html()),
+        ),
+        Some(t) => (t.into_owned(), false),
+        None => (String::new(), false),
+    };
+    mail.from_html = from_html;
+    let split = quote::split(&body);
+    mail.new_text = split.new;
+    mail.quoted_text = split.quoted;
+    if msg.parts.iter().any(|p| p.is_encoding_problem) {
+        mail.problems.push(Problem::new(
+            "encoding",
+            "a part has a broken transfer encoding",
+        ));
+    }
+    collect_attachments(
+        &msg,
+        opts,
+        0,
+        None,
+        &mut mail.attachments,
+        &mut mail.problems,
+    );
+    mail
+}
+
+fn unfold(v: &str) -> String {
+    if !v.contains(['\r', '\n']) {
+        return v.trim().to_string();
+    }
+    let mut out = String::with_capacity(v.len());
+    for (i, line) in v.split(['\r', '\n']).filter(|l| !l.is_empty()).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(line.trim());
+    }
+    out
+}
+
+fn to_addr(a: &mail_parser::Addr<'_>) -> Option<Addr> {
+    let address = a
+        .address()?
+        .trim()
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_ascii_lowercase();
+    if address.is_empty() {
+        return None;
+    }
+    Some(Addr {
+        name: a.name().unwrap_or("").trim().to_string(),
+        address,
+    })
+}
+
+fn first_addr(a: &Address<'_>) -> Option<Addr> {
+    a.iter().find_map(to_addr)
+}
+
+fn addrs(a: &Address<'_>) -> Vec<Addr> {
+    a.iter().filter_map(to_addr).collect()
+}
+
+fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.trim().to_string()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.trim().to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn collect_attachments(
+    msg: &Message<'_>,
+    opts: &ParseOptions,
+    depth: usize,
+    container: Option<&str>,
+    out: &mut Vec<Attachment>,
+    problems: &mut Vec<Problem>,
+) {
+    for part in msg.attachments() {
+        let name = part
+            .attachment_name()
+            .map(sanitize_name)
+            .unwrap_or_default();
+        let content_type = part
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(s) => format!("{}/{}", ct.ctype(), s),
+                None => ct.ctype().to_string(),
+            })
+            .unwrap_or_else(|| "application/octet-stream".into())
+            .to_ascii_lowercase();
+        let inline = part
+            .content_disposition()
+            .is_some_and(|cd| cd.ctype().eq_ignore_ascii_case("inline"));
+        match &part.body {
+            PartType::Message(nested) => {
+                let label = if name.is_empty() {
+                    "mensaje-adjunto.eml".to_string()
+                } else {
+                    name.clone()
+                };
+                let raw = nested.raw_message();
+                let mut text = nested.subject().unwrap_or("").to_string();
+                text.push('\n');
+                if let Some(b) = nested.body_text(0) {
+                    text.push_str(&b);
+                }
+                extract::truncate(&mut text, opts.limits.max_text_bytes);
+                out.push(Attachment {
+                    name: label.clone(),
+                    content_type: "message/rfc822".into(),
+                    size: raw.len(),
+                    sha256: hex::encode(Sha256::digest(raw)),
+                    text,
+                    inline: false,
+                    container: container.map(str::to_string),
+                    problems: Vec::new(),
+                    data: raw.to_vec(),
+                });
+                if depth < MAX_NESTING {
+                    collect_attachments(nested, opts, depth + 1, Some(&label), out, problems);
+                } else {
+                    problems.push(Problem::new(
+                        "nesting_limit",
+                        "forwarded mails nested too deep",
+                    ));
+                }
+            }
+            PartType::Multipart(_) => {}
+            body => {
+                let data: &[u8] = match body {
+                    PartType::Text(t) | PartType::Html(t) => t.as_bytes(),
+                    PartType::Binary(b) | PartType::InlineBinary(b) => b,
+                    _ => &[],
+                };
+                let att = build_attachment(name, content_type, inline, data, container, opts, out);
+                out.push(att);
+            }
+        }
+    }
+}
+
+fn build_attachment(
+    name: String,
+    content_type: String,
+    inline: bool,
+    data: &[u8],
+    container: Option<&str>,
+    opts: &ParseOptions,
+    out: &mut Vec<Attachment>,
+) -> Attachment {
+    let mut att = Attachment {
+        sha256: hex::encode(Sha256::digest(data)),
+        size: data.len(),
+        text: String::new(),
+        inline,
+        container: container.map(str::to_string),
+        problems: Vec::new(),
+        data: data.to_vec(),
+        name,
+        content_type,
+    };
+    if opts.skip_extraction {
+        return att;
+    }
+    let limits = &opts.limits;
+    if extract::is_pdf(&att.name, &att.content_type, data) {
+        match extract::pdf_text(data, limits) {
+            Ok(t) if t.trim().is_empty() => att
+                .problems
+                .push(Problem::new("pdf_no_text", "no text layer (a scan?)")),
+            Ok(t) => att.text = t,
+            Err(p) => att.problems.push(p),
+        }
+    } else if extract::is_zip(&att.name, &att.content_type, data) {
+        let members = extract::zip_members(data, limits, &mut att.problems);
+        for m in members {
+            att.text.push_str(&m.name);
+            att.text.push('\n');
+            let member_name = sanitize_name(&m.name);
+            let ct = if extract::is_pdf(&member_name, "", &m.data) {
+                "application/pdf"
+            } else {
+                "application/octet-stream"
+            };
+            let member = build_attachment(
+                member_name,
+                ct.into(),
+                false,
+                &m.data,
+                Some(&att.name),
+                opts,
+                out,
+            );
+            if m.size as usize != m.data.len() {
+                att.problems.push(Problem::new(
+                    "zip_limit",
+                    format!("{} truncated", member.name),
+                ));
+            }
+            att.text.push_str(&member.text);
+            out.push(member);
+        }
+    } else if att.content_type.starts_with("text/")
+        || att.content_type.ends_with("/csv")
+        || att.content_type.ends_with("/xml")
+    {
+        att.text = String::from_utf8_lossy(data).into_owned();
+    }
+    extract::truncate(&mut att.text, limits.max_text_bytes);
+    att
+}
+
+/// A file name safe to show and to match: no path, no control characters.
+/// (Names are never used as paths; the store addresses files by hash.)
+pub fn sanitize_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    let mut cleaned = cleaned;
+    extract::truncate(&mut cleaned, 255);
+    cleaned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_lose_their_path() {
+        assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_name("C:\\x\\fac\u{7}tura.pdf"), "factura.pdf");
+        assert_eq!(sanitize_name("..."), "");
+    }
+
+    #[test]
+    fn garbage_is_a_problem_not_a_panic() {
+        let m = parse(b"\x00\xff\xfe", &ParseOptions::default());
+        assert!(!m.problems.is_empty());
+    }
+
+    #[test]
+    fn reads_addresses_threading_and_signals() {
+        let raw = b"From: Ana <ANA@Andes.test>\r\nTo: ops@cli.test\r\nSubject: =?utf-8?q?Cotizaci=C3=B3n?=\r\nMessage-ID: <a1@x>\r\nIn-Reply-To: <z9@y>\r\nReturn-Path: <>\r\nAuto-Submitted: auto-replied\r\nAuthentication-Results: mx.cli.test; dmarc=fail header.from=andes.test\r\n\r\nhola\r\n";
+        let m = parse(
+            raw,
+            &ParseOptions {
+                authserv_id: "mx.cli.test".into(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(m.from_address(), "ana@andes.test");
+        assert_eq!(m.subject, "Cotización");
+        assert_eq!(m.message_id.as_deref(), Some("a1@x"));
+        assert_eq!(m.in_reply_to, vec!["z9@y".to_string()]);
+        assert_eq!(m.return_path.as_deref(), Some(""));
+        assert!(
+            m.auto_signals
+                .contains(&"auto-submitted:auto-replied".to_string())
+        );
+        assert!(m.auto_signals.contains(&"return-path:empty".to_string()));
+        assert!(m.dmarc_failed());
+        let other = parse(
+            raw,
+            &ParseOptions {
+                authserv_id: "other.example".into(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(other.dmarc, None);
+    }
+}
