@@ -249,7 +249,7 @@ impl Config {
             base
         };
         let resolve = |p: &Path| {
-            if p.is_absolute() {
+            if p.is_absolute() || base == Path::new(".") {
                 p.to_path_buf()
             } else {
                 base.join(p)

@@ -114,7 +114,9 @@ pub fn from_toml(file: &Path, text: &str, err: &toml::de::Error) -> Diagnostic {
 pub fn suggest<'a>(word: &str, choices: &[&'a str]) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in choices {
-        let d = edit_distance(word, c);
+        // A prefix ("factura" for "factura_comercial") counts as distance 1.
+        let prefix = word.len() >= 4 && (c.starts_with(word) || word.starts_with(c));
+        let d = if prefix { 1 } else { edit_distance(word, c) };
         if d <= 2 && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
@@ -137,6 +139,21 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Deserialize one spanned TOML value (a table of a `[[array]]`, say) into
+/// `T`; errors keep their position in the original file.
+pub fn deserialize_value<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    value: &toml::Spanned<toml::de::DeValue<'_>>,
+) -> Result<T, Diagnostic> {
+    let outer = value.span();
+    T::deserialize(toml::de::ValueDeserializer::from(value.clone())).map_err(|mut e| {
+        e.set_input(None);
+        let span = e.span().or(Some(outer));
+        Diagnostic::at(file, text, span, e.message().trim().to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,19 +171,4 @@ mod tests {
         assert_eq!(suggest("subjet", &["subject", "from"]), Some("subject"));
         assert_eq!(suggest("zzzzzz", &["subject", "from"]), None);
     }
-}
-
-/// Deserialize one spanned TOML value (a table of a `[[array]]`, say) into
-/// `T`; errors keep their position in the original file.
-pub fn deserialize_value<T: serde::de::DeserializeOwned>(
-    file: &Path,
-    text: &str,
-    value: &toml::Spanned<toml::de::DeValue<'_>>,
-) -> Result<T, Diagnostic> {
-    let outer = value.span();
-    T::deserialize(toml::de::ValueDeserializer::from(value.clone())).map_err(|mut e| {
-        e.set_input(None);
-        let span = e.span().or(Some(outer));
-        Diagnostic::at(file, text, span, e.message().trim().to_string())
-    })
 }

@@ -46,11 +46,14 @@ static CONTAINER: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i-u)\b([a-z]{3}[ujz])\s?(\d{6})\s?-?\s?(\d)\b"));
 static RUC: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u)\b((?:10|15|16|17|20)\d{9})\b"));
 static IMO: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i-u)\bIMO[\s:#.-]*(?:N[o\xc2\xb0\xc2\xba]\.?\s*)?(\d{7})\b"));
+    LazyLock::new(|| re(r"(?i-u)\bIMO[\s:#.-]*(?:N(?:o|\xc2\xb0|\xc2\xba)\.?\s*)?(\d{7})\b"));
 static DAM_SEP: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?-u)\b(\d{3})([-/ ])((?:19|20)\d{2})[-/ ](\d{2})[-/ ](\d{6})\b"));
-static DAM_PLAIN: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i-u)\b(?:DAM|DUA)\W{0,12}(\d{3})((?:19|20)\d{2})(\d{2})(\d{6})\b"));
+static DAM_PLAIN: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)\b(?:DAM|DUA)\s*(?:N(?:o|\xc2\xb0|\xc2\xba)?\.?)?[\s:#]{0,4}(\d{3})((?:19|20)\d{2})(\d{2})(\d{6})\b",
+    )
+});
 static BL_CARRIER: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i-u)\b(MAEU\d{9}|MEDU[A-Z0-9]{2}\d{6}|CMDU[A-Z]{3}[A-Z0-9]\d{6}|HLCU[A-Z]{2}[A-Z0-9]{10}|COSU\d{10}|EGLV\d{12}|ONEY[A-Z0-9]{12}|OOLU\d{10}|ZIMU[A-Z]{3}\d{4,8}|YMLU[EBTW]\d{9}|HDMU[A-Z]{4}\d{7,8})\b",
@@ -58,12 +61,12 @@ static BL_CARRIER: LazyLock<Regex> = LazyLock::new(|| {
 });
 static BL_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i-u)\b(?:B/L|BL|HBL|MBL|bill\s+of\s+lading|conocimiento\s+de\s+embarque)\s*(?:N[o\xc2\xb0\xc2\xba]?\.?|nro\.?|number|#)?\s*[:.]?\s*([A-Z0-9][A-Z0-9-]{6,22}[A-Z0-9])\b",
+        r"(?i-u)\b(?:B/L|BL|HBL|MBL|bill\s+of\s+lading|conocimiento\s+de\s+embarque)\s*(?:N(?:o|\xc2\xb0|\xc2\xba)?\.?|nro\.?|number|#)?\s*[:.]?\s*([A-Z0-9][A-Z0-9-]{6,22}[A-Z0-9])\b",
     )
 });
 static INVOICE_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i-u)\b(?:factura|invoice|inv|fact)(?:\s+comercial|\s+commercial)?\.?\s*(?:N[o\xc2\xb0\xc2\xba]?\.?|nro\.?|number|#)?\s*[:.]?\s*([A-Z0-9]{1,8}(?:-[A-Z0-9]{1,12}){1,3})\b",
+        r"(?i-u)\b(?:factura|invoice|inv|fact)(?:\s+comercial|\s+commercial)?\.?\s*(?:N(?:o|\xc2\xb0|\xc2\xba)?\.?|nro\.?|number|#)?\s*[:.]?\s*([A-Z0-9]{1,8}(?:-[A-Z0-9]{1,12}){1,3})\b",
     )
 });
 static INVOICE_SUNAT: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)\b([FEB]\d{3}-\d{1,8})\b"));
@@ -365,8 +368,8 @@ mod tests {
     #[test]
     fn a_ruc_is_not_an_awb_and_a_dam_is_not_an_invoice() {
         let r = extract("RUC 20601234565, DAM 118-2026-10-012345, factura 118-2026-10-012345");
-        assert!(r.get("awb").is_none());
-        assert!(r.get("invoice").is_none(), "{r:?}");
+        assert!(!r.contains_key("awb"));
+        assert!(!r.contains_key("invoice"), "{r:?}");
         assert_eq!(r["ruc"].len(), 1);
     }
 
@@ -408,7 +411,7 @@ mod tests {
         }
 
         #[test]
-        fn ruc_accepts_exactly_one_check_digit(body in 0u64..1_000_000_000, prefix in prop::sample::select(vec!["10", "20", "15", "17"])) {
+        fn ruc_accepts_exactly_one_check_digit(body in 0u64..100_000_000, prefix in prop::sample::select(vec!["10", "20", "15", "17"])) {
             let base = format!("{prefix}{body:08}");
             let valid: Vec<u32> = (0..10).filter(|d| ruc_valid(&format!("{base}{d}"))).collect();
             prop_assert_eq!(valid.len(), 1);

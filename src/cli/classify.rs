@@ -100,42 +100,55 @@ pub fn execute(config: &Path, args: Args) -> anyhow::Result<Outcome> {
             anyhow::bail!("cannot read {}: {e}", path.display());
         }
     }
-    // Classification is pure and independent per file: spread batches over
-    // the cores, print in input order.
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
+    // Classification is pure and independent per file: a few long-lived
+    // workers (each keeps its regex caches warm) take files in turn; lines
+    // are printed in input order.
+    let workers = std::env::var("BUZON_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .clamp(1, 8);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for batch in files.chunks(512) {
-        let per = batch.len().div_ceil(workers);
-        let rendered: Vec<Vec<String>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(per.max(1))
-                .map(|part| {
-                    scope.spawn(|| {
-                        part.iter()
-                            .map(|p| render(&setup, p, args.json))
-                            .collect::<Vec<String>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec!["classification panicked on this batch\n".to_string()]
-                    })
-                })
-                .collect()
-        });
-        for part in rendered {
-            for line in part {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, String)>(1024);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, files, setup, json) = (&next, &files, &setup, args.json);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    if tx.send((i, render(setup, path, json))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut pending = std::collections::BTreeMap::new();
+        let mut expected = 0;
+        for (i, line) in rx {
+            pending.insert(i, line);
+            while let Some(line) = pending.remove(&expected) {
                 out.write_all(line.as_bytes())?;
+                expected += 1;
             }
         }
-    }
+        if expected != files.len() {
+            anyhow::bail!(
+                "{} of {} files could not be classified (a worker stopped)",
+                files.len() - expected,
+                files.len()
+            );
+        }
+        Ok(())
+    })?;
     out.flush()?;
     Ok(Outcome::Ok)
 }

@@ -156,8 +156,26 @@ const MAX_NESTING: usize = 4;
 /// Parse raw bytes into a [`Mail`]. Never fails: unreadable input yields a
 /// mail with what could be read and the problems recorded.
 pub fn parse(raw: &[u8], opts: &ParseOptions) -> Mail {
+    let sha256 = hex::encode(Sha256::digest(raw));
+    // The MIME parser is not ours: should it ever panic on hostile bytes,
+    // the mail still reaches the desk, with the problem recorded.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parse_inner(raw, sha256.clone(), opts)
+    }));
+    parsed.unwrap_or_else(|_| Mail {
+        sha256,
+        size: raw.len(),
+        problems: vec![Problem::new(
+            "parser_panic",
+            "the MIME parser failed on this message",
+        )],
+        ..Mail::default()
+    })
+}
+
+fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
     let mut mail = Mail {
-        sha256: hex::encode(Sha256::digest(raw)),
+        sha256,
         size: raw.len(),
         ..Mail::default()
     };

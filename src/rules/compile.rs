@@ -69,6 +69,12 @@ pub struct PatternTable {
     pub count: usize,
 }
 
+/// Patterns per `RegexSet`. An overlapping search over one huge set makes
+/// the lazy DFA build new states for almost every text (each state records
+/// which of the many patterns are part-way through); a few passes over
+/// smaller sets are cheaper. Measured in BENCHMARKS.md.
+const SET_CHUNK: usize = 32;
+
 /// One field's compiled set and the global id of each of its patterns.
 #[derive(Debug)]
 pub struct FieldSet {
@@ -129,8 +135,14 @@ impl PatternTable {
     pub fn build(self) -> Result<Vec<FieldSet>, String> {
         let mut out = Vec::new();
         for (field, (patterns, ids)) in self.pending {
-            let set = builder(&patterns).build().map_err(|e| e.to_string())?;
-            out.push(FieldSet { field, set, ids });
+            for (p, i) in patterns.chunks(SET_CHUNK).zip(ids.chunks(SET_CHUNK)) {
+                let set = builder(p).build().map_err(|e| e.to_string())?;
+                out.push(FieldSet {
+                    field: field.clone(),
+                    set,
+                    ids: i.to_vec(),
+                });
+            }
         }
         Ok(out)
     }
@@ -175,7 +187,8 @@ impl Compiler<'_> {
 
     pub fn kind(&mut self, name: &Spanned<String>, allow_any: bool) -> String {
         let n = name.get_ref();
-        if !(allow_any && n == "*") && !self.kinds.iter().any(|l| l == n) {
+        let known = self.kinds.iter().any(|l| l == n) || (allow_any && n == "*");
+        if !known {
             let known: Vec<&str> = self.kinds.iter().map(String::as_str).collect();
             let hint = suggest(n, &known)
                 .map(|s| format!(" (did you mean `{s}`?)"))

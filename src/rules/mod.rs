@@ -308,6 +308,7 @@ impl RuleSet {
         };
         let desk = desk.finish(dir, &mut errors);
         if !errors.is_empty() {
+            errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
             return Err(Diagnostics(errors));
         }
         Ok(RuleSet {

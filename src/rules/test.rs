@@ -9,6 +9,7 @@
 //! labels: reclamo            # the exact set of labels
 //! not: estado                # labels that must be absent
 //! docs: factura_comercial    # document kinds that must be found
+//! nodocs: dam, volante       # document kinds that must not be found
 //! refs: container=HLXU1234561, awb=145-54321094
 //! sender: client             # the sender's role (default: client)
 //! ---
@@ -35,6 +36,7 @@ pub struct Case {
     pub has: BTreeSet<String>,
     pub not: BTreeSet<String>,
     pub docs: BTreeSet<String>,
+    pub nodocs: BTreeSet<String>,
     pub refs: Vec<(String, String)>,
     pub sender: String,
     pub raw: Vec<u8>,
@@ -147,6 +149,7 @@ pub fn parse_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
             "has" => case.has = list(value),
             "not" => case.not = list(value),
             "docs" => case.docs = list(value),
+            "nodocs" => case.nodocs = list(value),
             "sender" => case.sender = value.to_string(),
             "refs" => {
                 for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -167,7 +170,7 @@ pub fn parse_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
                 file: path.to_path_buf(),
                 line: lineno,
                 col: 1,
-                message: format!("unknown expectation `{other}`; use labels, has, not, docs, refs, sender or mail"),
+                message: format!("unknown expectation `{other}`; use labels, has, not, docs, nodocs, refs, sender or mail"),
             }),
         }
     }
@@ -255,6 +258,19 @@ pub fn run_case(rules: &RuleSet, case: Case, opts: &ParseOptions) -> Outcome {
         failures.push(format!(
             "docs: missing [{}], got [{}]",
             fmt(&missing_docs),
+            got.join(", ")
+        ));
+    }
+    let wrong_docs: BTreeSet<String> = case.nodocs.intersection(&found).cloned().collect();
+    if !wrong_docs.is_empty() {
+        let got: Vec<String> = c
+            .documents
+            .iter()
+            .map(|d| format!("{}={}", d.attachment, d.kind))
+            .collect();
+        failures.push(format!(
+            "docs: must not have [{}], got [{}]",
+            fmt(&wrong_docs),
             got.join(", ")
         ));
     }
