@@ -37,9 +37,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = std::env::var_os("BUZON_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/corpus/real"));
+    let corpus =
+        std::env::var_os("BUZON_CORPUS").map(PathBuf::from).unwrap_or_else(|| root.join("../shared/corpus/real"));
     let mut paths = Vec::new();
     files(&corpus, &mut paths);
     let msgs: Vec<Vec<u8>> = paths.iter().filter_map(|p| std::fs::read(p).ok()).collect();
@@ -57,10 +56,7 @@ fn main() {
     let mut parse_only = Vec::new();
     let mut mime_only = Vec::new();
     let mut no_extract_t = Vec::new();
-    let no_extract = ParseOptions {
-        skip_extraction: true,
-        ..ParseOptions::default()
-    };
+    let no_extract = ParseOptions { skip_extraction: true, ..ParseOptions::default() };
     let mut full = Vec::new();
     let mut labels = 0usize;
     for _ in 0..runs {
@@ -83,13 +79,7 @@ fn main() {
         for m in &msgs {
             let mail = parse(m, &opts);
             let sender = dir.sender(mail.from_address());
-            let c = classify(
-                &rules,
-                &mail,
-                Facts {
-                    sender: sender.role(),
-                },
-            );
+            let c = classify(&rules, &mail, Facts { sender: sender.role() });
             labels += c.labels.len();
         }
         full.push(t.elapsed().as_secs_f64());
@@ -97,36 +87,11 @@ fn main() {
     std::hint::black_box(labels);
     let n = msgs.len() as f64;
     let (p, f) = (median(parse_only), median(full));
-    println!(
-        "corpus: {} messages, {:.1} MiB, {} runs, single thread",
-        msgs.len(),
-        bytes as f64 / 1048576.0,
-        runs
-    );
+    println!("corpus: {} messages, {:.1} MiB, {} runs, single thread", msgs.len(), bytes as f64 / 1048576.0, runs);
     let (mo, ne) = (median(mime_only), median(no_extract_t));
-    println!(
-        "mail-parser alone:          {:>9.0} msg/s  ({:.1} ms per corpus)",
-        n / mo,
-        mo * 1e3
-    );
-    println!(
-        "parse, no attachment text:  {:>9.0} msg/s  ({:.1} ms per corpus)",
-        n / ne,
-        ne * 1e3
-    );
-    println!(
-        "parse only:                 {:>9.0} msg/s  ({:.1} ms per corpus)",
-        n / p,
-        p * 1e3
-    );
-    println!(
-        "parse + rules + references: {:>9.0} msg/s  ({:.1} ms per corpus)",
-        n / f,
-        f * 1e3
-    );
-    println!(
-        "rules + references alone:   {:.1} ms per corpus ({:.0}% of parse)",
-        (f - p) * 1e3,
-        (f - p) / p * 100.0
-    );
+    println!("mail-parser alone:          {:>9.0} msg/s  ({:.1} ms per corpus)", n / mo, mo * 1e3);
+    println!("parse, no attachment text:  {:>9.0} msg/s  ({:.1} ms per corpus)", n / ne, ne * 1e3);
+    println!("parse only:                 {:>9.0} msg/s  ({:.1} ms per corpus)", n / p, p * 1e3);
+    println!("parse + rules + references: {:>9.0} msg/s  ({:.1} ms per corpus)", n / f, f * 1e3);
+    println!("rules + references alone:   {:.1} ms per corpus ({:.0}% of parse)", (f - p) * 1e3, (f - p) / p * 100.0);
 }

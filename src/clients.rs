@@ -57,14 +57,10 @@ pub struct Client {
 
 /// Load and validate the clients file.
 pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        Diagnostics(vec![Diagnostic::file(
-            file,
-            format!("cannot read the clients file: {e}"),
-        )])
-    })?;
-    let table = toml::de::DeTable::parse(&text)
-        .map_err(|e| Diagnostics(vec![crate::diag::from_toml(file, &text, &e)]))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Diagnostics(vec![Diagnostic::file(file, format!("cannot read the clients file: {e}"))]))?;
+    let table =
+        toml::de::DeTable::parse(&text).map_err(|e| Diagnostics(vec![crate::diag::from_toml(file, &text, &e)]))?;
     let mut errs = Vec::new();
     let mut clients: Vec<Client> = Vec::new();
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
@@ -74,20 +70,12 @@ pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
                 file,
                 &text,
                 Some(key.span()),
-                format!(
-                    "unknown key `{}`; the clients file holds [[client]] entries",
-                    key.get_ref()
-                ),
+                format!("unknown key `{}`; the clients file holds [[client]] entries", key.get_ref()),
             ));
             continue;
         }
         let Some(items) = value.get_ref().as_array() else {
-            errs.push(Diagnostic::at(
-                file,
-                &text,
-                Some(value.span()),
-                "write each client as [[client]]",
-            ));
+            errs.push(Diagnostic::at(file, &text, Some(value.span()), "write each client as [[client]]"));
             continue;
         };
         for item in items.iter() {
@@ -99,21 +87,9 @@ pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
                     continue;
                 }
             };
-            c.domains = c
-                .domains
-                .iter()
-                .map(|d| d.trim().to_ascii_lowercase())
-                .collect();
-            c.partners = c
-                .partners
-                .iter()
-                .map(|d| d.trim().to_ascii_lowercase())
-                .collect();
-            c.contacts = c
-                .contacts
-                .iter()
-                .map(|d| d.trim().to_ascii_lowercase())
-                .collect();
+            c.domains = c.domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+            c.partners = c.partners.iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+            c.contacts = c.contacts.iter().map(|d| d.trim().to_ascii_lowercase()).collect();
             c.executive = c.executive.trim().to_ascii_lowercase();
             c.assistant = c.assistant.trim().to_ascii_lowercase();
             if c.id.trim().is_empty() {
@@ -130,7 +106,10 @@ pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
             }
             for d in &c.domains {
                 if PUBLIC_DOMAINS.contains(&d.as_str()) {
-                    errs.push(at(format!("client {}: `{d}` is a public webmail domain; list such people in `contacts` instead", c.id)));
+                    errs.push(at(format!(
+                        "client {}: `{d}` is a public webmail domain; list such people in `contacts` instead",
+                        c.id
+                    )));
                 }
             }
             for a in c.contacts.iter().chain([&c.executive, &c.assistant]) {
@@ -146,10 +125,7 @@ pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
                     )));
                 }
                 if chrono::NaiveTime::parse_from_str(&s.time, "%H:%M").is_err() {
-                    errs.push(at(format!(
-                        "client {}: status time `{}` is not HH:MM",
-                        c.id, s.time
-                    )));
+                    errs.push(at(format!("client {}: status time `{}` is not HH:MM", c.id, s.time)));
                 }
                 if !(1..=7).contains(&s.weekday) {
                     errs.push(at(format!("client {}: status weekday must be 1..7", c.id)));
@@ -159,17 +135,16 @@ pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
                 if let Some(prev) = owner.insert(key.clone(), c.id.clone())
                     && prev != c.id
                 {
-                    errs.push(at(format!("`{key}` belongs to both {prev} and {}: mail from it could reach the wrong client", c.id)));
+                    errs.push(at(format!(
+                        "`{key}` belongs to both {prev} and {}: mail from it could reach the wrong client",
+                        c.id
+                    )));
                 }
             }
             clients.push(c);
         }
     }
-    if errs.is_empty() {
-        Ok(clients)
-    } else {
-        Err(Diagnostics(errs))
-    }
+    if errs.is_empty() { Ok(clients) } else { Err(Diagnostics(errs)) }
 }
 
 /// The role of a sender and, for clients and partners, whose.
@@ -223,22 +198,15 @@ impl Directory {
             return Sender::Ours;
         }
         let domain = a.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-        if let Some(c) = self
-            .clients
-            .iter()
-            .find(|c| c.contacts.contains(&a) || c.domains.iter().any(|d| d == domain))
+        if let Some(c) = self.clients.iter().find(|c| c.contacts.contains(&a) || c.domains.iter().any(|d| d == domain))
         {
             return Sender::Client(c.id.clone());
         }
         if self.staff_domains.iter().any(|d| d == domain) {
             return Sender::Staff;
         }
-        let partners: Vec<String> = self
-            .clients
-            .iter()
-            .filter(|c| c.partners.iter().any(|d| d == domain))
-            .map(|c| c.id.clone())
-            .collect();
+        let partners: Vec<String> =
+            self.clients.iter().filter(|c| c.partners.iter().any(|d| d == domain)).map(|c| c.id.clone()).collect();
         if !partners.is_empty() {
             return Sender::Partner(partners);
         }

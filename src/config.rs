@@ -234,107 +234,63 @@ pub fn valid_address(a: &str) -> bool {
 impl Config {
     /// Read and validate a config file.
     pub fn load(file: &Path) -> Result<Config, Diagnostics> {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            Diagnostics(vec![Diagnostic::file(
-                file,
-                format!("cannot read the config: {e}"),
-            )])
-        })?;
-        let raw: RawConfig = toml::from_str(&text)
-            .map_err(|e| Diagnostics(vec![crate::diag::from_toml(file, &text, &e)]))?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Diagnostics(vec![Diagnostic::file(file, format!("cannot read the config: {e}"))]))?;
+        let raw: RawConfig =
+            toml::from_str(&text).map_err(|e| Diagnostics(vec![crate::diag::from_toml(file, &text, &e)]))?;
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let base = if base.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            base
-        };
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
         let resolve = |p: &Path| {
-            if p.is_absolute() || base == Path::new(".") {
-                p.to_path_buf()
-            } else {
-                base.join(p)
-            }
+            if p.is_absolute() || base == Path::new(".") { p.to_path_buf() } else { base.join(p) }
         };
         let mut errs = Vec::new();
-        let mut err = |span: std::ops::Range<usize>, msg: String| {
-            errs.push(Diagnostic::at(file, &text, Some(span), msg))
-        };
+        let mut err =
+            |span: std::ops::Range<usize>, msg: String| errs.push(Diagnostic::at(file, &text, Some(span), msg));
 
         match raw.mailbox.kind.get_ref().as_str() {
             "maildir" => {
                 if raw.mailbox.path.is_none() {
-                    err(
-                        raw.mailbox.kind.span(),
-                        "mailbox kind \"maildir\" needs `path`".into(),
-                    );
+                    err(raw.mailbox.kind.span(), "mailbox kind \"maildir\" needs `path`".into());
                 }
             }
             "imap" => {
                 if raw.mailbox.host.is_none() || raw.mailbox.user.is_none() {
-                    err(
-                        raw.mailbox.kind.span(),
-                        "mailbox kind \"imap\" needs `host` and `user`".into(),
-                    );
+                    err(raw.mailbox.kind.span(), "mailbox kind \"imap\" needs `host` and `user`".into());
                 }
             }
-            other => err(
-                raw.mailbox.kind.span(),
-                format!("unknown mailbox kind `{other}`; use \"maildir\" or \"imap\""),
-            ),
+            other => {
+                err(raw.mailbox.kind.span(), format!("unknown mailbox kind `{other}`; use \"maildir\" or \"imap\""))
+            }
         }
         match raw.outbox.kind.get_ref().as_str() {
             "files" => {
                 if raw.outbox.path.is_none() {
-                    err(
-                        raw.outbox.kind.span(),
-                        "outbox kind \"files\" needs `path`".into(),
-                    );
+                    err(raw.outbox.kind.span(), "outbox kind \"files\" needs `path`".into());
                 }
             }
             "smtp" => {
                 if raw.outbox.host.is_none() {
-                    err(
-                        raw.outbox.kind.span(),
-                        "outbox kind \"smtp\" needs `host`".into(),
-                    );
+                    err(raw.outbox.kind.span(), "outbox kind \"smtp\" needs `host`".into());
                 }
             }
-            other => err(
-                raw.outbox.kind.span(),
-                format!("unknown outbox kind `{other}`; use \"files\" or \"smtp\""),
-            ),
+            other => err(raw.outbox.kind.span(), format!("unknown outbox kind `{other}`; use \"files\" or \"smtp\"")),
         }
         for tls in [&raw.mailbox.tls, &raw.outbox.tls].into_iter().flatten() {
             if !matches!(tls.get_ref().as_str(), "none" | "starttls" | "implicit") {
-                err(
-                    tls.span(),
-                    format!(
-                        "unknown tls `{}`; use \"none\", \"starttls\" or \"implicit\"",
-                        tls.get_ref()
-                    ),
-                );
+                err(tls.span(), format!("unknown tls `{}`; use \"none\", \"starttls\" or \"implicit\"", tls.get_ref()));
             }
         }
         let d = &raw.desk;
         let timezone = match d.timezone.get_ref().parse::<chrono_tz::Tz>() {
             Ok(tz) => tz,
             Err(_) => {
-                err(
-                    d.timezone.span(),
-                    format!(
-                        "unknown time zone `{}` (e.g. \"America/Lima\")",
-                        d.timezone.get_ref()
-                    ),
-                );
+                err(d.timezone.span(), format!("unknown time zone `{}` (e.g. \"America/Lima\")", d.timezone.get_ref()));
                 chrono_tz::America::Lima
             }
         };
         let time = |s: &Spanned<String>, errs: &mut dyn FnMut(std::ops::Range<usize>, String)| {
             NaiveTime::parse_from_str(s.get_ref(), "%H:%M").unwrap_or_else(|_| {
-                errs(
-                    s.span(),
-                    format!("`{}` is not a time of day HH:MM", s.get_ref()),
-                );
+                errs(s.span(), format!("`{}` is not a time of day HH:MM", s.get_ref()));
                 NaiveTime::MIN
             })
         };
@@ -344,27 +300,18 @@ impl Config {
             err(d.day_end.span(), "day_end must be after day_start".into());
         }
         if d.work_days.is_empty() || d.work_days.iter().any(|w| !(1..=7).contains(w)) {
-            err(
-                d.day_start.span(),
-                "work_days must list weekdays 1 (Monday) to 7 (Sunday)".into(),
-            );
+            err(d.day_start.span(), "work_days must list weekdays 1 (Monday) to 7 (Sunday)".into());
         }
         let mut extra_holidays = Vec::new();
         for h in &d.extra_holidays {
             match chrono::NaiveDate::parse_from_str(h.get_ref(), "%Y-%m-%d") {
                 Ok(day) => extra_holidays.push(day),
-                Err(_) => err(
-                    h.span(),
-                    format!("`{}` is not a date YYYY-MM-DD", h.get_ref()),
-                ),
+                Err(_) => err(h.span(), format!("`{}` is not a date YYYY-MM-DD", h.get_ref())),
             }
         }
         let prefix = d.order_prefix.get_ref();
         if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
-            err(
-                d.order_prefix.span(),
-                format!("order_prefix `{prefix}` must be letters and digits only"),
-            );
+            err(d.order_prefix.span(), format!("order_prefix `{prefix}` must be letters and digits only"));
         }
         let addresses = std::iter::once(&d.address)
             .chain(&d.supervisors)
@@ -379,36 +326,24 @@ impl Config {
         }
         for s in &d.staff_domains {
             if PUBLIC_DOMAINS.contains(&s.get_ref().to_ascii_lowercase().as_str()) {
-                err(
-                    s.span(),
-                    format!(
-                        "`{}` is a public webmail domain: it cannot be a staff domain",
-                        s.get_ref()
-                    ),
-                );
+                err(s.span(), format!("`{}` is a public webmail domain: it cannot be a staff domain", s.get_ref()));
             }
         }
         if d.supervisors.is_empty() {
             err(
                 d.address.span(),
-                "[desk] needs at least one address in `supervisors`: reclamos must reach someone"
-                    .into(),
+                "[desk] needs at least one address in `supervisors`: reclamos must reach someone".into(),
             );
         }
         if !errs.is_empty() {
             return Err(Diagnostics(errs));
         }
         let store_path = resolve(&raw.store.path);
-        let attachments_path = raw
-            .store
-            .attachments_path
-            .as_deref()
-            .map(resolve)
-            .unwrap_or_else(|| {
-                let mut p = store_path.clone().into_os_string();
-                p.push("-files");
-                PathBuf::from(p)
-            });
+        let attachments_path = raw.store.attachments_path.as_deref().map(resolve).unwrap_or_else(|| {
+            let mut p = store_path.clone().into_os_string();
+            p.push("-files");
+            PathBuf::from(p)
+        });
         Ok(Config {
             file: file.to_path_buf(),
             mailbox_path: raw.mailbox.path.as_deref().map(resolve),
@@ -434,17 +369,11 @@ impl Config {
     }
 
     pub fn is_staff_domain(&self, domain: &str) -> bool {
-        self.raw
-            .desk
-            .staff_domains
-            .iter()
-            .any(|d| d.get_ref().eq_ignore_ascii_case(domain))
+        self.raw.desk.staff_domains.iter().any(|d| d.get_ref().eq_ignore_ascii_case(domain))
     }
 }
 
 /// Values of a list of spanned strings, lower case.
 pub fn addresses(list: &[Spanned<String>]) -> Vec<String> {
-    list.iter()
-        .map(|s| s.get_ref().to_ascii_lowercase())
-        .collect()
+    list.iter().map(|s| s.get_ref().to_ascii_lowercase()).collect()
 }

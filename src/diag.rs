@@ -22,28 +22,13 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem about a whole file (cannot be read, missing, ...).
     pub fn file(file: &Path, message: impl Into<String>) -> Self {
-        Diagnostic {
-            file: file.to_path_buf(),
-            line: 0,
-            col: 0,
-            message: message.into(),
-        }
+        Diagnostic { file: file.to_path_buf(), line: 0, col: 0, message: message.into() }
     }
 
     /// A problem at a byte span of a file's text.
-    pub fn at(
-        file: &Path,
-        text: &str,
-        span: Option<Range<usize>>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn at(file: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
         let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        Diagnostic {
-            file: file.to_path_buf(),
-            line,
-            col,
-            message: message.into(),
-        }
+        Diagnostic { file: file.to_path_buf(), line, col, message: message.into() }
     }
 }
 
@@ -52,14 +37,7 @@ impl fmt::Display for Diagnostic {
         if self.line == 0 {
             write!(f, "{}: {}", self.file.display(), self.message)
         } else {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                self.line,
-                self.col,
-                self.message
-            )
+            write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.col, self.message)
         }
     }
 }
@@ -88,11 +66,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let col = before
-        .get(line_start..)
-        .map(|s| s.chars().count())
-        .unwrap_or(0)
-        + 1;
+    let col = before.get(line_start..).map(|s| s.chars().count()).unwrap_or(0) + 1;
     (line, col)
 }
 
@@ -100,13 +74,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 pub fn from_toml(file: &Path, text: &str, err: &toml::de::Error) -> Diagnostic {
     // The toml message carries its own multi-line caret rendering when it knows
     // the input; keep only the first line of the message proper.
-    let msg = err
-        .message()
-        .lines()
-        .next()
-        .unwrap_or("invalid TOML")
-        .trim()
-        .to_string();
+    let msg = err.message().lines().next().unwrap_or("invalid TOML").trim().to_string();
     Diagnostic::at(file, text, err.span(), msg)
 }
 

@@ -27,12 +27,21 @@
 
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod calendar;
 pub mod cli;
 pub mod clients;
+pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod desk;
 pub mod diag;
 pub mod mail;
+pub mod mailbox;
+pub mod outbox;
+pub mod pipeline;
 pub mod refs;
 pub mod rules;
+pub mod store;
+pub mod templates;
 pub mod text;

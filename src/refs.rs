@@ -18,15 +18,13 @@ pub const KINDS: &[&str] = &["awb", "container", "bl", "dam", "ruc", "imo", "inv
 
 /// Customs offices (first three digits of a DAM number).
 const ADUANAS: &[&str] = &[
-    "000", "019", "028", "046", "055", "082", "091", "118", "127", "145", "154", "163", "172",
-    "181", "190", "217", "226", "235", "244", "262", "271", "280", "299", "848", "983", "992",
+    "000", "019", "028", "046", "055", "082", "091", "118", "127", "145", "154", "163", "172", "181", "190", "217",
+    "226", "235", "244", "262", "271", "280", "299", "848", "983", "992",
 ];
 
 /// Customs regime codes (the two digits inside a DAM number).
-const REGIMES: &[&str] = &[
-    "10", "18", "20", "21", "28", "30", "36", "40", "41", "48", "51", "52", "70", "71", "72", "80",
-    "81", "89", "99",
-];
+const REGIMES: &[&str] =
+    &["10", "18", "20", "21", "28", "30", "36", "40", "41", "48", "51", "52", "70", "71", "72", "80", "81", "89", "99"];
 
 /// Compile a pattern known at build time. The patterns below are constants
 /// exercised by the unit tests, so a failure here is a programming error.
@@ -42,17 +40,13 @@ static AWB: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i-u)(?:\b(?:awb|mawb|hawb|gu[i\xc3\xad]+a(?:\s+a[e\xc3\xa9]+rea)?|air\s*waybill)\W{0,12}(\d{11})\b)|(?:\b(\d{3})[-\s](\d{4})\s?(\d{4})\b)",
     )
 });
-static CONTAINER: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i-u)\b([a-z]{3}[ujz])\s?(\d{6})\s?-?\s?(\d)\b"));
+static CONTAINER: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)\b([a-z]{3}[ujz])\s?(\d{6})\s?-?\s?(\d)\b"));
 static RUC: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u)\b((?:10|15|16|17|20)\d{9})\b"));
-static IMO: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i-u)\bIMO[\s:#.-]*(?:N(?:o|\xc2\xb0|\xc2\xba)\.?\s*)?(\d{7})\b"));
+static IMO: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)\bIMO[\s:#.-]*(?:N(?:o|\xc2\xb0|\xc2\xba)\.?\s*)?(\d{7})\b"));
 static DAM_SEP: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?-u)\b(\d{3})([-/ ])((?:19|20)\d{2})[-/ ](\d{2})[-/ ](\d{6})\b"));
 static DAM_PLAIN: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i-u)\b(?:DAM|DUA)\s*(?:N(?:o|\xc2\xb0|\xc2\xba)?\.?)?[\s:#]{0,4}(\d{3})((?:19|20)\d{2})(\d{2})(\d{6})\b",
-    )
+    re(r"(?i-u)\b(?:DAM|DUA)\s*(?:N(?:o|\xc2\xb0|\xc2\xba)?\.?)?[\s:#]{0,4}(\d{3})((?:19|20)\d{2})(\d{2})(\d{6})\b")
 });
 static BL_CARRIER: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -104,21 +98,14 @@ pub fn extract_into(text: &str, out: &mut References) {
         let digits: String = if let Some(m) = c.get(1) {
             ascii(m.as_bytes())
         } else {
-            [c.get(2), c.get(3), c.get(4)]
-                .iter()
-                .flatten()
-                .map(|m| ascii(m.as_bytes()))
-                .collect()
+            [c.get(2), c.get(3), c.get(4)].iter().flatten().map(|m| ascii(m.as_bytes())).collect()
         };
         if let Some(v) = normalise_awb(&digits) {
             add("awb", v);
         }
     }
     for c in gate(any.matched(1), CONTAINER.captures_iter(b)) {
-        let s: String = (1..=3)
-            .filter_map(|i| c.get(i))
-            .map(|m| ascii(m.as_bytes()))
-            .collect();
+        let s: String = (1..=3).filter_map(|i| c.get(i)).map(|m| ascii(m.as_bytes())).collect();
         let s = s.to_ascii_uppercase();
         if container_valid(&s) {
             add("container", s);
@@ -140,10 +127,7 @@ pub fn extract_into(text: &str, out: &mut References) {
             }
         }
     }
-    for c in gate(
-        any.matched(4),
-        DAM_SEP.captures_iter(b).chain(DAM_PLAIN.captures_iter(b)),
-    ) {
+    for c in gate(any.matched(4), DAM_SEP.captures_iter(b).chain(DAM_PLAIN.captures_iter(b))) {
         let groups: Vec<String> = c
             .iter()
             .skip(1)
@@ -170,12 +154,7 @@ pub fn extract_into(text: &str, out: &mut References) {
             }
         }
     }
-    for c in gate(
-        any.matched(6),
-        INVOICE_KEYWORD
-            .captures_iter(b)
-            .chain(INVOICE_SUNAT.captures_iter(b)),
-    ) {
+    for c in gate(any.matched(6), INVOICE_KEYWORD.captures_iter(b).chain(INVOICE_SUNAT.captures_iter(b))) {
         if let Some(m) = c.get(1) {
             let s = ascii(m.as_bytes()).to_ascii_uppercase();
             if plausible_code(&s, 2) && !looks_like_other_reference(&s) {
@@ -208,8 +187,7 @@ fn plausible_code(s: &str, min_digits: usize) -> bool {
 
 fn looks_like_other_reference(s: &str) -> bool {
     let compact: String = s.chars().filter(|c| *c != '-').collect();
-    DAM_SEP.is_match(s.as_bytes())
-        || (compact.len() == 11 && compact.bytes().all(|b| b.is_ascii_digit()))
+    DAM_SEP.is_match(s.as_bytes()) || (compact.len() == 11 && compact.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `PPPSSSSSSSC` (11 digits) → `PPP-SSSSSSSC` when the serial's check digit holds.
@@ -266,18 +244,11 @@ pub fn container_valid(s: &str) -> bool {
 /// Peru RUC: 11 digits, prefix 10/15/16/17/20, weighted mod 11.
 pub fn ruc_valid(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() != 11
-        || !b.iter().all(u8::is_ascii_digit)
-        || !matches!(&s[..2], "10" | "15" | "16" | "17" | "20")
-    {
+    if b.len() != 11 || !b.iter().all(u8::is_ascii_digit) || !matches!(&s[..2], "10" | "15" | "16" | "17" | "20") {
         return false;
     }
     const W: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-    let sum: u32 = b[..10]
-        .iter()
-        .zip(W)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = b[..10].iter().zip(W).map(|(d, w)| u32::from(d - b'0') * w).sum();
     (11 - sum % 11) % 10 == u32::from(b[10] - b'0')
 }
 
@@ -287,19 +258,13 @@ pub fn imo_valid(s: &str) -> bool {
     if b.len() != 7 || !b.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = b[..6]
-        .iter()
-        .zip((2..=7).rev())
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = b[..6].iter().zip((2..=7).rev()).map(|(d, w)| u32::from(d - b'0') * w).sum();
     sum % 10 == u32::from(b[6] - b'0')
 }
 
 /// DAM parts: known customs office, known regime, plausible year.
 pub fn dam_valid(aduana: &str, year: &str, regime: &str) -> bool {
-    ADUANAS.contains(&aduana)
-        && REGIMES.contains(&regime)
-        && matches!(year.parse::<u32>(), Ok(1990..=2099))
+    ADUANAS.contains(&aduana) && REGIMES.contains(&regime) && matches!(year.parse::<u32>(), Ok(1990..=2099))
 }
 
 /// The regime code inside a normalised DAM number (`118-2026-10-012345` → `10`).
@@ -313,10 +278,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn refs(text: &str, kind: &str) -> Vec<String> {
-        extract(text)
-            .get(kind)
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default()
+        extract(text).get(kind).map(|s| s.iter().cloned().collect()).unwrap_or_default()
     }
 
     #[test]
@@ -327,35 +289,19 @@ mod tests {
             ("awb 04523456786", "awb", &["045-23456786"]),
             ("AWB 045-23456787", "awb", &[]),
             ("contenedor CSQU 305438 3", "container", &["CSQU3054383"]),
-            (
-                "MEDU8290254 y TASU1170000",
-                "container",
-                &["MEDU8290254", "TASU1170000"],
-            ),
+            ("MEDU8290254 y TASU1170000", "container", &["MEDU8290254", "TASU1170000"]),
             ("cntr hlxu 123456-1", "container", &["HLXU1234561"]),
             ("MSCU6639871", "container", &[]),
             ("RUC 20512333797", "ruc", &["20512333797"]),
-            (
-                "RUC: 10054148289 / 20131312955 / 20131380951",
-                "ruc",
-                &["10054148289", "20131312955", "20131380951"],
-            ),
+            ("RUC: 10054148289 / 20131312955 / 20131380951", "ruc", &["10054148289", "20131312955", "20131380951"]),
             ("RUC 20512333798", "ruc", &[]),
-            (
-                "IMO 9319466, IMO: 8814275, IMO 9074729",
-                "imo",
-                &["8814275", "9074729", "9319466"],
-            ),
+            ("IMO 9319466, IMO: 8814275, IMO 9074729", "imo", &["8814275", "9074729", "9319466"]),
             ("IMO 9319467", "imo", &[]),
             ("DAM 118-2024-10-012345", "dam", &["118-2024-10-012345"]),
             ("DAM N° 235202610031877", "dam", &["235-2026-10-031877"]),
             ("999-2024-10-012345", "dam", &[]),
             ("118-2024-55-012345", "dam", &[]),
-            (
-                "BL MEDUHG271461 / MAEU203176301",
-                "bl",
-                &["MAEU203176301", "MEDUHG271461"],
-            ),
+            ("BL MEDUHG271461 / MAEU203176301", "bl", &["MAEU203176301", "MEDUHG271461"]),
             ("B/L N° SHA2611E0045", "bl", &["SHA2611E0045"]),
             ("Factura N° F001-00012345", "invoice", &["F001-00012345"]),
             ("invoice INV-2026-0042", "invoice", &["INV-2026-0042"]),
@@ -375,11 +321,7 @@ mod tests {
 
     fn container_check(prefix: &str, serial: u32) -> u32 {
         let s = format!("{prefix}{serial:06}");
-        let sum: u32 = s
-            .bytes()
-            .enumerate()
-            .map(|(i, c)| iso6346_value(c).unwrap_or(0) << i)
-            .sum();
+        let sum: u32 = s.bytes().enumerate().map(|(i, c)| iso6346_value(c).unwrap_or(0) << i).sum();
         (sum % 11) % 10
     }
 

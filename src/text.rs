@@ -17,10 +17,7 @@ pub fn fold_into(s: &str, out: &mut String) {
     let mut rest = s;
     while !rest.is_empty() {
         // Copy the ASCII run in one go (the common case), then fold one char.
-        let run = rest
-            .bytes()
-            .position(|b| !b.is_ascii())
-            .unwrap_or(rest.len());
+        let run = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
         let (ascii, tail) = rest.split_at(run);
         let start = out.len();
         out.push_str(ascii);

@@ -59,10 +59,7 @@ fn unknown_top_level_keys_get_a_suggestion() {
     inst.write("rules/96-typo.toml", "[[rules]]\nid = \"x\"\n");
     let out = inst.run(&["rules", "check"]);
     let err = stderr(&out);
-    assert!(
-        err.contains("rules/96-typo.toml:1:3: unknown key `rules` (did you mean `rule`?)"),
-        "{err}"
-    );
+    assert!(err.contains("rules/96-typo.toml:1:3: unknown key `rules` (did you mean `rule`?)"), "{err}");
 }
 
 #[test]
@@ -77,23 +74,13 @@ fn a_bad_config_value_stops_with_its_line() {
     let out = inst.run(&["rules", "check"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    let kind_line = cfg
-        .lines()
-        .position(|l| l.starts_with("kind = \"files\""))
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let kind_line = cfg.lines().position(|l| l.starts_with("kind = \"files\"")).map(|i| i + 1).unwrap_or(0);
     assert!(
-        err.contains(&format!(
-            "config.toml:{kind_line}:8: unknown outbox kind `file`; use \"files\" or \"smtp\""
-        )),
+        err.contains(&format!("config.toml:{kind_line}:8: unknown outbox kind `file`; use \"files\" or \"smtp\"")),
         "{err}"
     );
     assert!(err.contains("unknown time zone `America/Lma`"), "{err}");
-    let line = cfg
-        .lines()
-        .position(|l| l.starts_with("timezone"))
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let line = cfg.lines().position(|l| l.starts_with("timezone")).map(|i| i + 1).unwrap_or(0);
     assert!(err.contains(&format!("config.toml:{line}:")), "{err}");
 }
 
@@ -101,31 +88,16 @@ fn a_bad_config_value_stops_with_its_line() {
 fn an_unknown_config_key_is_refused_with_its_position() {
     let inst = Instance::new();
     let cfg = std::fs::read_to_string(inst.path().join("config.toml")).unwrap_or_default();
-    inst.write(
-        "config.toml",
-        &cfg.replace("[rules]\n", "[rules]\npaht = \"x\"\n"),
-    );
+    inst.write("config.toml", &cfg.replace("[rules]\n", "[rules]\npaht = \"x\"\n"));
     let err = stderr(&inst.run(&["rules", "check"]));
-    assert!(
-        err.contains("config.toml:") && err.contains("unknown field `paht`"),
-        "{err}"
-    );
+    assert!(err.contains("config.toml:") && err.contains("unknown field `paht`"), "{err}");
 }
 
 #[test]
 fn a_public_webmail_domain_is_refused_for_a_client() {
     let inst = Instance::new();
     let c = std::fs::read_to_string(inst.path().join("clients.toml")).unwrap_or_default();
-    inst.write(
-        "clients.toml",
-        &c.replace(
-            "domains = [\"pacificfoods.test\"]",
-            "domains = [\"gmail.com\"]",
-        ),
-    );
+    inst.write("clients.toml", &c.replace("domains = [\"pacificfoods.test\"]", "domains = [\"gmail.com\"]"));
     let err = stderr(&inst.run(&["rules", "check"]));
-    assert!(
-        err.contains("clients.toml:") && err.contains("`gmail.com` is a public webmail domain"),
-        "{err}"
-    );
+    assert!(err.contains("clients.toml:") && err.contains("`gmail.com` is a public webmail domain"), "{err}");
 }

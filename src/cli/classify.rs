@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Outcome, Setup};
+use super::Outcome;
+use crate::app::App as Setup;
 use crate::rules::Classification;
 
 #[derive(Debug, clap::Args)]
@@ -55,19 +56,13 @@ pub fn walk(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, Stri
 fn render(setup: &Setup, path: &Path, json: bool) -> String {
     let c = match std::fs::read(path) {
         Ok(raw) => setup.classify(&raw).1,
-        Err(e) => Classification {
-            problems: vec![format!("unreadable: {e}")],
-            ..Classification::default()
-        },
+        Err(e) => Classification { problems: vec![format!("unreadable: {e}")], ..Classification::default() },
     };
     let file = path.display().to_string();
     if json {
         let mut line = serde_json::to_string(&Line { file, c: &c }).unwrap_or_else(|e| {
             // Serialising plain strings and maps cannot fail; say so if it ever does.
-            format!(
-                "{{\"file\":{:?},\"problems\":[\"cannot render: {e}\"]}}",
-                path.display().to_string()
-            )
+            format!("{{\"file\":{:?},\"problems\":[\"cannot render: {e}\"]}}", path.display().to_string())
         });
         line.push('\n');
         return line;
@@ -106,11 +101,7 @@ pub fn execute(config: &Path, args: Args) -> anyhow::Result<Outcome> {
     let workers = std::env::var("BUZON_WORKERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         .clamp(1, 8);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -3,6 +3,7 @@
 //! 0 ok, 1 ran and found problems (failing rule tests), 2 error.
 
 mod classify;
+pub mod query;
 mod rules_cmd;
 
 use std::path::PathBuf;
@@ -10,17 +11,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::clock::Clock;
+use query::Query;
+
 /// buzon: the customs desk's mail agent.
 #[derive(Debug, Parser)]
 #[command(name = "buzon", version, about, long_about = None)]
 pub struct Cli {
     /// Config file; relative paths inside it are resolved against its folder.
-    #[arg(
-        long,
-        global = true,
-        default_value = "config.toml",
-        env = "BUZON_CONFIG"
-    )]
+    #[arg(long, global = true, default_value = "config.toml", env = "BUZON_CONFIG")]
     pub config: PathBuf,
     /// Fix the clock (RFC 3339), for replays and tests.
     #[arg(long, global = true)]
@@ -31,12 +30,73 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Watch the mailbox and work until SIGTERM/SIGINT (SIGHUP reloads the files).
+    Run {
+        /// Drain the mailbox, flush the outbox, exit 0.
+        #[arg(long)]
+        once: bool,
+    },
     /// Parse and classify messages; no side effects. A folder means every
     /// regular file in it, recursively, whatever its name.
     Classify(classify::Args),
     /// Check or test the rule files.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Customs orders.
+    #[command(subcommand)]
+    Orders(OrdersCommand),
+    /// Reclamos with their due times and state.
+    #[command(subcommand)]
+    Reclamos(ListCommand),
+    /// Tasks for assistants.
+    #[command(subcommand)]
+    Tasks(ListCommand),
+    /// Outgoing mail and its state.
+    #[command(subcommand)]
+    Outbox(SimpleList),
+    /// Source, outbox and store health.
+    Status {
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrdersCommand {
+    /// Every order.
+    List {
+        /// JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One order with its documents and history.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    List {
+        /// Only those not closed.
+        #[arg(long)]
+        open: bool,
+        /// JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimpleList {
+    List {
+        /// JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// How a command ended when it did not fail.
@@ -58,51 +118,36 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BUZON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let clock = Clock::from_flag(cli.now.as_deref())?;
+    let now = clock.now();
+    let q = |query: Query| query::execute(&cli.config, now, query);
     match cli.command {
+        Command::Run { once } => {
+            init_logs();
+            let r = crate::daemon::run(&cli.config, clock, once)?;
+            tracing::info!(
+                "Done: {} processed, {} already done, {} quarantined, {} mails sent",
+                r.processed,
+                r.already_done,
+                r.quarantined,
+                r.sent
+            );
+            Ok(Outcome::Ok)
+        }
         Command::Classify(args) => classify::execute(&cli.config, args),
         Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd),
-    }
-}
-
-/// The loaded configuration, rules and clients that most commands need.
-pub struct Setup {
-    pub config: crate::config::Config,
-    pub rules: crate::rules::RuleSet,
-    pub directory: crate::clients::Directory,
-}
-
-impl Setup {
-    pub fn load(config: &std::path::Path) -> anyhow::Result<Setup> {
-        let config = crate::config::Config::load(config)?;
-        let rules = crate::rules::RuleSet::load(&config.rules_path)?;
-        let clients = crate::clients::load(&config.clients_path)?;
-        let directory = crate::clients::Directory::new(&config, clients);
-        Ok(Setup {
-            config,
-            rules,
-            directory,
-        })
-    }
-
-    pub fn parse_options(&self) -> crate::mail::ParseOptions {
-        crate::mail::ParseOptions {
-            authserv_id: self.config.desk().authserv_id.clone(),
-            ..Default::default()
-        }
-    }
-
-    /// Parse and classify one raw message.
-    pub fn classify(&self, raw: &[u8]) -> (crate::mail::Mail, crate::rules::Classification) {
-        let mail = crate::mail::parse(raw, &self.parse_options());
-        let sender = self.directory.sender(mail.from_address());
-        let c = crate::rules::classify(
-            &self.rules,
-            &mail,
-            crate::rules::Facts {
-                sender: sender.role(),
-            },
-        );
-        (mail, c)
+        Command::Orders(OrdersCommand::List { json }) => q(Query::Orders { show: None, json }),
+        Command::Orders(OrdersCommand::Show { id, json }) => q(Query::Orders { show: Some(id), json }),
+        Command::Reclamos(ListCommand::List { open, json }) => q(Query::Reclamos { open, json }),
+        Command::Tasks(ListCommand::List { open, json }) => q(Query::Tasks { open, json }),
+        Command::Outbox(SimpleList::List { json }) => q(Query::Outbox { json }),
+        Command::Status { json } => q(Query::Status { json }),
     }
 }

@@ -20,34 +20,31 @@ pub enum RulesCommand {
 
 pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Outcome> {
     let config = Config::load(config)?;
-    let rules = RuleSet::load(&config.rules_path)?;
     match cmd {
         RulesCommand::Check => {
-            crate::clients::load(&config.clients_path)?;
+            let app = crate::app::App::load(&config.file)?;
+            let rules = &app.rules;
             println!(
-                "ok: {} rules, {} document rules, {} labels, {} document kinds, {} checklists in {}",
+                "ok: {} rules, {} document rules, {} labels, {} document kinds, {} checklists, {} templates in {}",
                 rules.rules.len(),
                 rules.documents.len(),
                 rules.labels.len(),
                 rules.kinds.len(),
                 rules.desk.checklists.len(),
+                crate::templates::REQUIRED.len(),
                 rules.dir.display()
             );
             Ok(Outcome::Ok)
         }
         RulesCommand::Test { filter } => {
+            let rules = RuleSet::load(&config.rules_path)?;
             let dir = rules.dir.join("tests");
             let cases = crate::rules::test::load_cases(&dir).map_err(crate::diag::Diagnostics)?;
-            let opts = crate::mail::ParseOptions {
-                authserv_id: config.desk().authserv_id.clone(),
-                ..Default::default()
-            };
+            let opts =
+                crate::mail::ParseOptions { authserv_id: config.desk().authserv_id.clone(), ..Default::default() };
             let (mut passed, mut failed) = (0, 0);
             for case in cases {
-                if filter
-                    .as_ref()
-                    .is_some_and(|f| !case.name.contains(f.as_str()))
-                {
+                if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
                     continue;
                 }
                 let o = crate::rules::test::run_case(&rules, case, &opts);
@@ -55,23 +52,14 @@ pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Outcome> {
                     passed += 1;
                 } else {
                     failed += 1;
-                    println!(
-                        "FAIL {}:{}: {}",
-                        o.case.file.display(),
-                        o.case.line,
-                        o.case.name
-                    );
+                    println!("FAIL {}:{}: {}", o.case.file.display(), o.case.line, o.case.name);
                     for f in &o.failures {
                         println!("    {f}");
                     }
                 }
             }
             println!("{passed} passed, {failed} failed");
-            Ok(if failed == 0 {
-                Outcome::Ok
-            } else {
-                Outcome::Problems
-            })
+            Ok(if failed == 0 { Outcome::Ok } else { Outcome::Problems })
         }
     }
 }

@@ -59,29 +59,19 @@ impl DeskRules {
     }
 
     pub fn default_regime(&self) -> Option<&str> {
-        self.checklists
-            .iter()
-            .find(|c| c.default)
-            .or(self.checklists.first())
-            .map(|c| c.regime.as_str())
+        self.checklists.iter().find(|c| c.default).or(self.checklists.first()).map(|c| c.regime.as_str())
     }
 
     /// The regime a text suggests, by the checklists' hints.
     pub fn regime_from_text(&self, text: &str) -> Option<&str> {
         let folded = crate::text::fold(text);
-        self.hints
-            .iter()
-            .find(|(_, re)| re.is_match(&folded))
-            .map(|(r, _)| r.as_str())
+        self.hints.iter().find(|(_, re)| re.is_match(&folded)).map(|(r, _)| r.as_str())
     }
 
     /// The alert kind whose `tipo` pattern matches.
     pub fn alert_kind(&self, tipo: &str) -> Option<&AlertKind> {
         let folded = crate::text::fold(tipo);
-        self.alerts
-            .iter()
-            .find(|(_, re)| re.is_match(&folded))
-            .map(|(a, _)| a)
+        self.alerts.iter().find(|(_, re)| re.is_match(&folded)).map(|(a, _)| a)
     }
 }
 
@@ -116,17 +106,13 @@ impl DeskRulesBuilder {
                     for c in list {
                         for k in c.required.iter().chain(&c.optional) {
                             if !kinds.contains(k) {
-                                errors.push(here(format!(
-                                    "checklist {}: unknown document kind `{k}`",
-                                    c.regime
-                                )));
+                                errors.push(here(format!("checklist {}: unknown document kind `{k}`", c.regime)));
                             }
                         }
                         if let Some(h) = &c.hint {
                             match compile(h) {
                                 Ok(re) => self.out.hints.push((c.regime.clone(), re)),
-                                Err(e) => errors
-                                    .push(here(format!("checklist {}: bad hint: {e}", c.regime))),
+                                Err(e) => errors.push(here(format!("checklist {}: bad hint: {e}", c.regime))),
                             }
                         }
                         if self.out.checklists.iter().any(|x| x.regime == c.regime) {
@@ -152,8 +138,7 @@ impl DeskRulesBuilder {
                     for a in list {
                         match compile(&a.tipo) {
                             Ok(re) => self.out.alerts.push((a, re)),
-                            Err(e) => errors
-                                .push(here(format!("alert {}: bad `tipo` pattern: {e}", a.kind))),
+                            Err(e) => errors.push(here(format!("alert {}: bad `tipo` pattern: {e}", a.kind))),
                         }
                     }
                 }

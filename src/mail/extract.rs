@@ -42,9 +42,7 @@ impl Default for Limits {
 
 /// What kind of content a file is, from its magic bytes, type and name.
 pub fn is_pdf(name: &str, content_type: &str, data: &[u8]) -> bool {
-    data.starts_with(b"%PDF")
-        || content_type.ends_with("/pdf")
-        || name.to_ascii_lowercase().ends_with(".pdf")
+    data.starts_with(b"%PDF") || content_type.ends_with("/pdf") || name.to_ascii_lowercase().ends_with(".pdf")
 }
 
 pub fn is_zip(name: &str, content_type: &str, data: &[u8]) -> bool {
@@ -57,52 +55,32 @@ pub fn is_zip(name: &str, content_type: &str, data: &[u8]) -> bool {
 /// Extract the text layer of a PDF. `Ok("")` means a PDF without text (a scan).
 pub fn pdf_text(data: &[u8], limits: &Limits) -> Result<String, Problem> {
     if data.len() > limits.max_pdf_bytes {
-        return Err(Problem::new(
-            "pdf_too_large",
-            format!("{} bytes, limit {}", data.len(), limits.max_pdf_bytes),
-        ));
+        return Err(Problem::new("pdf_too_large", format!("{} bytes, limit {}", data.len(), limits.max_pdf_bytes)));
     }
-    if !data.starts_with(b"%PDF")
-        && !data
-            .get(..1024)
-            .is_some_and(|h| h.windows(4).any(|w| w == b"%PDF"))
-    {
+    if !data.starts_with(b"%PDF") && !data.get(..1024).is_some_and(|h| h.windows(4).any(|w| w == b"%PDF")) {
         return Err(Problem::new("pdf_unreadable", "no PDF header"));
     }
     let (tx, rx) = mpsc::channel();
     let bytes = data.to_vec();
     let pages = limits.max_pdf_pages;
-    let spawned = std::thread::Builder::new()
-        .name("pdf-text".into())
-        .spawn(move || {
-            let result = catch_unwind(AssertUnwindSafe(|| pdf_text_inner(&bytes, pages)));
-            let _ = tx.send(result);
-        });
+    let spawned = std::thread::Builder::new().name("pdf-text".into()).spawn(move || {
+        let result = catch_unwind(AssertUnwindSafe(|| pdf_text_inner(&bytes, pages)));
+        let _ = tx.send(result);
+    });
     if let Err(e) = spawned {
-        return Err(Problem::new(
-            "pdf_unreadable",
-            format!("cannot start extraction: {e}"),
-        ));
+        return Err(Problem::new("pdf_unreadable", format!("cannot start extraction: {e}")));
     }
     match rx.recv_timeout(limits.pdf_timeout) {
         Ok(Ok(r)) => r,
-        Ok(Err(_)) => Err(Problem::new(
-            "pdf_unreadable",
-            "the PDF reader failed on this file",
-        )),
-        Err(_) => Err(Problem::new(
-            "pdf_timeout",
-            format!("text extraction took over {:?}", limits.pdf_timeout),
-        )),
+        Ok(Err(_)) => Err(Problem::new("pdf_unreadable", "the PDF reader failed on this file")),
+        Err(_) => Err(Problem::new("pdf_timeout", format!("text extraction took over {:?}", limits.pdf_timeout))),
     }
 }
 
 fn pdf_text_inner(data: &[u8], max_pages: u32) -> Result<String, Problem> {
     let doc = lopdf::Document::load_mem(data).map_err(|e| {
         let msg = e.to_string();
-        if msg.to_ascii_lowercase().contains("encrypt")
-            || msg.to_ascii_lowercase().contains("password")
-        {
+        if msg.to_ascii_lowercase().contains("encrypt") || msg.to_ascii_lowercase().contains("password") {
             Problem::new("pdf_encrypted", "password-protected PDF")
         } else {
             Problem::new("pdf_unreadable", msg)
@@ -111,12 +89,7 @@ fn pdf_text_inner(data: &[u8], max_pages: u32) -> Result<String, Problem> {
     if doc.is_encrypted() {
         return Err(Problem::new("pdf_encrypted", "password-protected PDF"));
     }
-    let pages: Vec<u32> = doc
-        .get_pages()
-        .keys()
-        .copied()
-        .take(max_pages as usize)
-        .collect();
+    let pages: Vec<u32> = doc.get_pages().keys().copied().take(max_pages as usize).collect();
     let mut text = String::new();
     for p in pages {
         if let Ok(t) = doc.extract_text(&[p]) {
@@ -146,13 +119,8 @@ pub fn zip_members(data: &[u8], limits: &Limits, problems: &mut Vec<Problem>) ->
     };
     let n = archive.len();
     if n > limits.max_zip_members {
-        problems.push(Problem::new(
-            "zip_limit",
-            format!(
-                "{n} members, only the first {} read",
-                limits.max_zip_members
-            ),
-        ));
+        problems
+            .push(Problem::new("zip_limit", format!("{n} members, only the first {} read", limits.max_zip_members)));
     }
     for i in 0..n.min(limits.max_zip_members) {
         let mut file = match archive.by_index(i) {
@@ -165,30 +133,18 @@ pub fn zip_members(data: &[u8], limits: &Limits, problems: &mut Vec<Problem>) ->
         if file.is_dir() {
             continue;
         }
-        let name = file
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| format!("member-{i}"));
+        let name = file.name().map(|n| n.to_string()).unwrap_or_else(|_| format!("member-{i}"));
         let size = file.size();
         let mut buf = Vec::new();
-        let read = (&mut file)
-            .take(limits.max_zip_member_bytes)
-            .read_to_end(&mut buf);
+        let read = (&mut file).take(limits.max_zip_member_bytes).read_to_end(&mut buf);
         if let Err(e) = read {
             problems.push(Problem::new("zip_unreadable", format!("{name}: {e}")));
             continue;
         }
         if size > limits.max_zip_member_bytes {
-            problems.push(Problem::new(
-                "zip_limit",
-                format!("{name}: {size} bytes, truncated"),
-            ));
+            problems.push(Problem::new("zip_limit", format!("{name}: {size} bytes, truncated")));
         }
-        out.push(ZipMember {
-            name,
-            size,
-            data: buf,
-        });
+        out.push(ZipMember { name, size, data: buf });
     }
     out
 }

@@ -24,20 +24,13 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(code: &str, detail: impl Into<String>) -> Self {
-        Problem {
-            code: code.to_string(),
-            detail: detail.into(),
-        }
+        Problem { code: code.to_string(), detail: detail.into() }
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.detail.is_empty() {
-            write!(f, "{}", self.code)
-        } else {
-            write!(f, "{}: {}", self.code, self.detail)
-        }
+        if self.detail.is_empty() { write!(f, "{}", self.code) } else { write!(f, "{}: {}", self.code, self.detail) }
     }
 }
 
@@ -119,10 +112,7 @@ pub struct Mail {
 impl Mail {
     /// The first value of a header (name case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The sender's address, lower case ("" when there is none).
@@ -159,50 +149,30 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> Mail {
     let sha256 = hex::encode(Sha256::digest(raw));
     // The MIME parser is not ours: should it ever panic on hostile bytes,
     // the mail still reaches the desk, with the problem recorded.
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        parse_inner(raw, sha256.clone(), opts)
-    }));
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_inner(raw, sha256.clone(), opts)));
     parsed.unwrap_or_else(|_| Mail {
         sha256,
         size: raw.len(),
-        problems: vec![Problem::new(
-            "parser_panic",
-            "the MIME parser failed on this message",
-        )],
+        problems: vec![Problem::new("parser_panic", "the MIME parser failed on this message")],
         ..Mail::default()
     })
 }
 
 fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
-    let mut mail = Mail {
-        sha256,
-        size: raw.len(),
-        ..Mail::default()
-    };
+    let mut mail = Mail { sha256, size: raw.len(), ..Mail::default() };
     let Some(msg) = MessageParser::default().parse(raw) else {
-        mail.problems.push(Problem::new(
-            "unparseable",
-            "no message could be parsed from these bytes",
-        ));
+        mail.problems.push(Problem::new("unparseable", "no message could be parsed from these bytes"));
         return mail;
     };
-    mail.headers = msg
-        .headers_raw()
-        .map(|(n, v)| (n.to_ascii_lowercase(), unfold(v)))
-        .collect();
-    mail.message_id = msg
-        .message_id()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+    mail.headers = msg.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), unfold(v))).collect();
+    mail.message_id = msg.message_id().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     mail.from = msg.from().and_then(first_addr);
     mail.reply_to = msg.reply_to().map(addrs).unwrap_or_default();
     mail.to = msg.to().map(addrs).unwrap_or_default();
     mail.cc = msg.cc().map(addrs).unwrap_or_default();
-    mail.return_path = msg.header_raw("Return-Path").map(|v| {
-        v.trim()
-            .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
-            .to_ascii_lowercase()
-    });
+    mail.return_path = msg
+        .header_raw("Return-Path")
+        .map(|v| v.trim().trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace()).to_ascii_lowercase());
     mail.subject = msg.subject().unwrap_or("").trim().to_string();
     mail.date = msg.date().map(|d| d.to_rfc3339());
     mail.in_reply_to = id_list(msg.in_reply_to());
@@ -210,18 +180,16 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
     mail.auto_signals = auth::auto_signals(&msg, mail.from.as_ref().map(|a| a.address.as_str()));
     mail.dmarc = auth::dmarc_result(&msg, &opts.authserv_id);
     if mail.from.is_none() {
-        mail.problems
-            .push(Problem::new("no_from", "no sender address"));
+        mail.problems.push(Problem::new("no_from", "no sender address"));
     }
     if mail.message_id.is_none() {
         mail.problems.push(Problem::new("no_message_id", ""));
     }
 
     let (body, from_html) = match msg.body_text(0) {
-        Some(t) if msg.text_body_count() > 0 || msg.html_body_count() > 0 => (
-            t.into_owned(),
-            msg.text_part(0).is_some_and(|p| p.is_text_html()),
-        ),
+        Some(t) if msg.text_body_count() > 0 || msg.html_body_count() > 0 => {
+            (t.into_owned(), msg.text_part(0).is_some_and(|p| p.is_text_html()))
+        }
         Some(t) => (t.into_owned(), false),
         None => (String::new(), false),
     };
@@ -230,19 +198,9 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
     mail.new_text = split.new;
     mail.quoted_text = split.quoted;
     if msg.parts.iter().any(|p| p.is_encoding_problem) {
-        mail.problems.push(Problem::new(
-            "encoding",
-            "a part has a broken transfer encoding",
-        ));
+        mail.problems.push(Problem::new("encoding", "a part has a broken transfer encoding"));
     }
-    collect_attachments(
-        &msg,
-        opts,
-        0,
-        None,
-        &mut mail.attachments,
-        &mut mail.problems,
-    );
+    collect_attachments(&msg, opts, 0, None, &mut mail.attachments, &mut mail.problems);
     mail
 }
 
@@ -261,18 +219,11 @@ fn unfold(v: &str) -> String {
 }
 
 fn to_addr(a: &mail_parser::Addr<'_>) -> Option<Addr> {
-    let address = a
-        .address()?
-        .trim()
-        .trim_matches(|c| c == '<' || c == '>')
-        .to_ascii_lowercase();
+    let address = a.address()?.trim().trim_matches(|c| c == '<' || c == '>').to_ascii_lowercase();
     if address.is_empty() {
         return None;
     }
-    Some(Addr {
-        name: a.name().unwrap_or("").trim().to_string(),
-        address,
-    })
+    Some(Addr { name: a.name().unwrap_or("").trim().to_string(), address })
 }
 
 fn first_addr(a: &Address<'_>) -> Option<Addr> {
@@ -300,10 +251,7 @@ fn collect_attachments(
     problems: &mut Vec<Problem>,
 ) {
     for part in msg.attachments() {
-        let name = part
-            .attachment_name()
-            .map(sanitize_name)
-            .unwrap_or_default();
+        let name = part.attachment_name().map(sanitize_name).unwrap_or_default();
         let content_type = part
             .content_type()
             .map(|ct| match ct.subtype() {
@@ -312,16 +260,10 @@ fn collect_attachments(
             })
             .unwrap_or_else(|| "application/octet-stream".into())
             .to_ascii_lowercase();
-        let inline = part
-            .content_disposition()
-            .is_some_and(|cd| cd.ctype().eq_ignore_ascii_case("inline"));
+        let inline = part.content_disposition().is_some_and(|cd| cd.ctype().eq_ignore_ascii_case("inline"));
         match &part.body {
             PartType::Message(nested) => {
-                let label = if name.is_empty() {
-                    "mensaje-adjunto.eml".to_string()
-                } else {
-                    name.clone()
-                };
+                let label = if name.is_empty() { "mensaje-adjunto.eml".to_string() } else { name.clone() };
                 let raw = nested.raw_message();
                 let mut text = nested.subject().unwrap_or("").to_string();
                 text.push('\n');
@@ -343,10 +285,7 @@ fn collect_attachments(
                 if depth < MAX_NESTING {
                     collect_attachments(nested, opts, depth + 1, Some(&label), out, problems);
                 } else {
-                    problems.push(Problem::new(
-                        "nesting_limit",
-                        "forwarded mails nested too deep",
-                    ));
+                    problems.push(Problem::new("nesting_limit", "forwarded mails nested too deep"));
                 }
             }
             PartType::Multipart(_) => {}
@@ -389,9 +328,7 @@ fn build_attachment(
     let limits = &opts.limits;
     if extract::is_pdf(&att.name, &att.content_type, data) {
         match extract::pdf_text(data, limits) {
-            Ok(t) if t.trim().is_empty() => att
-                .problems
-                .push(Problem::new("pdf_no_text", "no text layer (a scan?)")),
+            Ok(t) if t.trim().is_empty() => att.problems.push(Problem::new("pdf_no_text", "no text layer (a scan?)")),
             Ok(t) => att.text = t,
             Err(p) => att.problems.push(p),
         }
@@ -401,25 +338,11 @@ fn build_attachment(
             att.text.push_str(&m.name);
             att.text.push('\n');
             let member_name = sanitize_name(&m.name);
-            let ct = if extract::is_pdf(&member_name, "", &m.data) {
-                "application/pdf"
-            } else {
-                "application/octet-stream"
-            };
-            let member = build_attachment(
-                member_name,
-                ct.into(),
-                false,
-                &m.data,
-                Some(&att.name),
-                opts,
-                out,
-            );
+            let ct =
+                if extract::is_pdf(&member_name, "", &m.data) { "application/pdf" } else { "application/octet-stream" };
+            let member = build_attachment(member_name, ct.into(), false, &m.data, Some(&att.name), opts, out);
             if m.size as usize != m.data.len() {
-                att.problems.push(Problem::new(
-                    "zip_limit",
-                    format!("{} truncated", member.name),
-                ));
+                att.problems.push(Problem::new("zip_limit", format!("{} truncated", member.name)));
             }
             att.text.push_str(&member.text);
             out.push(member);
@@ -465,31 +388,16 @@ mod tests {
     #[test]
     fn reads_addresses_threading_and_signals() {
         let raw = b"From: Ana <ANA@Andes.test>\r\nTo: ops@cli.test\r\nSubject: =?utf-8?q?Cotizaci=C3=B3n?=\r\nMessage-ID: <a1@x>\r\nIn-Reply-To: <z9@y>\r\nReturn-Path: <>\r\nAuto-Submitted: auto-replied\r\nAuthentication-Results: mx.cli.test; dmarc=fail header.from=andes.test\r\n\r\nhola\r\n";
-        let m = parse(
-            raw,
-            &ParseOptions {
-                authserv_id: "mx.cli.test".into(),
-                ..Default::default()
-            },
-        );
+        let m = parse(raw, &ParseOptions { authserv_id: "mx.cli.test".into(), ..Default::default() });
         assert_eq!(m.from_address(), "ana@andes.test");
         assert_eq!(m.subject, "Cotización");
         assert_eq!(m.message_id.as_deref(), Some("a1@x"));
         assert_eq!(m.in_reply_to, vec!["z9@y".to_string()]);
         assert_eq!(m.return_path.as_deref(), Some(""));
-        assert!(
-            m.auto_signals
-                .contains(&"auto-submitted:auto-replied".to_string())
-        );
+        assert!(m.auto_signals.contains(&"auto-submitted:auto-replied".to_string()));
         assert!(m.auto_signals.contains(&"return-path:empty".to_string()));
         assert!(m.dmarc_failed());
-        let other = parse(
-            raw,
-            &ParseOptions {
-                authserv_id: "other.example".into(),
-                ..Default::default()
-            },
-        );
+        let other = parse(raw, &ParseOptions { authserv_id: "other.example".into(), ..Default::default() });
         assert_eq!(other.dmarc, None);
     }
 }

@@ -14,19 +14,11 @@ pub struct Split {
 /// Split `body` into new text and quoted history.
 pub fn split(body: &str) -> Split {
     let lines: Vec<&str> = body.lines().collect();
-    let cut = lines
-        .iter()
-        .enumerate()
-        .find(|(i, _)| is_history_start(&lines, *i))
-        .map(|(i, _)| i)
-        .unwrap_or(lines.len());
+    let cut =
+        lines.iter().enumerate().find(|(i, _)| is_history_start(&lines, *i)).map(|(i, _)| i).unwrap_or(lines.len());
     let mut out = Split::default();
     for line in &lines[..cut] {
-        let target = if line.trim_start().starts_with('>') {
-            &mut out.quoted
-        } else {
-            &mut out.new
-        };
+        let target = if line.trim_start().starts_with('>') { &mut out.quoted } else { &mut out.new };
         target.push_str(line);
         target.push('\n');
     }
@@ -47,10 +39,7 @@ fn is_history_start(lines: &[&str], i: usize) -> bool {
     // Cheap test on the first bytes before folding the line.
     let head = lines[i].trim_start().as_bytes();
     let first = head.first().map(u8::to_ascii_lowercase);
-    if !matches!(
-        first,
-        Some(b'-' | b'_' | b'e' | b'o' | b'l' | b'a' | b'd' | b'f' | b'*' | b'b')
-    ) {
+    if !matches!(first, Some(b'-' | b'_' | b'e' | b'o' | b'l' | b'a' | b'd' | b'f' | b'*' | b'b')) {
         return false;
     }
     let l = lower(lines[i]);
@@ -62,11 +51,7 @@ fn is_history_start(lines: &[&str], i: usize) -> bool {
     if l.starts_with("--")
         && matches!(
             core,
-            "mensaje original"
-                | "original message"
-                | "mensaje reenviado"
-                | "forwarded message"
-                | "mensagem original"
+            "mensaje original" | "original message" | "mensaje reenviado" | "forwarded message" | "mensagem original"
         )
     {
         return true;
@@ -76,17 +61,9 @@ fn is_history_start(lines: &[&str], i: usize) -> bool {
     }
     // "El mar., 1 dic. 2026 a las 9:22, Ana <a@b> escribió:" (may wrap over two lines)
     let attribution = |s: &str| {
-        s.ends_with("escribio:")
-            || s.ends_with("wrote:")
-            || s.ends_with("a ecrit :")
-            || s.ends_with("schrieb:")
+        s.ends_with("escribio:") || s.ends_with("wrote:") || s.ends_with("a ecrit :") || s.ends_with("schrieb:")
     };
-    if (l.starts_with("el ")
-        || l.starts_with("on ")
-        || l.starts_with("le ")
-        || l.starts_with("am "))
-        && l.len() < 300
-    {
+    if (l.starts_with("el ") || l.starts_with("on ") || l.starts_with("le ") || l.starts_with("am ")) && l.len() < 300 {
         if attribution(&l) {
             return true;
         }
@@ -97,12 +74,8 @@ fn is_history_start(lines: &[&str], i: usize) -> bool {
         }
     }
     // Outlook: "De: …" followed by "Enviado: …"/"Sent: …"/"Fecha: …" within a few lines.
-    let header_start = |s: &str| {
-        s.starts_with("de:")
-            || s.starts_with("from:")
-            || s.starts_with("*from:*")
-            || s.starts_with("*de:*")
-    };
+    let header_start =
+        |s: &str| s.starts_with("de:") || s.starts_with("from:") || s.starts_with("*from:*") || s.starts_with("*de:*");
     if header_start(&l) {
         return lines.iter().skip(i + 1).take(4).map(|n| lower(n)).any(|n| {
             n.starts_with("enviado:")

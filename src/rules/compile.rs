@@ -34,10 +34,7 @@ pub enum Field {
 impl Field {
     /// Attachment fields are matched per attachment.
     pub fn per_attachment(&self) -> bool {
-        matches!(
-            self,
-            Field::AttachmentName | Field::AttachmentType | Field::AttachmentText
-        )
+        matches!(self, Field::AttachmentName | Field::AttachmentType | Field::AttachmentText)
     }
 }
 
@@ -87,10 +84,7 @@ pub struct FieldSet {
 /// both folded to lower case without accents): ASCII word boundaries (texts are folded to ASCII first), generous limits.
 fn builder(patterns: &[String]) -> RegexSetBuilder {
     let mut b = RegexSetBuilder::new(patterns);
-    b.multi_line(true)
-        .unicode(false)
-        .size_limit(64 << 20)
-        .dfa_size_limit(64 << 20);
+    b.multi_line(true).unicode(false).size_limit(64 << 20).dfa_size_limit(64 << 20);
     b
 }
 
@@ -106,23 +100,12 @@ impl PatternTable {
             .utf8(false)
             .build()
             .parse(&folded)
-            .map_err(|e| {
-                e.to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("invalid regular expression")
-                    .trim()
-                    .to_string()
-            })?;
+            .map_err(|e| e.to_string().lines().last().unwrap_or("invalid regular expression").trim().to_string())?;
         let id = self.count;
         self.count += 1;
         // `text` is the subject or the new text: the pattern joins both sets
         // under one id, so the new text is scanned once for all its patterns.
-        let fields = if field == Field::Text {
-            vec![Field::Subject, Field::NewText]
-        } else {
-            vec![field]
-        };
+        let fields = if field == Field::Text { vec![Field::Subject, Field::NewText] } else { vec![field] };
         for f in fields {
             let entry = self.pending.entry(f).or_default();
             entry.0.push(folded.clone());
@@ -137,11 +120,7 @@ impl PatternTable {
         for (field, (patterns, ids)) in self.pending {
             for (p, i) in patterns.chunks(SET_CHUNK).zip(ids.chunks(SET_CHUNK)) {
                 let set = builder(p).build().map_err(|e| e.to_string())?;
-                out.push(FieldSet {
-                    field: field.clone(),
-                    set,
-                    ids: i.to_vec(),
-                });
+                out.push(FieldSet { field: field.clone(), set, ids: i.to_vec() });
             }
         }
         Ok(out)
@@ -162,8 +141,7 @@ pub struct Compiler<'a> {
 
 impl Compiler<'_> {
     fn err(&mut self, span: Option<Range<usize>>, msg: impl Into<String>) {
-        self.errors
-            .push(Diagnostic::at(self.file, self.text, span, msg));
+        self.errors.push(Diagnostic::at(self.file, self.text, span, msg));
     }
 
     /// Check that `name` is a declared label.
@@ -171,15 +149,10 @@ impl Compiler<'_> {
         let n = name.get_ref();
         if !self.labels.iter().any(|l| l == n) {
             let known: Vec<&str> = self.labels.iter().map(String::as_str).collect();
-            let hint = suggest(n, &known)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = suggest(n, &known).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
             self.err(
                 Some(name.span()),
-                format!(
-                    "unknown label `{n}`{hint}; declare it in labels.toml or use one of: {}",
-                    known.join(", ")
-                ),
+                format!("unknown label `{n}`{hint}; declare it in labels.toml or use one of: {}", known.join(", ")),
             );
         }
         n.clone()
@@ -190,16 +163,8 @@ impl Compiler<'_> {
         let known = self.kinds.iter().any(|l| l == n) || (allow_any && n == "*");
         if !known {
             let known: Vec<&str> = self.kinds.iter().map(String::as_str).collect();
-            let hint = suggest(n, &known)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            self.err(
-                Some(name.span()),
-                format!(
-                    "unknown document kind `{n}`{hint}; known: {}",
-                    known.join(", ")
-                ),
-            );
+            let hint = suggest(n, &known).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            self.err(Some(name.span()), format!("unknown document kind `{n}`{hint}; known: {}", known.join(", ")));
         }
         n.clone()
     }
@@ -207,18 +172,12 @@ impl Compiler<'_> {
     fn patterns(&mut self, field: Field, p: &Spanned<Patterns>) -> Cond {
         let mut ids = Vec::new();
         if p.get_ref().0.is_empty() {
-            self.err(
-                Some(p.span()),
-                "an empty list of patterns never matches; remove the test or add a pattern",
-            );
+            self.err(Some(p.span()), "an empty list of patterns never matches; remove the test or add a pattern");
         }
         for (pattern, span) in &p.get_ref().0 {
             match self.table.add(field.clone(), pattern) {
                 Ok(id) => ids.push(id),
-                Err(e) => self.err(
-                    span.clone().or(Some(p.span())),
-                    format!("bad regular expression `{pattern}`: {e}"),
-                ),
+                Err(e) => self.err(span.clone().or(Some(p.span())), format!("bad regular expression `{pattern}`: {e}")),
             }
         }
         Cond::Pattern(ids)
@@ -230,9 +189,7 @@ impl Compiler<'_> {
         let r = c.get_ref();
         let mut parts = Vec::new();
         let list = |this: &mut Self, items: &Option<Vec<Spanned<RawCond>>>| -> Option<Vec<Cond>> {
-            items
-                .as_ref()
-                .map(|v| v.iter().map(|i| this.cond(i)).collect())
+            items.as_ref().map(|v| v.iter().map(|i| this.cond(i)).collect())
         };
         if let Some(v) = list(self, &r.any) {
             parts.push(Cond::Any(v));
@@ -269,13 +226,8 @@ impl Compiler<'_> {
                 let name = h.get_ref().trim().to_ascii_lowercase();
                 parts.push(self.patterns(Field::Header(name), m));
             }
-            (Some(h), None) => {
-                parts.push(Cond::HeaderPresent(h.get_ref().trim().to_ascii_lowercase()))
-            }
-            (None, Some(m)) => self.err(
-                Some(m.span()),
-                "`matches` needs `header = \"Name\"` beside it",
-            ),
+            (Some(h), None) => parts.push(Cond::HeaderPresent(h.get_ref().trim().to_ascii_lowercase())),
+            (None, Some(m)) => self.err(Some(m.span()), "`matches` needs `header = \"Name\"` beside it"),
             (None, None) => {}
         }
         if let Some(s) = &r.sender {
@@ -286,10 +238,7 @@ impl Compiler<'_> {
                 } else {
                     self.err(
                         rspan.clone().or(Some(s.span())),
-                        format!(
-                            "unknown sender role `{role}`; use one of: {}",
-                            SENDER_ROLES.join(", ")
-                        ),
+                        format!("unknown sender role `{role}`; use one of: {}", SENDER_ROLES.join(", ")),
                     );
                 }
             }
@@ -300,27 +249,24 @@ impl Compiler<'_> {
         }
         if let Some(l) = &r.label {
             if self.in_document_rule {
-                self.err(
-                    Some(l.span()),
-                    "document rules run before labels are known: `label` cannot be used here",
-                );
+                self.err(Some(l.span()), "document rules run before labels are known: `label` cannot be used here");
             }
             let l = self.label(l);
             parts.push(Cond::Label(l));
         }
         if let Some(d) = &r.document {
             if self.in_document_rule {
-                self.err(
-                    Some(d.span()),
-                    "`document` cannot be used inside a document rule",
-                );
+                self.err(Some(d.span()), "`document` cannot be used inside a document rule");
             }
             let d = self.kind(d, true);
             parts.push(Cond::Document(d));
         }
         match parts.len() {
             0 => {
-                self.err(Some(span), "empty condition: give at least one test (subject, new_text, attachment_name, any, …)");
+                self.err(
+                    Some(span),
+                    "empty condition: give at least one test (subject, new_text, attachment_name, any, …)",
+                );
                 Cond::Any(Vec::new())
             }
             1 => parts.remove(0),

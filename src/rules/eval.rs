@@ -64,9 +64,9 @@ fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool
         Cond::All(v) => v.iter().all(|c| holds(c, mail_hits, att_hits, ctx)),
         Cond::Any(v) => v.iter().any(|c| holds(c, mail_hits, att_hits, ctx)),
         Cond::None(v) => !v.iter().any(|c| holds(c, mail_hits, att_hits, ctx)),
-        Cond::Pattern(ids) => ids.iter().any(|&i| {
-            mail_hits.get(i).copied().unwrap_or(false) || att_hits.get(i).copied().unwrap_or(false)
-        }),
+        Cond::Pattern(ids) => {
+            ids.iter().any(|&i| mail_hits.get(i).copied().unwrap_or(false) || att_hits.get(i).copied().unwrap_or(false))
+        }
         Cond::HeaderPresent(name) => ctx.mail.headers.iter().any(|(n, _)| n == name),
         Cond::Sender(roles) => roles.iter().any(|r| r == ctx.facts.sender),
         Cond::HasAttachments(b) => ctx.mail.attachments.iter().any(|a| !a.inline) == *b,
@@ -94,8 +94,7 @@ impl Texts<'_> {
     }
 
     fn new_text(&mut self) -> &str {
-        self.new_text
-            .get_or_insert_with(|| fold(&self.mail.new_text))
+        self.new_text.get_or_insert_with(|| fold(&self.mail.new_text))
     }
 
     fn field(&mut self, field: &Field) -> Option<String> {
@@ -112,27 +111,13 @@ impl Texts<'_> {
                 s
             }
             Field::From => mail.from_address().to_string(),
-            Field::FromDomain => mail
-                .from
-                .as_ref()
-                .map(|a| a.domain().to_string())
-                .unwrap_or_default(),
-            Field::To => mail
-                .to
-                .iter()
-                .chain(&mail.cc)
-                .map(|a| a.address.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
+            Field::FromDomain => mail.from.as_ref().map(|a| a.domain().to_string()).unwrap_or_default(),
+            Field::To => mail.to.iter().chain(&mail.cc).map(|a| a.address.as_str()).collect::<Vec<_>>().join("\n"),
             Field::AutoSignal => mail.auto_signals.join("\n"),
             Field::Dmarc => mail.dmarc.clone().unwrap_or_default(),
             Field::Header(name) => {
-                let values: Vec<&str> = mail
-                    .headers
-                    .iter()
-                    .filter(|(n, _)| n == name)
-                    .map(|(_, v)| v.as_str())
-                    .collect();
+                let values: Vec<&str> =
+                    mail.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
                 if values.is_empty() {
                     return None;
                 }
@@ -147,11 +132,7 @@ impl Texts<'_> {
 pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classification {
     let n = rules.pattern_count;
     let mut mail_hits = vec![false; n];
-    let mut texts = Texts {
-        mail,
-        subject: None,
-        new_text: None,
-    };
+    let mut texts = Texts { mail, subject: None, new_text: None };
     for fs in rules.sets.iter().filter(|fs| !fs.field.per_attachment()) {
         if let Some(text) = texts.field(&fs.field) {
             for m in fs.set.matches(text.as_bytes()).iter() {
@@ -159,11 +140,7 @@ pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classificatio
             }
         }
     }
-    let att_sets: Vec<_> = rules
-        .sets
-        .iter()
-        .filter(|fs| fs.field.per_attachment())
-        .collect();
+    let att_sets: Vec<_> = rules.sets.iter().filter(|fs| fs.field.per_attachment()).collect();
     let mut any_att = vec![false; n];
     let mut per_att: Vec<Vec<bool>> = Vec::with_capacity(mail.attachments.len());
     for a in &mail.attachments {
@@ -188,17 +165,8 @@ pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classificatio
     // Documents first: label rules may test the kinds found.
     let mut kinds = BTreeSet::new();
     for (i, hits) in per_att.iter().enumerate() {
-        let ctx = Ctx {
-            mail,
-            facts,
-            labels: &empty_labels,
-            kinds: &empty_kinds,
-        };
-        if let Some(rule) = rules
-            .documents
-            .iter()
-            .find(|d| holds(&d.cond, &mail_hits, hits, &ctx))
-        {
+        let ctx = Ctx { mail, facts, labels: &empty_labels, kinds: &empty_kinds };
+        if let Some(rule) = rules.documents.iter().find(|d| holds(&d.cond, &mail_hits, hits, &ctx)) {
             out.documents.push(DocumentMatch {
                 attachment: mail.attachments[i].name.clone(),
                 kind: rule.kind.clone(),
@@ -214,12 +182,7 @@ pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classificatio
     let mut excluded = BTreeSet::new();
     for rule in &rules.rules {
         let fired = {
-            let ctx = Ctx {
-                mail,
-                facts,
-                labels: &labels,
-                kinds: &kinds,
-            };
+            let ctx = Ctx { mail, facts, labels: &labels, kinds: &kinds };
             holds(&rule.cond, &mail_hits, &any_att, &ctx)
         };
         if !fired {
@@ -257,14 +220,7 @@ pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classificatio
     out.problems = mail.problems.iter().map(ToString::to_string).collect();
     for a in &mail.attachments {
         for p in &a.problems {
-            out.problems.push(format!(
-                "{}: {p}",
-                if a.name.is_empty() {
-                    "(sin nombre)"
-                } else {
-                    &a.name
-                }
-            ));
+            out.problems.push(format!("{}: {p}", if a.name.is_empty() { "(sin nombre)" } else { &a.name }));
         }
     }
     out

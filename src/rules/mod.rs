@@ -58,24 +58,12 @@ pub struct RuleSet {
 
 impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuleSet")
-            .field("dir", &self.dir)
-            .field("rules", &self.rules.len())
-            .finish()
+        f.debug_struct("RuleSet").field("dir", &self.dir).field("rules", &self.rules.len()).finish()
     }
 }
 
-const TOP_KEYS: &[&str] = &[
-    "labels",
-    "document_kinds",
-    "fallback_label",
-    "rule",
-    "document",
-    "checklist",
-    "stages",
-    "alert",
-    "regime_hint",
-];
+const TOP_KEYS: &[&str] =
+    &["labels", "document_kinds", "fallback_label", "rule", "document", "checklist", "stages", "alert", "regime_hint"];
 
 struct SourceFile {
     path: PathBuf,
@@ -84,8 +72,7 @@ struct SourceFile {
 
 /// The `*.toml` files of a folder, sorted by name.
 fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| Diagnostic::file(dir, format!("cannot read the rules folder: {e}")))?;
+    let rd = std::fs::read_dir(dir).map_err(|e| Diagnostic::file(dir, format!("cannot read the rules folder: {e}")))?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
@@ -100,10 +87,7 @@ impl RuleSet {
         let mut errors = Vec::new();
         let files = toml_files(dir).map_err(|d| Diagnostics(vec![d]))?;
         if files.is_empty() {
-            return Err(Diagnostics(vec![Diagnostic::file(
-                dir,
-                "no rule files (*.toml) in this folder",
-            )]));
+            return Err(Diagnostics(vec![Diagnostic::file(dir, "no rule files (*.toml) in this folder")]));
         }
         let mut sources = Vec::new();
         for path in files {
@@ -129,49 +113,36 @@ impl RuleSet {
             for (key, value) in table.get_ref().iter() {
                 let k = key.get_ref().as_ref();
                 match k {
-                    "labels" => match deserialize_value::<Vec<String>>(&src.path, &src.text, value)
-                    {
+                    "labels" => match deserialize_value::<Vec<String>>(&src.path, &src.text, value) {
                         Ok(v) => labels.extend(v),
                         Err(d) => errors.push(d),
                     },
-                    "document_kinds" => {
-                        match deserialize_value::<Vec<String>>(&src.path, &src.text, value) {
-                            Ok(v) => kinds.extend(v),
-                            Err(d) => errors.push(d),
+                    "document_kinds" => match deserialize_value::<Vec<String>>(&src.path, &src.text, value) {
+                        Ok(v) => kinds.extend(v),
+                        Err(d) => errors.push(d),
+                    },
+                    "fallback_label" => match deserialize_value::<Spanned<String>>(&src.path, &src.text, value) {
+                        Ok(v) => {
+                            fallback = Some(v);
+                            fallback_at = Some((&src.path, &src.text));
                         }
-                    }
-                    "fallback_label" => {
-                        match deserialize_value::<Spanned<String>>(&src.path, &src.text, value) {
-                            Ok(v) => {
-                                fallback = Some(v);
-                                fallback_at = Some((&src.path, &src.text));
-                            }
-                            Err(d) => errors.push(d),
-                        }
-                    }
+                        Err(d) => errors.push(d),
+                    },
                     _ if TOP_KEYS.contains(&k) => {}
                     _ => {
-                        let hint = suggest(k, TOP_KEYS)
-                            .map(|s| format!(" (did you mean `{s}`?)"))
-                            .unwrap_or_default();
+                        let hint = suggest(k, TOP_KEYS).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
                         errors.push(Diagnostic::at(
                             &src.path,
                             &src.text,
                             Some(key.span()),
-                            format!(
-                                "unknown key `{k}`{hint}; a rule file may hold: {}",
-                                TOP_KEYS.join(", ")
-                            ),
+                            format!("unknown key `{k}`{hint}; a rule file may hold: {}", TOP_KEYS.join(", ")),
                         ));
                     }
                 }
             }
         }
         if labels.is_empty() {
-            errors.push(Diagnostic::file(
-                dir,
-                "no labels declared: add `labels = [\"documentos\", …]` to a rule file",
-            ));
+            errors.push(Diagnostic::file(dir, "no labels declared: add `labels = [\"documentos\", …]` to a rule file"));
         }
         let fallback_label = match (&fallback, fallback_at) {
             (Some(f), Some((path, text))) => {
@@ -180,10 +151,7 @@ impl RuleSet {
                         path,
                         text,
                         Some(f.span()),
-                        format!(
-                            "fallback label `{}` is not declared in `labels`",
-                            f.get_ref()
-                        ),
+                        format!("fallback label `{}` is not declared in `labels`", f.get_ref()),
                     ));
                 }
                 f.get_ref().clone()
@@ -201,11 +169,7 @@ impl RuleSet {
             for (key, value) in t.get_ref().iter() {
                 let k = key.get_ref().as_ref();
                 let items = || -> Vec<&Spanned<DeValue<'_>>> {
-                    value
-                        .get_ref()
-                        .as_array()
-                        .map(|a| a.iter().collect())
-                        .unwrap_or_default()
+                    value.get_ref().as_array().map(|a| a.iter().collect()).unwrap_or_default()
                 };
                 match k {
                     "rule" | "document" if value.get_ref().as_array().is_none() => {
@@ -218,14 +182,13 @@ impl RuleSet {
                     }
                     "rule" => {
                         for item in items() {
-                            let raw: syntax::RawRule =
-                                match deserialize_value(&src.path, &src.text, item) {
-                                    Ok(r) => r,
-                                    Err(d) => {
-                                        errors.push(d);
-                                        continue;
-                                    }
-                                };
+                            let raw: syntax::RawRule = match deserialize_value(&src.path, &src.text, item) {
+                                Ok(r) => r,
+                                Err(d) => {
+                                    errors.push(d);
+                                    continue;
+                                }
+                            };
                             check_id(&raw.id, &src.path, &src.text, &mut seen_ids, &mut errors);
                             let mut c = Compiler {
                                 file: &src.path,
@@ -236,10 +199,8 @@ impl RuleSet {
                                 errors: &mut errors,
                                 in_document_rule: false,
                             };
-                            let rule_labels: Vec<String> =
-                                raw.labels.iter().map(|l| c.label(l)).collect();
-                            let exclude: Vec<String> =
-                                raw.exclude.iter().map(|l| c.label(l)).collect();
+                            let rule_labels: Vec<String> = raw.labels.iter().map(|l| c.label(l)).collect();
+                            let exclude: Vec<String> = raw.exclude.iter().map(|l| c.label(l)).collect();
                             let cond = c.cond(&raw.when);
                             if rule_labels.is_empty() && exclude.is_empty() && !raw.stop {
                                 errors.push(Diagnostic::at(
@@ -261,14 +222,13 @@ impl RuleSet {
                     }
                     "document" => {
                         for item in items() {
-                            let raw: syntax::RawDocument =
-                                match deserialize_value(&src.path, &src.text, item) {
-                                    Ok(r) => r,
-                                    Err(d) => {
-                                        errors.push(d);
-                                        continue;
-                                    }
-                                };
+                            let raw: syntax::RawDocument = match deserialize_value(&src.path, &src.text, item) {
+                                Ok(r) => r,
+                                Err(d) => {
+                                    errors.push(d);
+                                    continue;
+                                }
+                            };
                             check_id(&raw.id, &src.path, &src.text, &mut seen_ids, &mut errors);
                             let mut c = Compiler {
                                 file: &src.path,
@@ -281,11 +241,7 @@ impl RuleSet {
                             };
                             let kind = c.kind(&raw.kind, false);
                             let cond = c.cond(&raw.when);
-                            documents.push(DocRule {
-                                id: raw.id.into_inner(),
-                                kind,
-                                cond,
-                            });
+                            documents.push(DocRule { id: raw.id.into_inner(), kind, cond });
                         }
                     }
                     "checklist" | "stages" | "alert" | "regime_hint" => {
@@ -299,10 +255,7 @@ impl RuleSet {
         let sets = match table.build() {
             Ok(s) => s,
             Err(e) => {
-                errors.push(Diagnostic::file(
-                    dir,
-                    format!("the rules' patterns do not compile together: {e}"),
-                ));
+                errors.push(Diagnostic::file(dir, format!("the rules' patterns do not compile together: {e}")));
                 Vec::new()
             }
         };
@@ -332,11 +285,7 @@ fn check_id(
     seen: &mut BTreeMap<String, String>,
     errors: &mut Vec<Diagnostic>,
 ) {
-    let here = format!(
-        "{}:{}",
-        path.display(),
-        crate::diag::line_col(text, id.span().start).0
-    );
+    let here = format!("{}:{}", path.display(), crate::diag::line_col(text, id.span().start).0);
     if id.get_ref().trim().is_empty() {
         errors.push(Diagnostic::at(path, text, Some(id.span()), "empty rule id"));
     } else if let Some(prev) = seen.insert(id.get_ref().clone(), here) {
@@ -344,10 +293,7 @@ fn check_id(
             path,
             text,
             Some(id.span()),
-            format!(
-                "duplicate rule id `{}` (first used at {prev})",
-                id.get_ref()
-            ),
+            format!("duplicate rule id `{}` (first used at {prev})", id.get_ref()),
         ));
     }
 }

@@ -92,10 +92,7 @@ impl<'de> Deserialize<'de> for Patterns {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Patterns, E> {
                 Ok(Patterns(vec![(v.to_string(), None)]))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Patterns, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Patterns, A::Error> {
                 let mut out = Vec::new();
                 while let Some(s) = seq.next_element::<Spanned<String>>()? {
                     let span = s.span();

@@ -49,23 +49,16 @@ pub struct Outcome {
 }
 
 fn list(v: &str) -> BTreeSet<String> {
-    v.split([',', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    v.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// Parse one `.test` file.
 pub fn parse_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![Diagnostic::file(path, format!("cannot read: {e}"))])?;
+    let text = std::fs::read_to_string(path).map_err(|e| vec![Diagnostic::file(path, format!("cannot read: {e}"))])?;
     let mut cases = Vec::new();
     let mut errors = Vec::new();
     let mut current: Option<(Case, bool, Vec<String>)> = None; // (case, in mail, mail lines)
-    let finish = |c: Option<(Case, bool, Vec<String>)>,
-                  cases: &mut Vec<Case>,
-                  errors: &mut Vec<Diagnostic>| {
+    let finish = |c: Option<(Case, bool, Vec<String>)>, cases: &mut Vec<Case>, errors: &mut Vec<Diagnostic>| {
         if let Some((mut case, in_mail, lines)) = c {
             if in_mail {
                 case.raw = lines.join("\r\n").into_bytes();
@@ -75,10 +68,7 @@ pub fn parse_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
                     file: case.file.clone(),
                     line: case.line,
                     col: 1,
-                    message: format!(
-                        "case `{}` has no mail: add `---` and the mail, or `mail: file.eml`",
-                        case.name
-                    ),
+                    message: format!("case `{}` has no mail: add `---` and the mail, or `mail: file.eml`", case.name),
                 });
             } else if case.labels.is_none()
                 && case.has.is_empty()
@@ -155,7 +145,12 @@ pub fn parse_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
                 for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     match item.split_once('=') {
                         Some((k, v)) => case.refs.push((k.trim().to_string(), v.trim().to_string())),
-                        None => errors.push(Diagnostic { file: path.to_path_buf(), line: lineno, col: 1, message: format!("reference `{item}` must be kind=value") }),
+                        None => errors.push(Diagnostic {
+                            file: path.to_path_buf(),
+                            line: lineno,
+                            col: 1,
+                            message: format!("reference `{item}` must be kind=value"),
+                        }),
                     }
                 }
             }
@@ -163,37 +158,34 @@ pub fn parse_file(path: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
                 let p = path.parent().unwrap_or(Path::new(".")).join(value);
                 match std::fs::read(&p) {
                     Ok(b) => case.raw = b,
-                    Err(e) => errors.push(Diagnostic { file: path.to_path_buf(), line: lineno, col: 1, message: format!("cannot read {}: {e}", p.display()) }),
+                    Err(e) => errors.push(Diagnostic {
+                        file: path.to_path_buf(),
+                        line: lineno,
+                        col: 1,
+                        message: format!("cannot read {}: {e}", p.display()),
+                    }),
                 }
             }
             other => errors.push(Diagnostic {
                 file: path.to_path_buf(),
                 line: lineno,
                 col: 1,
-                message: format!("unknown expectation `{other}`; use labels, has, not, docs, nodocs, refs, sender or mail"),
+                message: format!(
+                    "unknown expectation `{other}`; use labels, has, not, docs, nodocs, refs, sender or mail"
+                ),
             }),
         }
     }
     finish(current.take(), &mut cases, &mut errors);
-    if errors.is_empty() {
-        Ok(cases)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(cases) } else { Err(errors) }
 }
 
 /// Load every case under `dir` (`*.test`, sorted).
 pub fn load_cases(dir: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
-    let rd = std::fs::read_dir(dir).map_err(|e| {
-        vec![Diagnostic::file(
-            dir,
-            format!("cannot read the rule tests folder: {e}"),
-        )]
-    })?;
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "test"))
-        .collect();
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| vec![Diagnostic::file(dir, format!("cannot read the rule tests folder: {e}"))])?;
+    let mut files: Vec<PathBuf> =
+        rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "test")).collect();
     files.sort();
     let mut cases = Vec::new();
     let mut errors = Vec::new();
@@ -203,84 +195,43 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
             Err(e) => errors.extend(e),
         }
     }
-    if errors.is_empty() {
-        Ok(cases)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(cases) } else { Err(errors) }
 }
 
 /// Run one case.
 pub fn run_case(rules: &RuleSet, case: Case, opts: &ParseOptions) -> Outcome {
     let mail = parse(&case.raw, opts);
-    let c = classify(
-        rules,
-        &mail,
-        Facts {
-            sender: &case.sender,
-        },
-    );
+    let c = classify(rules, &mail, Facts { sender: &case.sender });
     let mut failures = Vec::new();
     let fmt = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
     if let Some(want) = &case.labels
         && want != &c.labels
     {
-        failures.push(format!(
-            "labels: expected [{}], got [{}]",
-            fmt(want),
-            fmt(&c.labels)
-        ));
+        failures.push(format!("labels: expected [{}], got [{}]", fmt(want), fmt(&c.labels)));
     }
     let missing: BTreeSet<String> = case.has.difference(&c.labels).cloned().collect();
     if !missing.is_empty() {
-        failures.push(format!(
-            "labels: missing [{}], got [{}]",
-            fmt(&missing),
-            fmt(&c.labels)
-        ));
+        failures.push(format!("labels: missing [{}], got [{}]", fmt(&missing), fmt(&c.labels)));
     }
     let extra: BTreeSet<String> = case.not.intersection(&c.labels).cloned().collect();
     if !extra.is_empty() {
-        failures.push(format!(
-            "labels: must not have [{}], got [{}]",
-            fmt(&extra),
-            fmt(&c.labels)
-        ));
+        failures.push(format!("labels: must not have [{}], got [{}]", fmt(&extra), fmt(&c.labels)));
     }
     let found: BTreeSet<String> = c.documents.iter().map(|d| d.kind.clone()).collect();
     let missing_docs: BTreeSet<String> = case.docs.difference(&found).cloned().collect();
     if !missing_docs.is_empty() {
-        let got: Vec<String> = c
-            .documents
-            .iter()
-            .map(|d| format!("{}={}", d.attachment, d.kind))
-            .collect();
-        failures.push(format!(
-            "docs: missing [{}], got [{}]",
-            fmt(&missing_docs),
-            got.join(", ")
-        ));
+        let got: Vec<String> = c.documents.iter().map(|d| format!("{}={}", d.attachment, d.kind)).collect();
+        failures.push(format!("docs: missing [{}], got [{}]", fmt(&missing_docs), got.join(", ")));
     }
     let wrong_docs: BTreeSet<String> = case.nodocs.intersection(&found).cloned().collect();
     if !wrong_docs.is_empty() {
-        let got: Vec<String> = c
-            .documents
-            .iter()
-            .map(|d| format!("{}={}", d.attachment, d.kind))
-            .collect();
-        failures.push(format!(
-            "docs: must not have [{}], got [{}]",
-            fmt(&wrong_docs),
-            got.join(", ")
-        ));
+        let got: Vec<String> = c.documents.iter().map(|d| format!("{}={}", d.attachment, d.kind)).collect();
+        failures.push(format!("docs: must not have [{}], got [{}]", fmt(&wrong_docs), got.join(", ")));
     }
     for (k, v) in &case.refs {
         if !c.references.get(k).is_some_and(|s| s.contains(v)) {
-            let got: Vec<String> = c
-                .references
-                .iter()
-                .flat_map(|(k, s)| s.iter().map(move |v| format!("{k}={v}")))
-                .collect();
+            let got: Vec<String> =
+                c.references.iter().flat_map(|(k, s)| s.iter().map(move |v| format!("{k}={v}"))).collect();
             failures.push(format!("refs: missing {k}={v}, got [{}]", got.join(", ")));
         }
     }

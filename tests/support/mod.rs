@@ -11,18 +11,12 @@ pub fn root() -> PathBuf {
 
 /// `../shared` beside the repository (read-only for tests).
 pub fn shared() -> PathBuf {
-    std::env::var_os("BUZON_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared"))
+    std::env::var_os("BUZON_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"))
 }
 
 /// Run the `buzon` binary with `args` in `dir`.
 pub fn buzon(dir: &Path, args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_buzon"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-    {
+    match Command::new(env!("CARGO_BIN_EXE_buzon")).current_dir(dir).args(args).output() {
         Ok(o) => o,
         Err(e) => panic!("cannot run buzon: {e}"),
     }
@@ -99,9 +93,7 @@ impl Instance {
 
 pub fn copy_dir(from: &Path, to: &Path) {
     let _ = std::fs::create_dir_all(to);
-    let Ok(rd) = std::fs::read_dir(from) else {
-        panic!("read {}", from.display())
-    };
+    let Ok(rd) = std::fs::read_dir(from) else { panic!("read {}", from.display()) };
     for e in rd.flatten() {
         let p = e.path();
         let target = to.join(e.file_name());

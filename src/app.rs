@@ -1,0 +1,48 @@
+//! Everything loaded from the business's files: config, clients, rules and
+//! templates. Loaded at start-up (and on SIGHUP); a bad file is refused with
+//! all its problems and the previous set stays in force.
+
+use crate::clients::Directory;
+use crate::config::Config;
+use crate::desk::Settings;
+use crate::diag::Diagnostics;
+use crate::rules::RuleSet;
+use crate::templates::Templates;
+
+pub struct App {
+    pub config: Config,
+    pub rules: RuleSet,
+    pub directory: Directory,
+    pub templates: Templates,
+    pub settings: Settings,
+}
+
+impl App {
+    pub fn load(config: &std::path::Path) -> Result<App, Diagnostics> {
+        let config = Config::load(config)?;
+        let mut errors = Vec::new();
+        let rules = RuleSet::load(&config.rules_path).map_err(|d| errors.extend(d.0)).ok();
+        let clients = crate::clients::load(&config.clients_path).map_err(|d| errors.extend(d.0)).ok();
+        let templates = Templates::load(&config.rules_path.join("templates")).map_err(|d| errors.extend(d)).ok();
+        match (rules, clients, templates) {
+            (Some(rules), Some(clients), Some(templates)) if errors.is_empty() => {
+                let directory = Directory::new(&config, clients);
+                let settings = Settings::from_config(&config);
+                Ok(App { config, rules, directory, templates, settings })
+            }
+            _ => Err(Diagnostics(errors)),
+        }
+    }
+
+    pub fn parse_options(&self) -> crate::mail::ParseOptions {
+        crate::mail::ParseOptions { authserv_id: self.config.desk().authserv_id.clone(), ..Default::default() }
+    }
+
+    /// Parse and classify one raw message.
+    pub fn classify(&self, raw: &[u8]) -> (crate::mail::Mail, crate::rules::Classification) {
+        let mail = crate::mail::parse(raw, &self.parse_options());
+        let sender = self.directory.sender(mail.from_address());
+        let c = crate::rules::classify(&self.rules, &mail, crate::rules::Facts { sender: sender.role() });
+        (mail, c)
+    }
+}

@@ -1,0 +1,246 @@
+//! Read commands: `orders`, `reclamos`, `tasks`, `outbox`, `status`. They
+//! open the store directly, or, while the daemon holds it, ask the daemon
+//! over its local socket; the answer is the same text either way.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Outcome;
+use crate::config::Config;
+use crate::desk::model::{Order, Reclamo, Task};
+use crate::store::Store;
+
+/// A read command, as sent to the daemon.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Query {
+    Orders { show: Option<String>, json: bool },
+    Reclamos { open: bool, json: bool },
+    Tasks { open: bool, json: bool },
+    Outbox { json: bool },
+    Status { json: bool },
+}
+
+fn ts(config: &Config, t: DateTime<Utc>) -> String {
+    t.with_timezone(&config.timezone).to_rfc3339()
+}
+
+fn order_json(config: &Config, o: &Order) -> Value {
+    let docs: Vec<Value> = o
+        .documents
+        .iter()
+        .map(|d| {
+            let path = if d.path.is_empty() { Value::Null } else { json!(config.attachments_path.join(&d.path).display().to_string()) };
+            json!({"kind": d.kind, "name": d.name, "sha256": d.sha256, "path": path, "size": d.size, "unreadable": d.unreadable})
+        })
+        .collect();
+    json!({
+        "id": o.id, "client": o.client, "stage": o.stage, "regime": o.regime, "references": o.references,
+        "documents": docs, "missing": o.missing, "opened_at": ts(config, o.opened_at), "updated_at": ts(config, o.updated_at),
+        "eta": o.eta, "vessel": o.vessel, "review_due": o.review_due.map(|t| ts(config, t)), "closed": o.closed,
+        "subject": o.subject,
+        "history": o.history.iter().map(|e| json!({"at": ts(config, e.at), "what": e.what})).collect::<Vec<_>>(),
+    })
+}
+
+fn reclamo_json(config: &Config, r: &Reclamo) -> Value {
+    json!({
+        "id": r.id, "client": r.client, "order": r.order, "received_at": ts(config, r.received_at),
+        "due_at": ts(config, r.due_at), "state": r.state, "from": r.from, "subject": r.subject,
+        "resolution": r.resolution,
+    })
+}
+
+fn task_json(config: &Config, t: &Task) -> Value {
+    json!({
+        "id": t.id, "kind": t.kind, "client": t.client, "order": t.order, "due_at": t.due_at.map(|d| ts(config, d)),
+        "state": t.state, "assignee": t.assignee, "summary": t.summary, "created_at": ts(config, t.created_at),
+    })
+}
+
+fn lines(values: impl Iterator<Item = Value>) -> String {
+    let mut s = String::new();
+    for v in values {
+        s.push_str(&v.to_string());
+        s.push('\n');
+    }
+    s
+}
+
+/// Compute the answer to a read command.
+pub fn answer(store: &Store, config: &Config, q: &Query, now: DateTime<Utc>, daemon: bool) -> anyhow::Result<String> {
+    let mut out = String::new();
+    match q {
+        Query::Orders { show: Some(id), json } => {
+            let o = store.order(id)?.ok_or_else(|| anyhow::anyhow!("no order {id}"))?;
+            if *json {
+                return Ok(lines(std::iter::once(order_json(config, &o))));
+            }
+            let v = order_json(config, &o);
+            let _ = writeln!(out, "{}  client {}  stage {}  regime {}", o.id, o.client, o.stage, o.regime);
+            let _ = writeln!(out, "opened {}  subject: {}", ts(config, o.opened_at), o.subject);
+            for (k, vs) in &o.references {
+                let _ = writeln!(out, "  {k}: {}", vs.iter().cloned().collect::<Vec<_>>().join(", "));
+            }
+            for d in v["documents"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "  document {} {} -> {}",
+                    d["kind"].as_str().unwrap_or(""),
+                    d["name"].as_str().unwrap_or(""),
+                    d["path"].as_str().unwrap_or("(not kept)")
+                );
+            }
+            let _ = writeln!(
+                out,
+                "  missing: {}",
+                if o.missing.is_empty() { "nothing".into() } else { o.missing.join(", ") }
+            );
+            if let Some(d) = o.review_due {
+                let _ = writeln!(out, "  review due: {}", ts(config, d));
+            }
+            for e in &o.history {
+                let _ = writeln!(out, "  {}  {}", ts(config, e.at), e.what);
+            }
+        }
+        Query::Orders { show: None, json } => {
+            let mut orders = store.orders()?;
+            orders.sort_by(|a, b| a.id.cmp(&b.id));
+            if *json {
+                return Ok(lines(orders.iter().map(|o| order_json(config, o))));
+            }
+            for o in orders {
+                let _ = writeln!(
+                    out,
+                    "{}  {:<16} {:<20} regime {}  docs {}  missing [{}]",
+                    o.id,
+                    o.client,
+                    o.stage,
+                    o.regime,
+                    o.documents.len(),
+                    o.missing.join(", ")
+                );
+            }
+        }
+        Query::Reclamos { open, json } => {
+            let mut v: Vec<Reclamo> =
+                store.reclamos()?.into_iter().filter(|r| !*open || r.state != "resuelto").collect();
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            if *json {
+                return Ok(lines(v.iter().map(|r| reclamo_json(config, r))));
+            }
+            for r in v {
+                let overdue = if r.state != "resuelto" && r.due_at < now { "  VENCIDO" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "{}  {:<9} due {}  {}  {}{overdue}",
+                    r.id,
+                    r.state,
+                    ts(config, r.due_at),
+                    r.client.as_deref().unwrap_or(&r.from),
+                    r.subject
+                );
+            }
+        }
+        Query::Tasks { open, json } => {
+            let mut v: Vec<Task> = store.tasks()?.into_iter().filter(|t| !*open || t.state != "hecha").collect();
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            if *json {
+                return Ok(lines(v.iter().map(|t| task_json(config, t))));
+            }
+            for t in v {
+                let due = t.due_at.map(|d| ts(config, d)).unwrap_or_else(|| "-".into());
+                let _ =
+                    writeln!(out, "{}  {:<10} {:<22} due {due}  {}  {}", t.id, t.state, t.kind, t.assignee, t.summary);
+            }
+        }
+        Query::Outbox { json } => {
+            let mut v = store.outbox()?;
+            v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            if *json {
+                return Ok(lines(v.iter().map(|m| {
+                    json!({"id": m.id, "message_id": m.message_id, "kind": m.kind, "to": m.to, "subject": m.subject, "state": m.state,
+                           "attempts": m.attempts, "created_at": ts(config, m.created_at), "sent_at": m.sent_at.map(|t| ts(config, t)), "error": m.error, "order": m.order})
+                })));
+            }
+            for m in v {
+                let _ = writeln!(out, "{}  {:<9} {:<22} {}  {}", m.id, m.state, m.kind, m.to.join(","), m.subject);
+            }
+        }
+        Query::Status { json } => {
+            let outbox = store.outbox()?;
+            let count = |s: &str| outbox.iter().filter(|m| m.state == s).count();
+            let processed = store.processed()?;
+            let last = processed.iter().map(|p| p.at).max();
+            let pending_in = config
+                .mailbox_path
+                .as_ref()
+                .map(|p| std::fs::read_dir(p.join("new")).map(|r| r.count()).unwrap_or(0))
+                .unwrap_or(0);
+            let v = json!({
+                "daemon": if daemon { "running" } else { "not running" },
+                "source": {"kind": config.raw.mailbox.kind.get_ref(), "path": config.mailbox_path, "waiting": pending_in},
+                "processed": processed.len(), "last_processed_at": last.map(|t| ts(config, t)),
+                "outbox": {"pending": count("pendiente"), "sent": count("enviado"), "failed": count("fallido")},
+                "store": config.store_path,
+            });
+            if *json {
+                return Ok(lines(std::iter::once(v)));
+            }
+            let _ = writeln!(out, "daemon:    {}", v["daemon"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "source:    {} {} ({} waiting)",
+                config.raw.mailbox.kind.get_ref(),
+                config.mailbox_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+                pending_in
+            );
+            let _ = writeln!(
+                out,
+                "processed: {} (last {})",
+                processed.len(),
+                last.map(|t| ts(config, t)).unwrap_or_else(|| "never".into())
+            );
+            let _ = writeln!(
+                out,
+                "outbox:    {} pending, {} sent, {} failed",
+                count("pendiente"),
+                count("enviado"),
+                count("fallido")
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Run a read command: locally, or through the daemon's socket.
+pub fn execute(config_path: &Path, now: DateTime<Utc>, q: Query) -> anyhow::Result<Outcome> {
+    let config = Config::load(config_path)?;
+    let text = match Store::open(&config.store_path) {
+        Ok(store) => answer(&store, &config, &q, now, false)?,
+        Err(e) if crate::store::is_locked(&e) => ask_daemon(&crate::daemon::socket_path(&config.store_path), &q)?,
+        Err(e) => return Err(e.into()),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(Outcome::Ok)
+}
+
+fn ask_daemon(sock: &Path, q: &Query) -> anyhow::Result<String> {
+    let mut stream = std::os::unix::net::UnixStream::connect(sock).map_err(|e| {
+        anyhow::anyhow!("the store is in use and the daemon does not answer on {}: {e}", sock.display())
+    })?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut req = serde_json::to_string(q)?;
+    req.push('\n');
+    stream.write_all(req.as_bytes())?;
+    let mut reader = std::io::BufReader::new(stream);
+    let mut status = [0u8; 1];
+    reader.read_exact(&mut status)?;
+    let mut text = String::new();
+    while reader.read_line(&mut text)? > 0 {}
+    if status[0] == b'0' { Ok(text) } else { anyhow::bail!("{}", text.trim().trim_start_matches("buzon: ")) }
+}

@@ -1,0 +1,278 @@
+//! The daemon: wires the source, the pipeline, the outbox and the read-only
+//! query socket; stops cleanly on SIGTERM/SIGINT and reloads the business
+//! files on SIGHUP.
+//!
+//! One worker thread runs the pipeline (serial store transactions, no
+//! reordering): it takes a batch of messages in delivery order, processes
+//! each in its own transaction, flushes once (group commit), then moves the
+//! batch to `cur/` and flushes the outbox. Shutdown is checked between
+//! messages, so work in hand is committed or left untouched.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tracing::{error, info, warn};
+
+use crate::app::App;
+use crate::clock::Clock;
+use crate::mailbox::maildir::Maildir;
+use crate::outbox::file::FileSink;
+use crate::pipeline::{Handled, Written, process};
+use crate::store::Store;
+
+/// Messages per group commit.
+const BATCH: usize = 64;
+
+/// What a run did (for `run --once` and tests).
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub processed: usize,
+    pub already_done: usize,
+    pub quarantined: usize,
+    pub sent: usize,
+}
+
+/// Flags shared between the signal handlers and the worker.
+#[derive(Default)]
+pub struct Control {
+    pub shutdown: AtomicBool,
+    pub reload: AtomicBool,
+}
+
+/// The socket on which a running daemon answers read commands.
+pub fn socket_path(store_path: &Path) -> PathBuf {
+    let mut p = store_path.as_os_str().to_owned();
+    p.push(".sock");
+    PathBuf::from(p)
+}
+
+fn quarantine(maildir: &Maildir, path: &Path, why: &str) {
+    let dir = maildir.root().join("quarantine");
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "unnamed".into());
+    let moved = std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::rename(path, dir.join(&name)))
+        .and_then(|_| std::fs::write(dir.join(format!("{name}.reason")), why));
+    if let Err(e) = moved {
+        error!("Cannot quarantine {}: {e}", path.display());
+    }
+}
+
+/// The pipeline loop. Returns when the mailbox is drained (`once`) or on shutdown.
+pub fn work(
+    app: &Mutex<Arc<App>>,
+    config_path: &Path,
+    store: &Store,
+    clock: Clock,
+    once: bool,
+    control: &Control,
+) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let current = app.lock().map_err(|_| anyhow::anyhow!("app lock poisoned"))?.clone();
+    let maildir_path = current.config.mailbox_path.clone().context("the mailbox has no path")?;
+    let maildir =
+        Maildir::open(&maildir_path).with_context(|| format!("cannot open the Maildir {}", maildir_path.display()))?;
+    let outbox_path = current.config.outbox_path.clone().context("the outbox has no path")?;
+    let mut sink = FileSink::open(&outbox_path)
+        .with_context(|| format!("cannot open the outbox folder {}", outbox_path.display()))?;
+    let poll = Duration::from_millis(current.config.raw.mailbox.poll_ms.max(10));
+    let mut written = Written::default();
+    loop {
+        if control.shutdown.load(Ordering::SeqCst) {
+            info!("Shutdown requested: stopping between messages");
+            break;
+        }
+        if control.reload.swap(false, Ordering::SeqCst) {
+            match App::load(config_path) {
+                Ok(new) => {
+                    *app.lock().map_err(|_| anyhow::anyhow!("app lock poisoned"))? = Arc::new(new);
+                    info!("Reloaded config, clients, rules and templates");
+                }
+                Err(e) => error!("Reload refused, the previous files stay in force:\n{e}"),
+            }
+        }
+        let app_now = app.lock().map_err(|_| anyhow::anyhow!("app lock poisoned"))?.clone();
+        let pending = maildir.pending().context("cannot list the Maildir")?;
+        if pending.is_empty() {
+            report.sent += crate::outbox::flush(store, &mut sink, clock.now())?.delivered;
+            if once {
+                break;
+            }
+            let until = Instant::now() + poll;
+            while Instant::now() < until
+                && !control.shutdown.load(Ordering::SeqCst)
+                && !control.reload.load(Ordering::SeqCst)
+            {
+                std::thread::sleep(Duration::from_millis(10).min(poll));
+            }
+            continue;
+        }
+        let mut acks = Vec::new();
+        for path in pending.into_iter().take(BATCH) {
+            if control.shutdown.load(Ordering::SeqCst) {
+                break;
+            }
+            let raw = match std::fs::read(&path) {
+                Ok(r) => r,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    warn!("Cannot read {}: {e}", path.display());
+                    quarantine(&maildir, &path, &format!("unreadable: {e}"));
+                    report.quarantined += 1;
+                    continue;
+                }
+            };
+            let now = clock.now();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                process(&app_now, store, &raw, now, &mut written)
+            }));
+            match result {
+                Ok(Ok(Handled::Done(outcome))) => {
+                    info!(
+                        "Processed {}: {}",
+                        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                        outcome.join("; ")
+                    );
+                    report.processed += 1;
+                    acks.push(path);
+                }
+                Ok(Ok(Handled::AlreadyDone)) => {
+                    report.already_done += 1;
+                    acks.push(path);
+                }
+                Ok(Err(e)) => {
+                    return Err(anyhow::Error::new(e).context(format!("processing {}", path.display())));
+                }
+                Err(_) => {
+                    error!("Processing {} panicked: moved to quarantine", path.display());
+                    quarantine(&maildir, &path, "processing panicked");
+                    report.quarantined += 1;
+                }
+            }
+        }
+        // Group commit: attachments and store durable, then acknowledge.
+        written.sync().context("cannot sync attachment files")?;
+        store.flush()?;
+        for p in &acks {
+            maildir.ack(p).with_context(|| format!("cannot move {} to cur/", p.display()))?;
+        }
+        report.sent += crate::outbox::flush(store, &mut sink, clock.now())?.delivered;
+    }
+    Ok(report)
+}
+
+/// `buzon run [--once]`.
+pub fn run(config_path: &Path, clock: Clock, once: bool) -> anyhow::Result<Report> {
+    let app = App::load(config_path)?;
+    let store_path = app.config.store_path.clone();
+    let store = match Store::open(&store_path) {
+        Ok(s) => s,
+        Err(e) if crate::store::is_locked(&e) => {
+            anyhow::bail!("another buzon is already running on {} ({e})", store_path.display())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let app = Arc::new(Mutex::new(Arc::new(app)));
+    let control = Arc::new(Control::default());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let sock = socket_path(&store_path);
+    let _ = std::fs::remove_file(&sock); // we hold the store lock: any socket there is stale
+    runtime.block_on(async {
+        spawn_signals(control.clone());
+        spawn_query_server(&sock, store.clone(), app.clone(), clock);
+        let worker = {
+            let (app, store, control, config_path) =
+                (app.clone(), store.clone(), control.clone(), config_path.to_path_buf());
+            tokio::task::spawn_blocking(move || work(&app, &config_path, &store, clock, once, &control))
+        };
+        let mut worker = std::pin::pin!(worker);
+        loop {
+            tokio::select! {
+                r = &mut worker => {
+                    let _ = std::fs::remove_file(&sock);
+                    return r.map_err(|e| anyhow::anyhow!("the pipeline worker failed: {e}"))?;
+                }
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                    if control.shutdown.load(Ordering::SeqCst) {
+                        // Work in hand finishes within the deadline, or the process exits anyway.
+                        let r = tokio::time::timeout(Duration::from_secs(9), &mut worker).await;
+                        let _ = store.flush();
+                        let _ = std::fs::remove_file(&sock);
+                        return match r {
+                            Ok(r) => r.map_err(|e| anyhow::anyhow!("the pipeline worker failed: {e}"))?,
+                            Err(_) => anyhow::bail!("the pipeline did not stop within 9 s"),
+                        };
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn spawn_signals(control: Arc<Control>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+        else {
+            error!("Cannot install signal handlers");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => { info!("SIGTERM received"); control.shutdown.store(true, Ordering::SeqCst); }
+                _ = int.recv() => { info!("SIGINT received"); control.shutdown.store(true, Ordering::SeqCst); }
+                _ = hup.recv() => { info!("SIGHUP received: reloading"); control.reload.store(true, Ordering::SeqCst); }
+            }
+        }
+    });
+}
+
+fn spawn_query_server(path: &Path, store: Store, app: Arc<Mutex<Arc<App>>>, clock: Clock) {
+    let listener = match tokio::net::UnixListener::bind(path) {
+        Ok(l) => l,
+        Err(e) => {
+            warn!("Read commands will not reach this daemon: cannot listen on {}: {e}", path.display());
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let (store, app) = (store.clone(), app.clone());
+            tokio::spawn(async move {
+                use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+                let (read, mut write) = stream.into_split();
+                let mut line = String::new();
+                if BufReader::new(read).read_line(&mut line).await.is_err() {
+                    return;
+                }
+                let answer = tokio::task::spawn_blocking(move || {
+                    let query: crate::cli::query::Query =
+                        serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("bad request: {e}"))?;
+                    let app = app
+                        .lock()
+                        .ok()
+                        .map(|a| a.clone())
+                        .ok_or_else(|| anyhow::anyhow!("the daemon's state is unavailable"))?;
+                    crate::cli::query::answer(&store, &app.config, &query, clock.now(), true)
+                })
+                .await;
+                let text = match answer {
+                    Ok(Ok(t)) => format!("0{t}"),
+                    Ok(Err(e)) => format!("2buzon: {e:#}\n"),
+                    Err(e) => format!("2buzon: {e}\n"),
+                };
+                let _ = write.write_all(text.as_bytes()).await;
+            });
+        }
+    });
+}

@@ -1,0 +1,22 @@
+//! Effects: what `decide` wants done. The store applies all of a message's
+//! effects, its processed mark and its outgoing mails in one transaction.
+
+use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Create or update an order.
+    SaveOrder(Order),
+    /// Create or update a reclamo.
+    SaveReclamo(Reclamo),
+    /// Create or update a task.
+    SaveTask(Task),
+    /// Remember which order/reclamo a Message-ID belongs to.
+    LinkThread { message_id: String, link: ThreadLink },
+    /// Queue a mail (metadata and its formatted bytes).
+    Queue { mail: Outgoing, bytes: Vec<u8> },
+    /// Count an automatic reply to this address (rate limit).
+    CountReply { address: String, hour: String },
+    /// Advance a numbering sequence (orders per year, reclamos, tasks).
+    Sequence { name: String, value: u64 },
+}

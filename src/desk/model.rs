@@ -1,0 +1,162 @@
+//! The records the desk keeps: orders, reclamos, tasks, outgoing mail.
+//! Plain data (serde), stored by `store` and produced by `decide`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::refs::References;
+
+/// One line of an order's or reclamo's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    /// What happened, in Spanish (shown in status summaries).
+    pub what: String,
+}
+
+/// A document filed in an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDocument {
+    pub kind: String,
+    /// The name the sender gave the file (never used as a path).
+    pub name: String,
+    pub sha256: String,
+    /// Where the file is kept (content-addressed), or "" when it was not kept.
+    pub path: String,
+    pub size: u64,
+    pub received_at: DateTime<Utc>,
+    /// Why the document could not be read, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+/// A customs order (orden de despacho).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// `OC-2026-000123`
+    pub id: String,
+    pub client: String,
+    /// One of the stages in `rules/` (abierta, documentos completos, …).
+    pub stage: String,
+    /// Regime code (`10`, `40`, `20`…).
+    pub regime: String,
+    pub references: References,
+    pub documents: Vec<OrderDocument>,
+    /// Required document kinds not yet received.
+    pub missing: Vec<String>,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Subject of the mail that opened it.
+    pub subject: String,
+    #[serde(default)]
+    pub eta: Option<String>,
+    #[serde(default)]
+    pub vessel: Option<String>,
+    /// When the documents must have been reviewed (business hours).
+    #[serde(default)]
+    pub review_due: Option<DateTime<Utc>>,
+    /// Message-IDs of mails received or sent for this order (threading).
+    pub message_ids: Vec<String>,
+    pub history: Vec<Event>,
+    /// Closed orders are not matched by new mail and not in status summaries.
+    #[serde(default)]
+    pub closed: bool,
+}
+
+impl Order {
+    pub fn is_open(&self) -> bool {
+        !self.closed
+    }
+}
+
+/// A complaint, with its 24-business-hour deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reclamo {
+    /// `R-000045`
+    pub id: String,
+    pub client: Option<String>,
+    pub order: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// `abierto`, `escalado`, `resuelto`
+    pub state: String,
+    /// Who complained.
+    pub from: String,
+    pub subject: String,
+    /// What they wrote (the new text, shortened).
+    pub excerpt: String,
+    pub message_ids: Vec<String>,
+    #[serde(default)]
+    pub resolution: Option<String>,
+    pub history: Vec<Event>,
+}
+
+/// Work for a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// `T-000101`
+    pub id: String,
+    /// proforma, pago, triage, documento_ilegible, alerta_tributos, estado_sin_cliente…
+    pub kind: String,
+    pub client: Option<String>,
+    pub order: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// `pendiente` or `hecha`
+    pub state: String,
+    /// The person it is for.
+    pub assignee: String,
+    /// One line: what to do and why.
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    /// The mail it came from.
+    pub message_id: Option<String>,
+}
+
+/// A mail queued for sending. The formatted bytes are kept beside it so a
+/// retry is byte-identical (same Message-ID).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// Stable outbox id (also the file name of the files sink).
+    pub id: String,
+    pub message_id: String,
+    /// ack_documentos, estado, reclamo_acuse, reclamo_escalamiento, …
+    pub kind: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    /// `pendiente`, `enviado`, `fallido`
+    pub state: String,
+    pub attempts: u32,
+    #[serde(default)]
+    pub next_attempt: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub order: Option<String>,
+}
+
+/// What a Message-ID belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadLink {
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub reclamo: Option<String>,
+}
+
+/// The processed mark of one incoming message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Processed {
+    pub at: DateTime<Utc>,
+    pub message_id: Option<String>,
+    pub from: String,
+    pub subject: String,
+    pub labels: Vec<String>,
+    /// One line per thing done (opened OC-…, reclamo R-…, task T-…, reply …).
+    pub outcome: Vec<String>,
+    /// Problems recorded while reading the mail.
+    #[serde(default)]
+    pub problems: Vec<String>,
+}

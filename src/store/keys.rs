@@ -1,0 +1,46 @@
+//! The only definition of tree names and key encodings.
+
+/// Layout version of the database; bump with a migration in `migrate.rs`.
+pub const LAYOUT_VERSION: u64 = 1;
+
+pub const META: &str = "meta";
+pub const PROCESSED: &str = "processed";
+pub const ORDERS: &str = "orders";
+pub const RECLAMOS: &str = "reclamos";
+pub const TASKS: &str = "tasks";
+pub const OUTBOX: &str = "outbox";
+pub const OUTBOX_RAW: &str = "outbox_raw";
+pub const THREADS: &str = "threads";
+pub const REPLIES: &str = "replies";
+/// Index: `kind|value|order id` → "" (references of orders).
+pub const ORDER_REFS: &str = "order_refs";
+/// Index: `client|order id` → "".
+pub const CLIENT_ORDERS: &str = "client_orders";
+
+pub const LAYOUT_KEY: &[u8] = b"layout_version";
+
+/// A message's identity: SHA-256 of its bytes plus its Message-ID.
+pub fn processed_key(sha256: &str, message_id: Option<&str>) -> Vec<u8> {
+    format!("{sha256}|{}", message_id.unwrap_or("")).into_bytes()
+}
+
+pub fn seq_key(name: &str) -> Vec<u8> {
+    format!("seq:{name}").into_bytes()
+}
+
+/// Automatic replies to `address` within one hour (`YYYYMMDDHH`, UTC).
+pub fn reply_key(address: &str, hour: &str) -> Vec<u8> {
+    format!("{address}|{hour}").into_bytes()
+}
+
+pub fn order_ref_key(kind: &str, value: &str, order: &str) -> Vec<u8> {
+    format!("{kind}|{value}|{order}").into_bytes()
+}
+
+pub fn order_ref_prefix(kind: &str, value: &str) -> Vec<u8> {
+    format!("{kind}|{value}|").into_bytes()
+}
+
+pub fn client_order_key(client: &str, order: &str) -> Vec<u8> {
+    format!("{client}|{order}").into_bytes()
+}

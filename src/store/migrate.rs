@@ -1,0 +1,25 @@
+//! Layout version and migrations. A new database gets the current version; an
+//! older one is migrated step by step; a newer one is refused.
+
+use super::StoreError;
+use super::keys::{LAYOUT_KEY, LAYOUT_VERSION};
+
+/// Check (and for a new database, write) the layout version.
+pub fn migrate(meta: &sled::Tree) -> Result<(), StoreError> {
+    let found = match meta.get(LAYOUT_KEY)? {
+        None => {
+            meta.insert(LAYOUT_KEY, &LAYOUT_VERSION.to_be_bytes())?;
+            return Ok(());
+        }
+        Some(v) => {
+            let bytes: [u8; 8] =
+                v.as_ref().try_into().map_err(|_| StoreError::Corrupt("layout version is not 8 bytes".into()))?;
+            u64::from_be_bytes(bytes)
+        }
+    };
+    if found > LAYOUT_VERSION {
+        return Err(StoreError::Layout { found, expected: LAYOUT_VERSION });
+    }
+    // Ordered steps from `found` to LAYOUT_VERSION go here (none yet: v1 is the first).
+    Ok(())
+}

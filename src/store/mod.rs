@@ -1,0 +1,326 @@
+//! The store (sled): the only module that knows the storage layout. A
+//! message's effects, its processed mark and its outgoing mails are applied
+//! in one transaction; `flush` makes them durable before any external side
+//! effect (moving the Maildir file, sending).
+
+mod keys;
+mod migrate;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::desk::effect::Effect;
+use crate::desk::model::{Order, Outgoing, Processed, Reclamo, Task, ThreadLink};
+
+/// Store failures. All are fatal for the operation: nothing was committed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database engine failed (I/O, corruption, lock held by another process).
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored record could not be read back.
+    #[error("store: corrupt record: {0}")]
+    Corrupt(String),
+    /// The database was written by a newer buzon.
+    #[error("store: layout version {found} is newer than this buzon's ({expected})")]
+    Layout { found: u64, expected: u64 },
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
+/// A cheap handle on the database (clone it freely).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    processed: sled::Tree,
+    orders: sled::Tree,
+    reclamos: sled::Tree,
+    tasks: sled::Tree,
+    outbox: sled::Tree,
+    outbox_raw: sled::Tree,
+    threads: sled::Tree,
+    replies: sled::Tree,
+    order_refs: sled::Tree,
+    client_orders: sled::Tree,
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(b: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Is this error sled's "the folder is locked by another process"?
+pub fn is_locked(e: &StoreError) -> bool {
+    match e {
+        StoreError::Sled(sled::Error::Io(io)) => {
+            io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock")
+        }
+        _ => false,
+    }
+}
+
+impl Store {
+    /// Open (or create) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db =
+            sled::Config::new().path(path).cache_capacity(64 * 1024 * 1024).mode(sled::Mode::HighThroughput).open()?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Store {
+            meta: tree(keys::META)?,
+            processed: tree(keys::PROCESSED)?,
+            orders: tree(keys::ORDERS)?,
+            reclamos: tree(keys::RECLAMOS)?,
+            tasks: tree(keys::TASKS)?,
+            outbox: tree(keys::OUTBOX)?,
+            outbox_raw: tree(keys::OUTBOX_RAW)?,
+            threads: tree(keys::THREADS)?,
+            replies: tree(keys::REPLIES)?,
+            order_refs: tree(keys::ORDER_REFS)?,
+            client_orders: tree(keys::CLIENT_ORDERS)?,
+            db,
+        };
+        migrate::migrate(&store.meta)?;
+        Ok(store)
+    }
+
+    /// Make everything committed so far durable (fsync).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn is_processed(&self, sha256: &str, message_id: Option<&str>) -> Result<bool, StoreError> {
+        Ok(self.processed.contains_key(keys::processed_key(sha256, message_id))?)
+    }
+
+    /// Apply a message's effects and its processed mark in one transaction.
+    /// `key` is `None` for work that comes from the clock, not from a mail.
+    pub fn commit(&self, key: Option<(&str, Option<&str>, &Processed)>, effects: &[Effect]) -> Result<(), StoreError> {
+        // Serialise outside the transaction closure (which may run again).
+        let mut puts: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
+        const PROC: usize = 0;
+        const ORD: usize = 1;
+        const REC: usize = 2;
+        const TSK: usize = 3;
+        const OUT: usize = 4;
+        const RAW: usize = 5;
+        const THR: usize = 6;
+        const META: usize = 8;
+        const REFS: usize = 9;
+        const CLIENTS: usize = 10;
+        let mut links: std::collections::BTreeMap<String, ThreadLink> = std::collections::BTreeMap::new();
+        let mut counts: Vec<Vec<u8>> = Vec::new();
+        if let Some((sha, mid, p)) = key {
+            puts.push((PROC, keys::processed_key(sha, mid), to_json(p)?));
+        }
+        for e in effects {
+            match e {
+                Effect::SaveOrder(o) => {
+                    puts.push((ORD, o.id.clone().into_bytes(), to_json(o)?));
+                    puts.push((CLIENTS, keys::client_order_key(&o.client, &o.id), Vec::new()));
+                    for (kind, values) in &o.references {
+                        for v in values {
+                            puts.push((REFS, keys::order_ref_key(kind, v, &o.id), Vec::new()));
+                        }
+                    }
+                }
+                Effect::SaveReclamo(r) => puts.push((REC, r.id.clone().into_bytes(), to_json(r)?)),
+                Effect::SaveTask(t) => puts.push((TSK, t.id.clone().into_bytes(), to_json(t)?)),
+                Effect::LinkThread { message_id, link } => {
+                    // Merge with what the id already points at (stored or earlier in this batch).
+                    let merged = match links.remove(message_id) {
+                        Some(m) => m,
+                        None => self.thread(message_id)?.unwrap_or_default(),
+                    };
+                    let merged = ThreadLink {
+                        order: link.order.clone().or(merged.order),
+                        reclamo: link.reclamo.clone().or(merged.reclamo),
+                    };
+                    links.insert(message_id.clone(), merged);
+                }
+                Effect::Queue { mail, bytes } => {
+                    puts.push((OUT, mail.id.clone().into_bytes(), to_json(mail)?));
+                    puts.push((RAW, mail.id.clone().into_bytes(), bytes.clone()));
+                }
+                Effect::CountReply { address, hour } => counts.push(keys::reply_key(address, hour)),
+                Effect::Sequence { name, value } => {
+                    puts.push((META, keys::seq_key(name), value.to_be_bytes().to_vec()))
+                }
+            }
+        }
+        for (mid, link) in &links {
+            puts.push((THR, mid.clone().into_bytes(), to_json(link)?));
+        }
+        let trees = [
+            self.processed.clone(),
+            self.orders.clone(),
+            self.reclamos.clone(),
+            self.tasks.clone(),
+            self.outbox.clone(),
+            self.outbox_raw.clone(),
+            self.threads.clone(),
+            self.replies.clone(),
+            self.meta.clone(),
+            self.order_refs.clone(),
+            self.client_orders.clone(),
+        ];
+        trees.as_slice().transaction(|t| {
+            for (tree, k, v) in &puts {
+                t[*tree].insert(k.as_slice(), v.as_slice())?;
+            }
+            for k in &counts {
+                let n = match t[7].get(k)? {
+                    Some(v) => v.as_ref().try_into().map(u32::from_be_bytes).unwrap_or(0),
+                    None => 0,
+                };
+                t[7].insert(k.as_slice(), &(n + 1).to_be_bytes())?;
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &str) -> Result<Option<T>, StoreError> {
+        tree.get(key.as_bytes())?.map(|v| from_json(&v)).transpose()
+    }
+
+    fn all<T: DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, StoreError> {
+        tree.iter().values().map(|v| from_json(&v?)).collect()
+    }
+
+    pub fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        Self::get(&self.orders, id)
+    }
+
+    pub fn orders(&self) -> Result<Vec<Order>, StoreError> {
+        Self::all(&self.orders)
+    }
+
+    /// Orders holding reference `kind`=`value` (through the index).
+    pub fn orders_by_ref(&self, kind: &str, value: &str) -> Result<Vec<Order>, StoreError> {
+        let prefix = keys::order_ref_prefix(kind, value);
+        let mut out = Vec::new();
+        for kv in self.order_refs.scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            if let Some(o) = self.order(&id)? {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every order of `client` (through the index).
+    pub fn orders_of_client(&self, client: &str) -> Result<Vec<Order>, StoreError> {
+        let prefix = format!("{client}|");
+        let mut out = Vec::new();
+        for kv in self.client_orders.scan_prefix(prefix.as_bytes()) {
+            let (k, _) = kv?;
+            let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            if let Some(o) = self.order(&id)? {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn reclamo(&self, id: &str) -> Result<Option<Reclamo>, StoreError> {
+        Self::get(&self.reclamos, id)
+    }
+
+    pub fn reclamos(&self) -> Result<Vec<Reclamo>, StoreError> {
+        Self::all(&self.reclamos)
+    }
+
+    pub fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        Self::get(&self.tasks, id)
+    }
+
+    pub fn tasks(&self) -> Result<Vec<Task>, StoreError> {
+        Self::all(&self.tasks)
+    }
+
+    pub fn outbox(&self) -> Result<Vec<Outgoing>, StoreError> {
+        Self::all(&self.outbox)
+    }
+
+    pub fn outgoing(&self, id: &str) -> Result<Option<Outgoing>, StoreError> {
+        Self::get(&self.outbox, id)
+    }
+
+    pub fn outgoing_bytes(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.outbox_raw.get(id.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Save an outbox entry's new state (sent, failed, next attempt).
+    pub fn update_outgoing(&self, mail: &Outgoing) -> Result<(), StoreError> {
+        self.outbox.insert(mail.id.as_bytes(), to_json(mail)?)?;
+        Ok(())
+    }
+
+    pub fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError> {
+        Self::get(&self.threads, message_id)
+    }
+
+    pub fn processed(&self) -> Result<Vec<Processed>, StoreError> {
+        Self::all(&self.processed)
+    }
+
+    pub fn processed_count(&self) -> usize {
+        self.processed.len()
+    }
+
+    pub fn replies_in(&self, address: &str, hour: &str) -> Result<u32, StoreError> {
+        Ok(self
+            .replies
+            .get(keys::reply_key(address, hour))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Automatic replies to `address` in the day of `hour` (`YYYYMMDD…`).
+    pub fn replies_in_day(&self, address: &str, day: &str) -> Result<u32, StoreError> {
+        let prefix = format!("{address}|{day}");
+        let mut n = 0;
+        for kv in self.replies.scan_prefix(prefix.as_bytes()) {
+            let (_, v) = kv?;
+            n += v.as_ref().try_into().map(u32::from_be_bytes).unwrap_or(0);
+        }
+        Ok(n)
+    }
+
+    pub fn sequence(&self, name: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .meta
+            .get(keys::seq_key(name))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Outgoing mails due for a send attempt at `now`, oldest first.
+    pub fn due_outgoing(&self, now: DateTime<Utc>) -> Result<Vec<Outgoing>, StoreError> {
+        let mut v: Vec<Outgoing> = self
+            .outbox()?
+            .into_iter()
+            .filter(|o| o.state == "pendiente" && o.next_attempt.is_none_or(|t| t <= now))
+            .collect();
+        v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(v)
+    }
+}
