@@ -104,3 +104,66 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+pub mod generate;
+
+impl Instance {
+    /// The instance's Maildir (created).
+    pub fn maildir(&self) -> buzon::mailbox::maildir::Maildir {
+        match buzon::mailbox::maildir::Maildir::open(&self.path().join("var/maildir")) {
+            Ok(m) => m,
+            Err(e) => panic!("maildir: {e}"),
+        }
+    }
+
+    /// Deliver a file from ../shared or raw bytes into new/.
+    pub fn deliver(&self, name: &str, bytes: &[u8]) {
+        if let Err(e) = self.maildir().deliver(name, bytes) {
+            panic!("deliver {name}: {e}");
+        }
+    }
+
+    /// The outgoing mails written by the files sink.
+    pub fn outbox_files(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = files(&self.path().join("var/outbox"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .map(|p| {
+                (
+                    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    std::fs::read_to_string(&p).unwrap_or_default(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// JSON lines of a read command.
+    pub fn json(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    }
+}
+
+/// Decode a quoted-printable body enough to search it.
+pub fn unqp(s: &str) -> String {
+    let joined = s.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(v) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
