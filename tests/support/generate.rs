@@ -82,7 +82,7 @@ pub fn kind(i: usize) -> &'static str {
 /// Mail number `i`: (file name, bytes). Every sender is distinct, so the
 /// per-sender reply limit never hides an acknowledgement.
 pub fn mail(i: usize) -> (String, Vec<u8>) {
-    let domain = if i % 2 == 0 { "andestextil.test" } else { "pacificfoods.test" };
+    let domain = if i.is_multiple_of(2) { "andestextil.test" } else { "pacificfoods.test" };
     let from = format!("Usuario {i} <usuario{i}@{domain}>");
     let mid = format!("<gen{i}.{}@{domain}>", i * 7919);
     let date = "Tue, 01 Dec 2026 09:00:00 -0500";
