@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -20,7 +20,7 @@ use crate::app::App;
 use crate::clock::Clock;
 use crate::mailbox::maildir::Maildir;
 use crate::outbox::file::FileSink;
-use crate::pipeline::{Handled, Written, process};
+use crate::pipeline::{Handled, Prepared, commit, prepare, sync_attachments};
 use crate::store::Store;
 
 /// Messages per group commit.
@@ -60,7 +60,58 @@ fn quarantine(maildir: &Maildir, path: &Path, why: &str) {
     }
 }
 
+/// Wakes the outbox worker after a commit.
+#[derive(Default)]
+struct Bell {
+    rung: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Bell {
+    fn ring(&self) {
+        if let Ok(mut r) = self.rung.lock() {
+            *r = true;
+            self.cv.notify_one();
+        }
+    }
+
+    /// Wait until rung or `timeout`.
+    fn wait(&self, timeout: Duration) {
+        if let Ok(r) = self.rung.lock()
+            && let Ok((mut r, _)) = self.cv.wait_timeout_while(r, timeout, |r| !*r)
+        {
+            *r = false;
+        }
+    }
+}
+
+/// The outbox worker: sends what is due whenever the pipeline commits, and
+/// at least every second (retries). Stops after a last flush once `stop` is set.
+fn outbox_worker(
+    store: &Store,
+    sink: &mut FileSink,
+    clock: Clock,
+    bell: &Bell,
+    stop: &AtomicBool,
+) -> anyhow::Result<usize> {
+    let mut sent = 0;
+    loop {
+        let stopping = stop.load(Ordering::SeqCst);
+        sent += crate::outbox::flush(store, sink, clock.now())?.delivered;
+        if stopping {
+            return Ok(sent);
+        }
+        bell.wait(Duration::from_secs(1));
+    }
+}
+
 /// The pipeline loop. Returns when the mailbox is drained (`once`) or on shutdown.
+///
+/// Three stages on three threads: a reader parses, classifies and keeps the
+/// documents of the next messages (pure or idempotent work); the pipeline
+/// decides and commits each message in its own transaction, flushes once per
+/// batch (group commit) and then moves the batch to `cur/`; the outbox
+/// worker sends what was committed.
 pub fn work(
     app: &Mutex<Arc<App>>,
     config_path: &Path,
@@ -77,12 +128,40 @@ pub fn work(
     let outbox_path = current.config.outbox_path.clone().context("the outbox has no path")?;
     let mut sink = FileSink::open(&outbox_path)
         .with_context(|| format!("cannot open the outbox folder {}", outbox_path.display()))?;
+    std::fs::create_dir_all(&current.config.attachments_path)
+        .with_context(|| format!("cannot create {}", current.config.attachments_path.display()))?;
     let poll = Duration::from_millis(current.config.raw.mailbox.poll_ms.max(10));
-    let mut written = Written::default();
+    let bell = Bell::default();
+    let outbox_stop = AtomicBool::new(false);
+    std::thread::scope(|scope| -> anyhow::Result<Report> {
+        let outbox = scope.spawn(|| outbox_worker(store, &mut sink, clock, &bell, &outbox_stop));
+        let result = pipeline_loop(app, config_path, store, clock, once, control, &maildir, poll, &bell, &mut report);
+        outbox_stop.store(true, Ordering::SeqCst);
+        bell.ring();
+        let sent = outbox.join().map_err(|_| anyhow::anyhow!("the outbox worker panicked"))?;
+        result?;
+        report.sent = sent?;
+        Ok(report.clone())
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pipeline_loop(
+    app: &Mutex<Arc<App>>,
+    config_path: &Path,
+    store: &Store,
+    clock: Clock,
+    once: bool,
+    control: &Control,
+    maildir: &Maildir,
+    poll: Duration,
+    bell: &Bell,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     loop {
         if control.shutdown.load(Ordering::SeqCst) {
             info!("Shutdown requested: stopping between messages");
-            break;
+            return Ok(());
         }
         if control.reload.swap(false, Ordering::SeqCst) {
             match App::load(config_path) {
@@ -96,9 +175,8 @@ pub fn work(
         let app_now = app.lock().map_err(|_| anyhow::anyhow!("app lock poisoned"))?.clone();
         let pending = maildir.pending().context("cannot list the Maildir")?;
         if pending.is_empty() {
-            report.sent += crate::outbox::flush(store, &mut sink, clock.now())?.delivered;
             if once {
-                break;
+                return Ok(());
             }
             let until = Instant::now() + poll;
             while Instant::now() < until
@@ -109,58 +187,115 @@ pub fn work(
             }
             continue;
         }
+        let stop_reader = AtomicBool::new(false);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(std::path::PathBuf, Result<Prepared, String>)>(2 * BATCH);
+        let result = std::thread::scope(|scope| -> anyhow::Result<()> {
+            let reader_app = app_now.clone();
+            let stop = &stop_reader;
+            scope.spawn(move || {
+                for path in pending {
+                    if stop.load(Ordering::SeqCst) || control.shutdown.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let prepared = match std::fs::read(&path) {
+                        Ok(raw) => {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(&reader_app, &raw)))
+                                .map_err(|_| "preparing panicked".to_string())
+                                .and_then(|r| r.map_err(|e| e.to_string()))
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => Err(format!("unreadable: {e}")),
+                    };
+                    if tx.send((path, prepared)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let r = commit_batches(&app_now, store, clock, control, maildir, &rx, bell, report);
+            stop_reader.store(true, Ordering::SeqCst);
+            while rx.try_recv().is_ok() {} // unblock the reader
+            drop(rx);
+            r
+        });
+        result?;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn commit_batches(
+    app: &App,
+    store: &Store,
+    clock: Clock,
+    control: &Control,
+    maildir: &Maildir,
+    rx: &std::sync::mpsc::Receiver<(std::path::PathBuf, Result<Prepared, String>)>,
+    bell: &Bell,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let mut next = rx.recv().ok();
+    while let Some(first) = next.take() {
         let mut acks = Vec::new();
-        for path in pending.into_iter().take(BATCH) {
+        let mut wrote = false;
+        let mut item = Some(first);
+        while let Some((path, prepared)) = item.take() {
             if control.shutdown.load(Ordering::SeqCst) {
                 break;
             }
-            let raw = match std::fs::read(&path) {
-                Ok(r) => r,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    warn!("Cannot read {}: {e}", path.display());
-                    quarantine(&maildir, &path, &format!("unreadable: {e}"));
+            match prepared {
+                Err(why) => {
+                    warn!("Cannot process {}: {why}", path.display());
+                    quarantine(maildir, &path, &why);
                     report.quarantined += 1;
-                    continue;
                 }
-            };
-            let now = clock.now();
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                process(&app_now, store, &raw, now, &mut written)
-            }));
-            match result {
-                Ok(Ok(Handled::Done(outcome))) => {
-                    info!(
-                        "Processed {}: {}",
-                        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-                        outcome.join("; ")
-                    );
-                    report.processed += 1;
-                    acks.push(path);
-                }
-                Ok(Ok(Handled::AlreadyDone)) => {
-                    report.already_done += 1;
-                    acks.push(path);
-                }
-                Ok(Err(e)) => {
-                    return Err(anyhow::Error::new(e).context(format!("processing {}", path.display())));
-                }
-                Err(_) => {
-                    error!("Processing {} panicked: moved to quarantine", path.display());
-                    quarantine(&maildir, &path, "processing panicked");
-                    report.quarantined += 1;
+                Ok(p) => {
+                    wrote |= p.wrote;
+                    let now = clock.now();
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(app, store, &p, now))) {
+                        Ok(Ok(Handled::Done(outcome))) => {
+                            info!(
+                                "Processed {}: {}",
+                                path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                                outcome.join("; ")
+                            );
+                            report.processed += 1;
+                            acks.push(path);
+                        }
+                        Ok(Ok(Handled::AlreadyDone)) => {
+                            report.already_done += 1;
+                            acks.push(path);
+                        }
+                        Ok(Err(e)) => {
+                            return Err(anyhow::Error::new(e).context(format!("processing {}", path.display())));
+                        }
+                        Err(_) => {
+                            error!("Processing {} panicked: moved to quarantine", path.display());
+                            quarantine(maildir, &path, "processing panicked");
+                            report.quarantined += 1;
+                        }
+                    }
                 }
             }
+            if acks.len() >= BATCH {
+                break;
+            }
+            // Take what is ready; a batch ends when the reader has nothing more yet.
+            item = rx.try_recv().ok();
         }
         // Group commit: attachments and store durable, then acknowledge.
-        written.sync().context("cannot sync attachment files")?;
+        if wrote {
+            sync_attachments(app).context("cannot sync attachment files")?;
+        }
         store.flush()?;
         for p in &acks {
             maildir.ack(p).with_context(|| format!("cannot move {} to cur/", p.display()))?;
         }
-        report.sent += crate::outbox::flush(store, &mut sink, clock.now())?.delivered;
+        bell.ring();
+        if control.shutdown.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        next = rx.recv().ok();
     }
-    Ok(report)
+    Ok(())
 }
 
 /// `buzon run [--once]`.

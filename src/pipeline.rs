@@ -3,7 +3,7 @@
 //! the message at its source.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -30,23 +30,9 @@ pub enum PipelineError {
     Attachment(std::io::Error),
 }
 
-/// Attachment files written but not yet synced (synced at group commit).
-#[derive(Default)]
-pub struct Written(pub Vec<PathBuf>);
-
-impl Written {
-    /// fsync every file written since the last call.
-    pub fn sync(&mut self) -> std::io::Result<()> {
-        for p in self.0.drain(..) {
-            std::fs::File::open(&p)?.sync_all()?;
-        }
-        Ok(())
-    }
-}
-
 /// Keep an attachment content-addressed: `<dir>/<ab>/<sha256>`. The sender's
 /// file name is never used as a path.
-fn keep(dir: &Path, sha256: &str, data: &[u8], written: &mut Written) -> std::io::Result<String> {
+fn keep(dir: &Path, sha256: &str, data: &[u8]) -> std::io::Result<String> {
     let rel = format!("{}/{sha256}", sha256.get(..2).unwrap_or("00"));
     let path = dir.join(&rel);
     if path.exists() {
@@ -59,38 +45,56 @@ fn keep(dir: &Path, sha256: &str, data: &[u8], written: &mut Written) -> std::io
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
     std::fs::rename(&tmp, &path)?;
-    written.0.push(path);
     Ok(rel)
 }
 
-/// Process one raw message and commit its effects (not yet flushed).
-pub fn process(
-    app: &App,
-    store: &Store,
-    raw: &[u8],
-    now: DateTime<Utc>,
-    written: &mut Written,
-) -> Result<Handled, PipelineError> {
+/// A message parsed, classified and with its documents kept on disk: the
+/// part of the work that needs no store (it runs ahead, on another thread).
+pub struct Prepared {
+    pub mail: crate::mail::Mail,
+    pub class: crate::rules::Classification,
+    pub kept: Vec<Kept>,
+    /// Attachment files were written (they must be made durable before the commit is).
+    pub wrote: bool,
+}
+
+/// Parse, classify and keep the documents of one raw message. Keeping is
+/// idempotent (content-addressed), so doing it for a message that turns out
+/// to be processed already is harmless.
+pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
     let (mail, class) = app.classify(raw);
-    if store.is_processed(&mail.sha256, mail.message_id.as_deref())? {
-        return Ok(Handled::AlreadyDone);
-    }
     let max = app.config.raw.store.max_attachment_bytes;
     let mut kept = vec![Kept::default(); mail.attachments.len()];
+    let mut wrote = false;
     for d in &class.documents {
-        let Some(att) = mail.attachments.get(d.index) else {
-            continue;
-        };
+        let Some(att) = mail.attachments.get(d.index) else { continue };
         if att.size as u64 > max {
             kept[d.index].not_kept = Some(format!("{} bytes, over the {max}-byte limit", att.size));
             continue;
         }
         kept[d.index].path =
-            keep(&app.config.attachments_path, &att.sha256, &att.data, written).map_err(PipelineError::Attachment)?;
+            keep(&app.config.attachments_path, &att.sha256, &att.data).map_err(PipelineError::Attachment)?;
+        wrote = true;
+    }
+    Ok(Prepared { mail, class, kept, wrote })
+}
+
+/// Make kept attachments durable: one `syncfs` for the whole batch.
+pub fn sync_attachments(app: &App) -> std::io::Result<()> {
+    let f = std::fs::File::open(&app.config.attachments_path)?;
+    rustix::fs::syncfs(&f)?;
+    Ok(())
+}
+
+/// Decide and commit a prepared message (not yet flushed).
+pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Result<Handled, PipelineError> {
+    let (mail, class, kept) = (&p.mail, &p.class, &p.kept);
+    if store.is_processed(&mail.sha256, mail.message_id.as_deref())? {
+        return Ok(Handled::AlreadyDone);
     }
     let desk =
         Desk { settings: &app.settings, directory: &app.directory, rules: &app.rules, templates: &app.templates };
-    let decision = decide(&desk, store, &mail, &class, &kept, now)?;
+    let decision = decide(&desk, store, mail, class, kept, now)?;
     let record = Processed {
         at: now,
         message_id: mail.message_id.clone(),
@@ -102,4 +106,10 @@ pub fn process(
     };
     store.commit(Some((&mail.sha256, mail.message_id.as_deref(), &record)), &decision.effects)?;
     Ok(Handled::Done(decision.outcome))
+}
+
+/// Prepare and commit one raw message (not yet flushed).
+pub fn process(app: &App, store: &Store, raw: &[u8], now: DateTime<Utc>) -> Result<Handled, PipelineError> {
+    let p = prepare(app, raw)?;
+    commit(app, store, &p, now)
 }

@@ -100,6 +100,9 @@ pub struct Decision {
     pub outcome: Vec<String>,
 }
 
+/// Orders shown at most in one status summary (the most recent open ones).
+const STATUS_LIMIT: usize = 10;
+
 static ETA: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bETA\b[^0-9\n]{0,40}(\d{1,2}/\d{1,2}(?:/\d{2,4})?)"));
 static VESSEL: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -109,6 +112,8 @@ static VESSEL: LazyLock<Regex> = LazyLock::new(|| {
 static ALERT_LINE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?im)^\s*(DAM|Cliente|Tipo|Fecha l[ií]mite|Vence|Vencimiento)\s*:\s*(.+?)\s*$"));
 static DATE_DMY: LazyLock<Regex> = LazyLock::new(|| re(r"(\d{1,2})/(\d{1,2})/(\d{4})"));
+/// Any `<PREFIX>-<YYYY>-<NNNNNN>`; the prefix is checked against the config.
+static ORDER_TAG: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Za-z0-9]+-\d{4}-\d{6}\b"));
 static RECLAMO_TAG: LazyLock<Regex> = LazyLock::new(|| re(r"\bR-(\d{6})\b"));
 
 fn re(p: &str) -> Regex {
@@ -384,14 +389,18 @@ impl Work<'_, '_> {
         })
     }
 
-    /// Order numbers named in the subject (`[OC-2026-000123]`).
+    /// Order numbers named in the subject or the new text (`[OC-2026-000123]`).
     fn tagged_orders(&self) -> Vec<String> {
-        let p = regex::escape(&self.desk.settings.order_prefix);
-        let re = Regex::new(&format!(r"\b{p}-\d{{4}}-\d{{6}}\b"));
-        let mut text = self.mail.subject.clone();
-        text.push('\n');
-        text.push_str(&self.mail.new_text);
-        re.map(|r| r.find_iter(&text).map(|m| m.as_str().to_string()).collect()).unwrap_or_default()
+        let prefix = &self.desk.settings.order_prefix;
+        let mut out = Vec::new();
+        for text in [&self.mail.subject, &self.mail.new_text] {
+            for m in ORDER_TAG.find_iter(text) {
+                if m.as_str().split('-').next() == Some(prefix.as_str()) {
+                    out.push(m.as_str().to_string());
+                }
+            }
+        }
+        out
     }
 
     /// The thread: In-Reply-To and References.
@@ -635,28 +644,44 @@ impl Work<'_, '_> {
         let Some(client) = self.client().map(|c| c.id.clone()) else {
             return Ok(());
         };
-        let open: Vec<Order> = self.view.orders_of_client(&client)?.into_iter().filter(Order::is_open).collect();
-        // Only the orders the mail points at, when it points at some of theirs.
-        let mut pointed = Vec::new();
-        let tags = self.tagged_orders();
-        for o in &open {
-            let by_tag = tags.contains(&o.id);
-            let by_ref = self.class.references.iter().any(|(k, vs)| {
-                matches!(k.as_str(), "bl" | "awb" | "container" | "dam" | "invoice")
-                    && vs.iter().any(|v| o.references.get(k).is_some_and(|s| s.contains(v)))
-            });
-            let by_thread = self.thread_ids().iter().any(|m| o.message_ids.contains(m));
-            if by_tag || by_ref || by_thread {
-                pointed.push(o.clone());
+        // The orders the mail points at (order tag, thread, shared references),
+        // else the client's most recent open orders.
+        let mut pointed: BTreeMap<String, Order> = BTreeMap::new();
+        let mine = |o: &Order| o.client == client && o.is_open();
+        for id in self.tagged_orders() {
+            if let Some(o) = self.view.order(&id)?.filter(|o| mine(o)) {
+                pointed.insert(o.id.clone(), o);
             }
         }
-        let orders = if pointed.is_empty() { open } else { pointed };
+        for mid in self.thread_ids() {
+            if let Some(ThreadLink { order: Some(id), .. }) = self.view.thread(mid)?
+                && let Some(o) = self.view.order(&id)?.filter(|o| mine(o))
+            {
+                pointed.insert(o.id.clone(), o);
+            }
+        }
+        for (kind, values) in &self.class.references {
+            if matches!(kind.as_str(), "bl" | "awb" | "container" | "dam" | "invoice") {
+                for v in values {
+                    for o in self.view.orders_by_ref(kind, v)?.into_iter().filter(|o| mine(o)) {
+                        pointed.insert(o.id.clone(), o);
+                    }
+                }
+            }
+        }
+        let (orders, total) = if pointed.is_empty() {
+            self.view.open_orders_of_client(&client, STATUS_LIMIT)?
+        } else {
+            let n = pointed.len();
+            (pointed.into_values().collect::<Vec<_>>(), n)
+        };
         if !self.may_reply(&to)? {
             self.out.outcome.push("status request not answered (loop guard or rate limit)".into());
             return Ok(());
         }
         let mut ctx = self.base_context();
         ctx["orders"] = json!(orders.iter().map(|o| self.order_context(o)).collect::<Vec<_>>());
+        ctx["more"] = json!(total.saturating_sub(orders.len()));
         let single = (orders.len() == 1).then(|| orders[0].id.clone());
         self.queue("estado", vec![to], &ctx, true, single.as_deref());
         Ok(())

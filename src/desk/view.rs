@@ -8,7 +8,8 @@ pub trait View {
     fn order(&self, id: &str) -> Result<Option<Order>, StoreError>;
     /// Orders (open or not) holding reference `kind`=`value`.
     fn orders_by_ref(&self, kind: &str, value: &str) -> Result<Vec<Order>, StoreError>;
-    fn orders_of_client(&self, client: &str) -> Result<Vec<Order>, StoreError>;
+    /// The `limit` most recent open orders of `client`, and how many are open.
+    fn open_orders_of_client(&self, client: &str, limit: usize) -> Result<(Vec<Order>, usize), StoreError>;
     fn reclamo(&self, id: &str) -> Result<Option<Reclamo>, StoreError>;
     fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError>;
     fn sequence(&self, name: &str) -> Result<u64, StoreError>;
@@ -23,8 +24,8 @@ impl View for Store {
     fn orders_by_ref(&self, kind: &str, value: &str) -> Result<Vec<Order>, StoreError> {
         Store::orders_by_ref(self, kind, value)
     }
-    fn orders_of_client(&self, client: &str) -> Result<Vec<Order>, StoreError> {
-        Store::orders_of_client(self, client)
+    fn open_orders_of_client(&self, client: &str, limit: usize) -> Result<(Vec<Order>, usize), StoreError> {
+        Store::open_orders_of_client(self, client, limit)
     }
     fn reclamo(&self, id: &str) -> Result<Option<Reclamo>, StoreError> {
         Store::reclamo(self, id)

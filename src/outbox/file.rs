@@ -1,6 +1,8 @@
 //! The embedded default sink: one RFC 5322 `.eml` file per outgoing mail,
-//! named by its outbox id, written atomically (temp file, fsync, rename).
-//! Writing the same id twice replaces the file: never a duplicate.
+//! named by its outbox id. Files are made durable together (`syncfs`) before
+//! the outbox marks them sent; a file cut short by a crash is not marked sent
+//! and is written again whole. Writing the same id twice replaces the file:
+//! never a duplicate.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,11 +22,8 @@ impl FileSink {
     fn write(&self, id: &str, bytes: &[u8]) -> std::io::Result<()> {
         let safe: String =
             id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
-        let tmp = self.dir.join(format!(".{safe}.tmp"));
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, self.dir.join(format!("{safe}.eml")))
+        let mut f = std::fs::File::create(self.dir.join(format!("{safe}.eml")))?;
+        f.write_all(bytes)
     }
 }
 
@@ -34,5 +33,11 @@ impl Sink for FileSink {
             Ok(()) => Outcome::Delivered,
             Err(e) => Outcome::Retry(format!("cannot write the outbox file: {e}")),
         }
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        let dir = std::fs::File::open(&self.dir)?;
+        rustix::fs::syncfs(&dir)?;
+        Ok(())
     }
 }

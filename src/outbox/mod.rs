@@ -21,6 +21,11 @@ pub enum Outcome {
 /// A place mail goes to.
 pub trait Sink {
     fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Outcome;
+    /// Make every `Delivered` so far durable (a no-op where the peer
+    /// already took responsibility, as an SMTP server does on 250).
+    fn sync(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Retry schedule: 30 s, 1 min, 2 min … capped at 30 min.
@@ -37,19 +42,32 @@ pub struct Flushed {
     pub rejected: usize,
 }
 
-/// Send every due mail once.
+/// Send every due mail once. Delivered mails are marked sent only after the
+/// sink made them durable.
 pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<Flushed, StoreError> {
     let mut f = Flushed::default();
+    let mut done = Vec::new();
     for mut m in store.due_outgoing(now)? {
         let Some(bytes) = store.outgoing_bytes(&m.id)? else {
             m.state = "fallido".into();
             m.error = Some("the formatted mail is missing from the store".into());
-            store.update_outgoing(&m)?;
-            f.rejected += 1;
+            done.push((m, Outcome::Rejected(String::new())));
             continue;
         };
         m.attempts += 1;
-        match sink.send(&m.id, &m.to, &bytes) {
+        let outcome = sink.send(&m.id, &m.to, &bytes);
+        done.push((m, outcome));
+    }
+    if done.is_empty() {
+        return Ok(f);
+    }
+    let synced = sink.sync();
+    for (mut m, outcome) in done {
+        let outcome = match (&outcome, &synced) {
+            (Outcome::Delivered, Err(e)) => Outcome::Retry(format!("cannot make the delivery durable: {e}")),
+            _ => outcome,
+        };
+        match outcome {
             Outcome::Delivered => {
                 m.state = "enviado".into();
                 m.sent_at = Some(now);
@@ -63,14 +81,14 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
             }
             Outcome::Rejected(e) => {
                 m.state = "fallido".into();
-                m.error = Some(e);
+                if !e.is_empty() {
+                    m.error = Some(e);
+                }
                 f.rejected += 1;
             }
         }
         store.update_outgoing(&m)?;
     }
-    if f != Flushed::default() {
-        store.flush()?;
-    }
+    store.flush()?;
     Ok(f)
 }

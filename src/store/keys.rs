@@ -16,6 +16,10 @@ pub const REPLIES: &str = "replies";
 pub const ORDER_REFS: &str = "order_refs";
 /// Index: `client|order id` → "".
 pub const CLIENT_ORDERS: &str = "client_orders";
+/// Index: `client|order id` → "" for open orders only.
+pub const CLIENT_OPEN: &str = "client_open";
+/// Index: outbox id → "" while the mail is pending.
+pub const OUTBOX_PENDING: &str = "outbox_pending";
 
 pub const LAYOUT_KEY: &[u8] = b"layout_version";
 

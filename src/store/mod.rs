@@ -55,6 +55,8 @@ pub struct Store {
     replies: sled::Tree,
     order_refs: sled::Tree,
     client_orders: sled::Tree,
+    client_open: sled::Tree,
+    outbox_pending: sled::Tree,
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
@@ -93,6 +95,8 @@ impl Store {
             replies: tree(keys::REPLIES)?,
             order_refs: tree(keys::ORDER_REFS)?,
             client_orders: tree(keys::CLIENT_ORDERS)?,
+            client_open: tree(keys::CLIENT_OPEN)?,
+            outbox_pending: tree(keys::OUTBOX_PENDING)?,
             db,
         };
         migrate::migrate(&store.meta)?;
@@ -113,7 +117,7 @@ impl Store {
     /// `key` is `None` for work that comes from the clock, not from a mail.
     pub fn commit(&self, key: Option<(&str, Option<&str>, &Processed)>, effects: &[Effect]) -> Result<(), StoreError> {
         // Serialise outside the transaction closure (which may run again).
-        let mut puts: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut puts: Vec<(usize, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
         const PROC: usize = 0;
         const ORD: usize = 1;
         const REC: usize = 2;
@@ -124,24 +128,28 @@ impl Store {
         const META: usize = 8;
         const REFS: usize = 9;
         const CLIENTS: usize = 10;
+        const OPEN: usize = 11;
+        const PENDING: usize = 12;
         let mut links: std::collections::BTreeMap<String, ThreadLink> = std::collections::BTreeMap::new();
         let mut counts: Vec<Vec<u8>> = Vec::new();
         if let Some((sha, mid, p)) = key {
-            puts.push((PROC, keys::processed_key(sha, mid), to_json(p)?));
+            puts.push((PROC, keys::processed_key(sha, mid), Some(to_json(p)?)));
         }
         for e in effects {
             match e {
                 Effect::SaveOrder(o) => {
-                    puts.push((ORD, o.id.clone().into_bytes(), to_json(o)?));
-                    puts.push((CLIENTS, keys::client_order_key(&o.client, &o.id), Vec::new()));
+                    puts.push((ORD, o.id.clone().into_bytes(), Some(to_json(o)?)));
+                    puts.push((CLIENTS, keys::client_order_key(&o.client, &o.id), Some(Vec::new())));
+                    let open = if o.closed { None } else { Some(Vec::new()) };
+                    puts.push((OPEN, keys::client_order_key(&o.client, &o.id), open));
                     for (kind, values) in &o.references {
                         for v in values {
-                            puts.push((REFS, keys::order_ref_key(kind, v, &o.id), Vec::new()));
+                            puts.push((REFS, keys::order_ref_key(kind, v, &o.id), Some(Vec::new())));
                         }
                     }
                 }
-                Effect::SaveReclamo(r) => puts.push((REC, r.id.clone().into_bytes(), to_json(r)?)),
-                Effect::SaveTask(t) => puts.push((TSK, t.id.clone().into_bytes(), to_json(t)?)),
+                Effect::SaveReclamo(r) => puts.push((REC, r.id.clone().into_bytes(), Some(to_json(r)?))),
+                Effect::SaveTask(t) => puts.push((TSK, t.id.clone().into_bytes(), Some(to_json(t)?))),
                 Effect::LinkThread { message_id, link } => {
                     // Merge with what the id already points at (stored or earlier in this batch).
                     let merged = match links.remove(message_id) {
@@ -155,17 +163,20 @@ impl Store {
                     links.insert(message_id.clone(), merged);
                 }
                 Effect::Queue { mail, bytes } => {
-                    puts.push((OUT, mail.id.clone().into_bytes(), to_json(mail)?));
-                    puts.push((RAW, mail.id.clone().into_bytes(), bytes.clone()));
+                    puts.push((OUT, mail.id.clone().into_bytes(), Some(to_json(mail)?)));
+                    puts.push((RAW, mail.id.clone().into_bytes(), Some(bytes.clone())));
+                    if mail.state == "pendiente" {
+                        puts.push((PENDING, mail.id.clone().into_bytes(), Some(Vec::new())));
+                    }
                 }
                 Effect::CountReply { address, hour } => counts.push(keys::reply_key(address, hour)),
                 Effect::Sequence { name, value } => {
-                    puts.push((META, keys::seq_key(name), value.to_be_bytes().to_vec()))
+                    puts.push((META, keys::seq_key(name), Some(value.to_be_bytes().to_vec())))
                 }
             }
         }
         for (mid, link) in &links {
-            puts.push((THR, mid.clone().into_bytes(), to_json(link)?));
+            puts.push((THR, mid.clone().into_bytes(), Some(to_json(link)?)));
         }
         let trees = [
             self.processed.clone(),
@@ -179,10 +190,15 @@ impl Store {
             self.meta.clone(),
             self.order_refs.clone(),
             self.client_orders.clone(),
+            self.client_open.clone(),
+            self.outbox_pending.clone(),
         ];
         trees.as_slice().transaction(|t| {
             for (tree, k, v) in &puts {
-                t[*tree].insert(k.as_slice(), v.as_slice())?;
+                match v {
+                    Some(v) => t[*tree].insert(k.as_slice(), v.as_slice())?,
+                    None => t[*tree].remove(k.as_slice())?,
+                };
             }
             for k in &counts {
                 let n = match t[7].get(k)? {
@@ -270,7 +286,17 @@ impl Store {
 
     /// Save an outbox entry's new state (sent, failed, next attempt).
     pub fn update_outgoing(&self, mail: &Outgoing) -> Result<(), StoreError> {
-        self.outbox.insert(mail.id.as_bytes(), to_json(mail)?)?;
+        let bytes = to_json(mail)?;
+        let pending = mail.state == "pendiente";
+        (&self.outbox, &self.outbox_pending).transaction(|(outbox, idx)| {
+            outbox.insert(mail.id.as_bytes(), bytes.as_slice())?;
+            if pending {
+                idx.insert(mail.id.as_bytes(), &[])?;
+            } else {
+                idx.remove(mail.id.as_bytes())?;
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        })?;
         Ok(())
     }
 
@@ -315,12 +341,36 @@ impl Store {
 
     /// Outgoing mails due for a send attempt at `now`, oldest first.
     pub fn due_outgoing(&self, now: DateTime<Utc>) -> Result<Vec<Outgoing>, StoreError> {
-        let mut v: Vec<Outgoing> = self
-            .outbox()?
-            .into_iter()
-            .filter(|o| o.state == "pendiente" && o.next_attempt.is_none_or(|t| t <= now))
-            .collect();
+        let mut v = Vec::new();
+        for k in self.outbox_pending.iter().keys() {
+            let k = k?;
+            let id = String::from_utf8_lossy(&k).into_owned();
+            if let Some(o) = self.outgoing(&id)?
+                && o.state == "pendiente"
+                && o.next_attempt.is_none_or(|t| t <= now)
+            {
+                v.push(o);
+            }
+        }
         v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(v)
+    }
+
+    /// The `limit` most recent open orders of `client`, and how many are open.
+    pub fn open_orders_of_client(&self, client: &str, limit: usize) -> Result<(Vec<Order>, usize), StoreError> {
+        let prefix = format!("{client}|");
+        let mut out = Vec::new();
+        let mut total = 0;
+        for k in self.client_open.scan_prefix(prefix.as_bytes()).keys().rev() {
+            let k = k?;
+            total += 1;
+            if out.len() < limit {
+                let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+                if let Some(o) = self.order(&id)? {
+                    out.push(o);
+                }
+            }
+        }
+        Ok((out, total))
     }
 }
