@@ -101,3 +101,16 @@ fn a_public_webmail_domain_is_refused_for_a_client() {
     let err = stderr(&inst.run(&["rules", "check"]));
     assert!(err.contains("clients.toml:") && err.contains("`gmail.com` is a public webmail domain"), "{err}");
 }
+
+#[test]
+fn a_template_that_does_not_render_is_found_by_rules_check() {
+    let inst = Instance::new();
+    inst.write("rules/templates/estado.txt.j2", "Hola {{ sender.nombre_que_no_existe }}\n");
+    let out = inst.run(&["rules", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("rules/templates/estado.*.j2: renders with an error"), "{err}");
+    inst.write("rules/templates/estado.txt.j2", "Hola {% if %}\n");
+    let err = stderr(&inst.run(&["rules", "check"]));
+    assert!(err.contains("rules/templates/estado.txt.j2:1:1:"), "{err}");
+}
