@@ -270,3 +270,16 @@ fn the_shared_scenarios_go_through_the_desk() {
     // The vacation auto-reply gets nothing.
     assert!(!inst.outbox_files().iter().any(|(_, t)| t.contains("hold14")), "no answer to the out-of-office");
 }
+
+#[test]
+fn the_follow_up_processed_first_still_ends_in_one_order() {
+    let inst = Instance::new();
+    inst.deliver("b.eml", &scenario("02-docs-hbl-followup.eml"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    inst.deliver("a.eml", &scenario("01-docs-invoice-packing.eml"));
+    run_once(&inst, NOW);
+    let orders = inst.json(&["orders", "list", "--json"]);
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0]["documents"].as_array().map(Vec::len), Some(3));
+    assert_eq!(orders[0]["missing"], serde_json::json!([]));
+}

@@ -405,7 +405,29 @@ impl Work<'_, '_> {
 
     /// The thread: In-Reply-To and References.
     fn thread_ids(&self) -> Vec<&String> {
-        self.mail.in_reply_to.iter().chain(self.mail.references.iter().rev()).collect()
+        // Its own id too: a reply processed before this mail (mail is not
+        // always taken in the order it was written) linked its parents.
+        self.mail
+            .in_reply_to
+            .iter()
+            .chain(self.mail.references.iter().rev())
+            .chain(self.mail.message_id.iter())
+            .collect()
+    }
+
+    /// Link this mail, and the mails it answers that nothing claims yet, to
+    /// an order or reclamo: a parent that arrives later then finds it.
+    fn link_thread(&mut self, link: ThreadLink) -> Result<(), StoreError> {
+        let mut ids: Vec<String> = self.mail.message_id.iter().cloned().collect();
+        for parent in self.mail.in_reply_to.iter().chain(&self.mail.references) {
+            if !ids.contains(parent) && self.view.thread(parent)?.is_none() {
+                ids.push(parent.clone());
+            }
+        }
+        for message_id in ids {
+            self.out.effects.push(Effect::LinkThread { message_id, link: link.clone() });
+        }
+        Ok(())
     }
 
     /// The open order of `client` this mail belongs to: order tag, thread, shared references.
@@ -610,12 +632,7 @@ impl Work<'_, '_> {
                 });
             }
         }
-        if let Some(mid) = &self.mail.message_id {
-            self.out.effects.push(Effect::LinkThread {
-                message_id: mid.clone(),
-                link: ThreadLink { order: Some(order.id.clone()), reclamo: None },
-            });
-        }
+        self.link_thread(ThreadLink { order: Some(order.id.clone()), reclamo: None })?;
         self.out.effects.push(Effect::SaveOrder(order));
         Ok(())
     }
@@ -800,12 +817,7 @@ impl Work<'_, '_> {
                 });
             }
         }
-        if let Some(mid) = &self.mail.message_id {
-            self.out.effects.push(Effect::LinkThread {
-                message_id: mid.clone(),
-                link: ThreadLink { order: None, reclamo: Some(r.id.clone()) },
-            });
-        }
+        self.link_thread(ThreadLink { order: None, reclamo: Some(r.id.clone()) })?;
         self.out.effects.push(Effect::SaveReclamo(r));
         Ok(())
     }
