@@ -2,6 +2,7 @@
 //! the store knows (through [`View`]) and `now`, produce [`Effect`]s. No
 //! side effects and no clock: the same inputs give the same effects.
 
+mod commands;
 pub mod compose;
 pub mod effect;
 pub mod model;
@@ -923,6 +924,22 @@ impl Work<'_, '_> {
         Ok(())
     }
 
+    fn staff_commands(&mut self) -> Result<(), StoreError> {
+        if !matches!(self.sender, Sender::Staff) || self.mail.dmarc_failed() {
+            self.out.outcome.push(format!("staff command refused: {} is not a verified staff address", self.from()));
+            return Ok(());
+        }
+        let results = self.commands()?;
+        self.out.outcome.extend(results.iter().cloned());
+        let to = self.from().to_string();
+        if !results.is_empty() && !self.mail.is_auto() {
+            let mut ctx = self.base_context();
+            ctx["results"] = json!(results);
+            self.queue("confirmacion_comando", vec![to], &ctx, true, None);
+        }
+        Ok(())
+    }
+
     fn payment(&mut self) -> Result<(), StoreError> {
         let client = self.client_for_documents();
         let summary =
@@ -964,7 +981,7 @@ pub fn decide(
         w.out.outcome.push("automatic mail: recorded, not answered".into());
     }
     if labels.contains("interno") {
-        w.out.outcome.push("staff command: recorded".into());
+        w.staff_commands()?;
     }
     if labels.contains("alerta_cli") {
         w.alert()?;

@@ -1,6 +1,6 @@
 //! What decide may read from the store.
 
-use super::model::{Order, Reclamo, ThreadLink};
+use super::model::{Order, Reclamo, Task, ThreadLink};
 use crate::store::{Store, StoreError};
 
 /// Read access for `decide` (the store, or a test double).
@@ -11,6 +11,7 @@ pub trait View {
     /// The `limit` most recent open orders of `client`, and how many are open.
     fn open_orders_of_client(&self, client: &str, limit: usize) -> Result<(Vec<Order>, usize), StoreError>;
     fn reclamo(&self, id: &str) -> Result<Option<Reclamo>, StoreError>;
+    fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
     fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError>;
     fn sequence(&self, name: &str) -> Result<u64, StoreError>;
     fn replies_in(&self, address: &str, hour: &str) -> Result<u32, StoreError>;
@@ -32,6 +33,9 @@ impl View for Store {
     }
     fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError> {
         Store::thread(self, message_id)
+    }
+    fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        Store::task(self, id)
     }
     fn sequence(&self, name: &str) -> Result<u64, StoreError> {
         Store::sequence(self, name)

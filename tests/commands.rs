@@ -1,0 +1,84 @@
+//! Staff steer the desk by email: commands from staff addresses only.
+
+mod support;
+
+use support::*;
+
+const NOW: &str = "2026-12-01T10:00:00-05:00";
+
+fn run_once(inst: &Instance, now: &str) {
+    let out = inst.run(&["--now", now, "run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn mail(from: &str, id: &str, body: &str) -> Vec<u8> {
+    format!("From: {from}\r\nTo: ops@cli.test\r\nSubject: comando\r\nMessage-ID: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").into_bytes()
+}
+
+#[test]
+fn staff_commands_change_the_desk_and_are_confirmed() {
+    let inst = Instance::new();
+    inst.deliver(
+        "1.eml",
+        &std::fs::read(shared().join("corpus/scenarios/01-docs-invoice-packing.eml")).unwrap_or_default(),
+    );
+    inst.deliver(
+        "7.eml",
+        &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
+    );
+    run_once(&inst, NOW);
+    inst.deliver(
+        "c.eml",
+        &mail(
+            "Carla Vega <cvega@cli.test>",
+            "cmd1@cli.test",
+            "#resuelto R-000001 Se coordinó con la naviera y asumimos la sobreestadía\n#estado OC-2026-000001 numerada dam=118-2026-10-012345\n#eta OC-2026-000001 15/12/2026\n#estado OC-2026-999999 levante\n#hecho T-999999",
+        ),
+    );
+    run_once(&inst, "2026-12-01T11:00:00-05:00");
+    let r = inst.json(&["reclamos", "list", "--json"]);
+    assert_eq!(r[0]["state"], "resuelto");
+    assert_eq!(r[0]["resolution"], "Se coordinó con la naviera y asumimos la sobreestadía");
+    let o = &inst.json(&["orders", "list", "--json"])[0];
+    assert_eq!(o["stage"], "numerada");
+    assert_eq!(o["eta"], "15/12/2026");
+    assert!(o["references"]["dam"].as_array().is_some_and(|d| d.iter().any(|v| v == "118-2026-10-012345")), "{o}");
+    assert!(
+        o["history"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|e| e["what"].as_str().is_some_and(|w| w.contains("por cvega@cli.test")))),
+        "recorded in the history"
+    );
+    let conf = inst
+        .outbox_files()
+        .into_iter()
+        .find(|(n, _)| n.contains("confirmacion_comando"))
+        .map(|(_, t)| unqp(&t))
+        .unwrap_or_default();
+    assert!(conf.contains("To: cvega@cli.test"), "{conf}");
+    assert!(conf.contains("OK: reclamo R-000001 resuelto"), "{conf}");
+    assert!(conf.contains("OK: orden OC-2026-000001 en etapa"), "{conf}");
+    assert!(conf.contains("no existe la orden OC-2026-999999"), "{conf}");
+    assert!(conf.contains("no existe la tarea T-999999"), "{conf}");
+}
+
+#[test]
+fn a_command_from_a_non_staff_address_is_refused_and_changes_nothing() {
+    let inst = Instance::new();
+    inst.deliver(
+        "7.eml",
+        &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
+    );
+    run_once(&inst, NOW);
+    // A client, and a forged staff address whose DMARC failed.
+    inst.deliver(
+        "x.eml",
+        &mail("Patricia <phuaman@andestextil.test>", "x1@andestextil.test", "#resuelto R-000001 ya está"),
+    );
+    let forged = "From: Carla Vega <cvega@cli.test>\r\nTo: ops@cli.test\r\nSubject: comando\r\nMessage-ID: <f1@evil.test>\r\nAuthentication-Results: mx.cli.test; dmarc=fail header.from=cli.test\r\n\r\n#resuelto R-000001 ya está\r\n";
+    inst.deliver("y.eml", forged.as_bytes());
+    run_once(&inst, "2026-12-01T11:00:00-05:00");
+    let r = inst.json(&["reclamos", "list", "--json"]);
+    assert_eq!(r[0]["state"], "escalado", "nothing changed: {r:?}");
+    assert!(!inst.outbox_files().iter().any(|(n, _)| n.contains("confirmacion_comando")));
+}
