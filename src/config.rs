@@ -124,6 +124,10 @@ pub struct DeskConfig {
     /// Business hours within which a reclamo must be escalated/answered.
     #[serde(default = "default_reclamo_hours")]
     pub reclamo_hours: u32,
+    /// Warnings to the supervisors when this share (%) of a reclamo's
+    /// business hours has passed and it is still open.
+    #[serde(default = "default_reclamo_warnings")]
+    pub reclamo_warnings: Vec<u32>,
     /// Business hours within which documents must be reviewed.
     #[serde(default = "default_review_hours")]
     pub review_hours: u32,
@@ -154,6 +158,9 @@ fn default_work_days() -> Vec<u8> {
 }
 fn default_reclamo_hours() -> u32 {
     24
+}
+fn default_reclamo_warnings() -> Vec<u32> {
+    vec![50, 90]
 }
 fn default_review_hours() -> u32 {
     48
@@ -328,6 +335,9 @@ impl Config {
             if PUBLIC_DOMAINS.contains(&s.get_ref().to_ascii_lowercase().as_str()) {
                 err(s.span(), format!("`{}` is a public webmail domain: it cannot be a staff domain", s.get_ref()));
             }
+        }
+        if d.reclamo_warnings.iter().any(|p| !(1..=99).contains(p)) {
+            err(d.address.span(), "reclamo_warnings are percentages between 1 and 99".into());
         }
         if d.supervisors.is_empty() {
             err(

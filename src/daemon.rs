@@ -173,6 +173,10 @@ fn pipeline_loop(
             }
         }
         let app_now = app.lock().map_err(|_| anyhow::anyhow!("app lock poisoned"))?.clone();
+        // Time-driven work (reclamo warnings and escalations), idempotent by key.
+        if crate::scheduler::run_due(&app_now, store, clock.now())? > 0 {
+            bell.ring();
+        }
         let pending = maildir.pending().context("cannot list the Maildir")?;
         if pending.is_empty() {
             if once {

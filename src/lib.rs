@@ -42,6 +42,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod refs;
 pub mod rules;
+pub mod scheduler;
 pub mod store;
 pub mod templates;
 pub mod text;

@@ -143,7 +143,10 @@ pub fn sample_context() -> serde_json::Value {
         "orders": [order],
         "more": 0,
         "results": ["OK: reclamo R-000045 resuelto"],
-        "reclamo": {"id": "R-000045", "due_at": "03/12/2026 14:00", "received_at": "01/12/2026 17:00", "excerpt": "Texto", "from": "phuaman@andestextil.test", "order": "OC-2026-000123", "new": true},
+        "overdue": false,
+        "percent": 50,
+        "hours_left": "12.0",
+        "reclamo": {"id": "R-000045", "due_at": "03/12/2026 14:00", "received_at": "01/12/2026 17:00", "excerpt": "Texto", "from": "phuaman@andestextil.test", "order": "OC-2026-000123", "new": true, "subject": "Sobreestadía", "state": "escalado"},
         "executive": "cvega@cli.test",
         "now": "01/12/2026 09:22",
     })

@@ -82,3 +82,64 @@ fn a_command_from_a_non_staff_address_is_refused_and_changes_nothing() {
     assert_eq!(r[0]["state"], "escalado", "nothing changed: {r:?}");
     assert!(!inst.outbox_files().iter().any(|(n, _)| n.contains("confirmacion_comando")));
 }
+
+fn kinds(inst: &Instance) -> Vec<String> {
+    inst.json(&["outbox", "list", "--json"])
+        .iter()
+        .map(|m| format!("{}", m["id"].as_str().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn reclamo_warnings_and_overdue_escalation_fire_once_each_and_stop_when_resolved() {
+    let inst = Instance::new();
+    inst.deliver(
+        "7.eml",
+        &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
+    );
+    // Friday 26 June 2026 16:30, before the Monday 29 June holiday: due Thu 2 July 13:30.
+    run_once(&inst, "2026-06-26T16:30:00-05:00");
+    assert_eq!(inst.json(&["reclamos", "list", "--json"])[0]["due_at"], "2026-07-02T13:30:00-05:00");
+    let base = kinds(&inst).len();
+    run_once(&inst, "2026-06-29T12:00:00-05:00"); // holiday
+    assert_eq!(kinds(&inst).len(), base);
+    run_once(&inst, "2026-07-01T10:31:00-05:00");
+    run_once(&inst, "2026-07-01T10:45:00-05:00"); // again: nothing new
+    let after50 = kinds(&inst);
+    assert_eq!(after50.len(), base + 1);
+    assert!(after50.iter().any(|k| k == "reclamo-R-000001-aviso50"), "{after50:?}");
+    run_once(&inst, "2026-07-02T11:10:00-05:00");
+    run_once(&inst, "2026-07-02T13:31:00-05:00");
+    run_once(&inst, "2026-07-03T09:00:00-05:00");
+    let all = kinds(&inst);
+    assert_eq!(all.len(), base + 3, "{all:?}");
+    let overdue =
+        inst.outbox_files().into_iter().find(|(n, _)| n.contains("vencido")).map(|(_, t)| unqp(&t)).unwrap_or_default();
+    assert!(overdue.contains("gerencia@cli.test") && overdue.contains("supervision@cli.test"), "{overdue}");
+    assert!(overdue.contains("venci=C3=B3") || overdue.contains("venció"), "{overdue}");
+    // Resolved by a staff command: nothing more, ever.
+    inst.deliver(
+        "c.eml",
+        &mail("Carla Vega <cvega@cli.test>", "res@cli.test", "#resuelto R-000001 Asumimos los gastos."),
+    );
+    run_once(&inst, "2026-07-03T10:00:00-05:00");
+    let n = kinds(&inst).len();
+    run_once(&inst, "2026-07-10T10:00:00-05:00");
+    assert_eq!(kinds(&inst).len(), n);
+}
+
+#[test]
+fn after_an_outage_only_the_overdue_escalation_is_sent() {
+    let inst = Instance::new();
+    inst.deliver(
+        "7.eml",
+        &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
+    );
+    run_once(&inst, "2026-06-26T16:30:00-05:00");
+    let base = kinds(&inst).len();
+    // Down until after the due time: no stale warnings, one overdue mail.
+    run_once(&inst, "2026-07-06T09:00:00-05:00");
+    let all = kinds(&inst);
+    assert_eq!(all.len(), base + 1, "{all:?}");
+    assert!(all.iter().any(|k| k == "reclamo-R-000001-vencido"));
+}

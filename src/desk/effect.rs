@@ -17,6 +17,8 @@ pub enum Effect {
     Queue { mail: Outgoing, bytes: Vec<u8> },
     /// Count an automatic reply to this address (rate limit).
     CountReply { address: String, hour: String },
+    /// A scheduled job ran (or was coalesced away): never again.
+    JobDone { key: String, at: chrono::DateTime<chrono::Utc> },
     /// Advance a numbering sequence (orders per year, reclamos, tasks).
     Sequence { name: String, value: u64 },
 }

@@ -39,6 +39,7 @@ pub struct Settings {
     pub default_assistant: String,
     pub order_prefix: String,
     pub reclamo_hours: u32,
+    pub reclamo_warnings: Vec<u32>,
     pub review_hours: u32,
     pub replies_per_hour: u32,
     pub replies_per_day: u32,
@@ -58,6 +59,7 @@ impl Settings {
             default_assistant: d.default_assistant.get_ref().to_ascii_lowercase(),
             order_prefix: d.order_prefix.get_ref().clone(),
             reclamo_hours: d.reclamo_hours,
+            reclamo_warnings: d.reclamo_warnings.clone(),
             review_hours: d.review_hours,
             replies_per_hour: d.replies_per_sender_hour,
             replies_per_day: d.replies_per_sender_day,
@@ -71,7 +73,7 @@ impl Settings {
         }
     }
 
-    fn domain(&self) -> &str {
+    pub fn domain(&self) -> &str {
         self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
     }
 }

@@ -18,6 +18,8 @@ pub const ORDER_REFS: &str = "order_refs";
 pub const CLIENT_ORDERS: &str = "client_orders";
 /// Index: `client|order id` → "" for open orders only.
 pub const CLIENT_OPEN: &str = "client_open";
+/// Scheduled jobs done: `reclamo:R-000001:aviso50` → RFC 3339 instant.
+pub const JOBS: &str = "jobs";
 /// Index: outbox id → "" while the mail is pending.
 pub const OUTBOX_PENDING: &str = "outbox_pending";
 

@@ -57,6 +57,7 @@ pub struct Store {
     client_orders: sled::Tree,
     client_open: sled::Tree,
     outbox_pending: sled::Tree,
+    jobs: sled::Tree,
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
@@ -97,6 +98,7 @@ impl Store {
             client_orders: tree(keys::CLIENT_ORDERS)?,
             client_open: tree(keys::CLIENT_OPEN)?,
             outbox_pending: tree(keys::OUTBOX_PENDING)?,
+            jobs: tree(keys::JOBS)?,
             db,
         };
         migrate::migrate(&store.meta)?;
@@ -130,6 +132,7 @@ impl Store {
         const CLIENTS: usize = 10;
         const OPEN: usize = 11;
         const PENDING: usize = 12;
+        const JOBS: usize = 13;
         let mut links: std::collections::BTreeMap<String, ThreadLink> = std::collections::BTreeMap::new();
         let mut counts: Vec<Vec<u8>> = Vec::new();
         if let Some((sha, mid, p)) = key {
@@ -170,6 +173,9 @@ impl Store {
                     }
                 }
                 Effect::CountReply { address, hour } => counts.push(keys::reply_key(address, hour)),
+                Effect::JobDone { key, at } => {
+                    puts.push((JOBS, key.clone().into_bytes(), Some(at.to_rfc3339().into_bytes())))
+                }
                 Effect::Sequence { name, value } => {
                     puts.push((META, keys::seq_key(name), Some(value.to_be_bytes().to_vec())))
                 }
@@ -192,6 +198,7 @@ impl Store {
             self.client_orders.clone(),
             self.client_open.clone(),
             self.outbox_pending.clone(),
+            self.jobs.clone(),
         ];
         trees.as_slice().transaction(|t| {
             for (tree, k, v) in &puts {
@@ -298,6 +305,11 @@ impl Store {
             Ok::<(), ConflictableTransactionError<StoreError>>(())
         })?;
         Ok(())
+    }
+
+    /// Has the scheduled job `key` run?
+    pub fn job_done(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.jobs.contains_key(key.as_bytes())?)
     }
 
     pub fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError> {

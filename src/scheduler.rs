@@ -1,0 +1,232 @@
+//! Work that time drives, through the same decide → store → outbox path.
+//! Each job is idempotent by its key (`reclamo:R-000001:vencido`), so a
+//! restart never runs it twice and a pause never skips it: after an outage
+//! it runs late, once, and what piled up is coalesced (no warning whose
+//! deadline already passed: only the overdue mail).
+//!
+//! Now: reclamo warnings (at `reclamo_warnings` % of the business hours) and
+//! the overdue escalation to supervisors, managers and the executive.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::app::App;
+use crate::calendar::BusinessCalendar;
+use crate::desk::compose::{Envelope, compose};
+use crate::desk::model::{Event, Outgoing, Reclamo};
+use crate::desk::{Effect, local_fmt};
+use crate::store::{Store, StoreError};
+
+/// One step of a reclamo's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `percent` of the business hours have passed.
+    Aviso(u32),
+    /// The due time passed and it is still open.
+    Vencido,
+}
+
+impl Step {
+    pub fn key(&self, reclamo: &str) -> String {
+        match self {
+            Step::Aviso(p) => format!("reclamo:{reclamo}:aviso{p}"),
+            Step::Vencido => format!("reclamo:{reclamo}:vencido"),
+        }
+    }
+}
+
+/// What to do now for one reclamo: the step to fire (if any) and the keys of
+/// the earlier steps that are coalesced away. Pure.
+pub fn reclamo_step(
+    r: &Reclamo,
+    now: DateTime<Utc>,
+    cal: &BusinessCalendar,
+    hours: u32,
+    warnings: &[u32],
+    done: &dyn Fn(&str) -> bool,
+) -> (Option<Step>, Vec<String>) {
+    if r.state == "resuelto" {
+        return (None, Vec::new());
+    }
+    let mut steps: Vec<(DateTime<Utc>, Step)> = warnings
+        .iter()
+        .map(|p| (cal.add_business_hours(r.received_at, f64::from(hours) * f64::from(*p) / 100.0), Step::Aviso(*p)))
+        .collect();
+    steps.push((r.due_at, Step::Vencido));
+    steps.sort_by_key(|(t, _)| *t);
+    let reached: Vec<&Step> = steps.iter().filter(|(t, _)| *t <= now).map(|(_, s)| s).collect();
+    let Some(last) = reached.last() else { return (None, Vec::new()) };
+    let skipped: Vec<String> = reached[..reached.len() - 1].iter().map(|s| s.key(&r.id)).filter(|k| !done(k)).collect();
+    let fire = (!done(&last.key(&r.id))).then(|| (*last).clone());
+    (fire, skipped)
+}
+
+/// The next instant at which a reclamo step falls due (for the daemon's sleep).
+pub fn next_due(
+    reclamos: &[Reclamo],
+    now: DateTime<Utc>,
+    cal: &BusinessCalendar,
+    hours: u32,
+    warnings: &[u32],
+) -> Option<DateTime<Utc>> {
+    reclamos
+        .iter()
+        .filter(|r| r.state != "resuelto")
+        .flat_map(|r| {
+            warnings
+                .iter()
+                .map(|p| cal.add_business_hours(r.received_at, f64::from(hours) * f64::from(*p) / 100.0))
+                .chain(std::iter::once(r.due_at))
+                .collect::<Vec<_>>()
+        })
+        .filter(|t| *t > now)
+        .min()
+}
+
+/// Run every job due at `now`; returns how many mails were queued.
+pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let s = &app.settings;
+    let mut queued = 0;
+    for mut r in store.reclamos()? {
+        let done = |k: &str| store.job_done(k).unwrap_or(false);
+        let (fire, skipped) = reclamo_step(&r, now, &s.calendar, s.reclamo_hours, &s.reclamo_warnings, &done);
+        let mut effects: Vec<Effect> = skipped.into_iter().map(|key| Effect::JobDone { key, at: now }).collect();
+        if let Some(step) = fire {
+            let executive = r.client.as_deref().and_then(|c| app.directory.client(c)).map(|c| c.executive.clone());
+            let mut to = s.supervisors.clone();
+            if step == Step::Vencido {
+                to.extend(s.managers.iter().cloned());
+            }
+            if let Some(e) = executive.clone() {
+                to.push(e);
+            }
+            to.dedup();
+            let left = s.calendar.business_hours_between(now, r.due_at);
+            let client = r.client.as_deref().and_then(|c| app.directory.client(c)).map(|c| c.name.clone());
+            let ctx = json!({
+                "desk": {"name": s.name, "address": s.address},
+                "reclamo": {"id": r.id, "due_at": local_fmt(&s.calendar, r.due_at), "received_at": local_fmt(&s.calendar, r.received_at),
+                            "excerpt": r.excerpt, "from": r.from, "order": r.order, "subject": r.subject, "state": r.state},
+                "client": {"name": client},
+                "executive": executive,
+                "overdue": step == Step::Vencido,
+                "percent": match step { Step::Aviso(p) => p, Step::Vencido => 100 },
+                "hours_left": format!("{left:.1}"),
+            });
+            let key = step.key(&r.id);
+            match app.templates.render("reclamo_aviso", &ctx) {
+                Ok(body) => {
+                    let id = key.replace(':', "-");
+                    let message_id = format!("buzon.{id}@{}", s.domain());
+                    let references = r.message_ids.clone();
+                    let env = Envelope {
+                        from_name: &s.name,
+                        from_address: &s.address,
+                        to: &to,
+                        message_id: &message_id,
+                        in_reply_to: None,
+                        references: &references,
+                        date: now,
+                        auto_submitted: "auto-generated",
+                    };
+                    match compose(&env, &body) {
+                        Ok(bytes) => {
+                            let mail = Outgoing {
+                                id,
+                                message_id,
+                                kind: "reclamo_aviso".into(),
+                                to,
+                                subject: body.subject,
+                                created_at: now,
+                                state: "pendiente".into(),
+                                attempts: 0,
+                                next_attempt: None,
+                                sent_at: None,
+                                error: None,
+                                order: r.order.clone(),
+                            };
+                            effects.push(Effect::Queue { mail, bytes });
+                            queued += 1;
+                            let what = match step {
+                                Step::Aviso(p) => format!("Aviso a supervisión: {p}% del plazo transcurrido"),
+                                Step::Vencido => "Plazo vencido: escalado a supervisión y gerencia".to_string(),
+                            };
+                            r.history.push(Event { at: now, what });
+                        }
+                        Err(e) => tracing::error!("Cannot compose the {key} mail: {e}"),
+                    }
+                }
+                Err(e) => tracing::error!("Template reclamo_aviso failed for {key}: {e:#}"),
+            }
+            effects.push(Effect::JobDone { key, at: now });
+            effects.push(Effect::SaveReclamo(r));
+        }
+        if !effects.is_empty() {
+            store.commit(None, &effects)?;
+        }
+    }
+    store.flush()?;
+    Ok(queued)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    fn reclamo(received: &str) -> Reclamo {
+        let cal = BusinessCalendar::default();
+        Reclamo {
+            id: "R-000001".into(),
+            client: None,
+            order: None,
+            received_at: at(received),
+            due_at: cal.add_business_hours(at(received), 24.0),
+            state: "escalado".into(),
+            from: "a@b.test".into(),
+            subject: "x".into(),
+            excerpt: "x".into(),
+            message_ids: vec![],
+            resolution: None,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn friday_before_a_holiday_monday_steps_at_the_right_business_instants() {
+        // Friday 26 June 2026 16:30; Monday 29 June is a holiday.
+        let cal = BusinessCalendar::default();
+        let r = reclamo("2026-06-26T16:30:00-05:00");
+        assert_eq!(r.due_at, at("2026-07-02T13:30:00-05:00"));
+        let none = |_: &str| false;
+        let step = |now: &str| reclamo_step(&r, at(now), &cal, 24, &[50, 90], &none);
+        assert_eq!(step("2026-06-29T12:00:00-05:00"), (None, vec![]), "holiday: nothing");
+        // 50 % = 12 h: 1.5 Fri + 9 Tue + 1.5 Wed → Wed 10:30.
+        assert_eq!(step("2026-07-01T10:29:00-05:00").0, None);
+        assert_eq!(step("2026-07-01T10:30:00-05:00").0, Some(Step::Aviso(50)));
+        // 90 % = 21.6 h → Thu 11:06.
+        assert_eq!(step("2026-07-02T11:06:00-05:00").0, Some(Step::Aviso(90)));
+        let late = step("2026-07-02T13:30:00-05:00");
+        assert_eq!(late.0, Some(Step::Vencido));
+        assert_eq!(
+            late.1,
+            vec!["reclamo:R-000001:aviso50".to_string(), "reclamo:R-000001:aviso90".to_string()],
+            "coalesced"
+        );
+        let mut resolved = r.clone();
+        resolved.state = "resuelto".into();
+        assert_eq!(
+            reclamo_step(&resolved, at("2026-07-03T10:00:00-05:00"), &cal, 24, &[50, 90], &none),
+            (None, vec![])
+        );
+        let all_done = |_: &str| true;
+        assert_eq!(reclamo_step(&r, at("2026-07-03T10:00:00-05:00"), &cal, 24, &[50, 90], &all_done), (None, vec![]));
+        assert_eq!(
+            next_due(std::slice::from_ref(&r), at("2026-06-29T12:00:00-05:00"), &cal, 24, &[50, 90]),
+            Some(at("2026-07-01T10:30:00-05:00"))
+        );
+    }
+}
