@@ -84,10 +84,7 @@ fn a_command_from_a_non_staff_address_is_refused_and_changes_nothing() {
 }
 
 fn kinds(inst: &Instance) -> Vec<String> {
-    inst.json(&["outbox", "list", "--json"])
-        .iter()
-        .map(|m| format!("{}", m["id"].as_str().unwrap_or_default()))
-        .collect()
+    inst.json(&["outbox", "list", "--json"]).iter().map(|m| m["id"].as_str().unwrap_or_default().to_string()).collect()
 }
 
 #[test]
