@@ -50,7 +50,7 @@ fn sigkill_at_random_moments_loses_nothing_and_repeats_nothing() {
             .spawn()
             .unwrap_or_else(|e| panic!("spawn: {e}"));
         // Short first lives (start-up and first batches), longer later.
-        let ms = if kills_while_working < 20 { rand(40, 400) } else { rand(300, 1500) };
+        let ms = if kills_while_working < 30 { rand(30, 250) } else { rand(300, 1500) };
         std::thread::sleep(Duration::from_millis(ms));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
