@@ -100,6 +100,12 @@ pub struct DeskConfig {
     pub administracion: Vec<Spanned<String>>,
     /// Gets the tasks of mail with no client.
     pub default_assistant: Spanned<String>,
+    /// Local times (`HH:MM`) of the assistants' digests, on business days.
+    #[serde(default = "default_digest_times")]
+    pub digest_times: Vec<Spanned<String>>,
+    /// Send a digest even when there is nothing in it.
+    #[serde(default)]
+    pub digest_when_empty: bool,
     /// Order numbers are `<order_prefix>-<YYYY>-<NNNNNN>`.
     #[serde(default = "default_prefix")]
     pub order_prefix: Spanned<String>,
@@ -158,6 +164,9 @@ fn default_work_days() -> Vec<u8> {
 }
 fn default_reclamo_hours() -> u32 {
     24
+}
+fn default_digest_times() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, "08:30".into()), Spanned::new(0..0, "15:00".into())]
 }
 fn default_reclamo_warnings() -> Vec<u32> {
     vec![50, 90]
@@ -334,6 +343,11 @@ impl Config {
         for s in &d.staff_domains {
             if PUBLIC_DOMAINS.contains(&s.get_ref().to_ascii_lowercase().as_str()) {
                 err(s.span(), format!("`{}` is a public webmail domain: it cannot be a staff domain", s.get_ref()));
+            }
+        }
+        for t in &d.digest_times {
+            if NaiveTime::parse_from_str(t.get_ref(), "%H:%M").is_err() {
+                err(t.span(), format!("digest time `{}` is not HH:MM", t.get_ref()));
             }
         }
         if d.reclamo_warnings.iter().any(|p| !(1..=99).contains(p)) {

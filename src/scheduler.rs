@@ -83,8 +83,58 @@ pub fn next_due(
         .min()
 }
 
+/// Render and format a generated (not a reply) mail into a queue effect.
+#[allow(clippy::too_many_arguments)]
+fn generated(
+    app: &App,
+    template: &str,
+    id: String,
+    to: Vec<String>,
+    ctx: &serde_json::Value,
+    now: DateTime<Utc>,
+    references: &[String],
+    order: Option<String>,
+) -> Result<Effect, String> {
+    let s = &app.settings;
+    let body = app.templates.render(template, ctx).map_err(|e| format!("template {template}: {e:#}"))?;
+    let message_id = format!("buzon.{id}@{}", s.domain());
+    let env = Envelope {
+        from_name: &s.name,
+        from_address: &s.address,
+        to: &to,
+        message_id: &message_id,
+        in_reply_to: None,
+        references,
+        date: now,
+        auto_submitted: "auto-generated",
+    };
+    let bytes = compose(&env, &body)?;
+    let mail = Outgoing {
+        id,
+        message_id,
+        kind: template.to_string(),
+        to,
+        subject: body.subject,
+        created_at: now,
+        state: "pendiente".into(),
+        attempts: 0,
+        next_attempt: None,
+        sent_at: None,
+        error: None,
+        order,
+    };
+    Ok(Effect::Queue { mail, bytes })
+}
+
 /// Run every job due at `now`; returns how many mails were queued.
 pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut queued = run_reclamos(app, store, now)?;
+    queued += run_digests(app, store, now)?;
+    store.flush()?;
+    Ok(queued)
+}
+
+fn run_reclamos(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let s = &app.settings;
     let mut queued = 0;
     for mut r in store.reclamos()? {
@@ -114,49 +164,18 @@ pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
                 "hours_left": format!("{left:.1}"),
             });
             let key = step.key(&r.id);
-            match app.templates.render("reclamo_aviso", &ctx) {
-                Ok(body) => {
-                    let id = key.replace(':', "-");
-                    let message_id = format!("buzon.{id}@{}", s.domain());
-                    let references = r.message_ids.clone();
-                    let env = Envelope {
-                        from_name: &s.name,
-                        from_address: &s.address,
-                        to: &to,
-                        message_id: &message_id,
-                        in_reply_to: None,
-                        references: &references,
-                        date: now,
-                        auto_submitted: "auto-generated",
+            match generated(app, "reclamo_aviso", key.replace(':', "-"), to, &ctx, now, &r.message_ids, r.order.clone())
+            {
+                Ok(effect) => {
+                    effects.push(effect);
+                    queued += 1;
+                    let what = match step {
+                        Step::Aviso(p) => format!("Aviso a supervisión: {p}% del plazo transcurrido"),
+                        Step::Vencido => "Plazo vencido: escalado a supervisión y gerencia".to_string(),
                     };
-                    match compose(&env, &body) {
-                        Ok(bytes) => {
-                            let mail = Outgoing {
-                                id,
-                                message_id,
-                                kind: "reclamo_aviso".into(),
-                                to,
-                                subject: body.subject,
-                                created_at: now,
-                                state: "pendiente".into(),
-                                attempts: 0,
-                                next_attempt: None,
-                                sent_at: None,
-                                error: None,
-                                order: r.order.clone(),
-                            };
-                            effects.push(Effect::Queue { mail, bytes });
-                            queued += 1;
-                            let what = match step {
-                                Step::Aviso(p) => format!("Aviso a supervisión: {p}% del plazo transcurrido"),
-                                Step::Vencido => "Plazo vencido: escalado a supervisión y gerencia".to_string(),
-                            };
-                            r.history.push(Event { at: now, what });
-                        }
-                        Err(e) => tracing::error!("Cannot compose the {key} mail: {e}"),
-                    }
+                    r.history.push(Event { at: now, what });
                 }
-                Err(e) => tracing::error!("Template reclamo_aviso failed for {key}: {e:#}"),
+                Err(e) => tracing::error!("Cannot send {key}: {e}"),
             }
             effects.push(Effect::JobDone { key, at: now });
             effects.push(Effect::SaveReclamo(r));
@@ -165,7 +184,58 @@ pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
             store.commit(None, &effects)?;
         }
     }
-    store.flush()?;
+    Ok(queued)
+}
+
+/// The digest of `assistant` as it would be sent at `now`.
+pub fn render_digest(
+    app: &App,
+    store: &Store,
+    assistant: &str,
+    now: DateTime<Utc>,
+) -> Result<(crate::digest::Digest, serde_json::Value), StoreError> {
+    let since = store.job_at(&format!("digest_last:{assistant}"))?;
+    let d = crate::digest::build(
+        assistant,
+        now,
+        since,
+        &app.settings,
+        &app.directory,
+        &store.orders()?,
+        &store.reclamos()?,
+        &store.tasks()?,
+    );
+    let ctx = json!({
+        "desk": {"name": app.settings.name, "address": app.settings.address},
+        "now": local_fmt(&app.settings.calendar, now),
+        "digest": d,
+    });
+    Ok((d, ctx))
+}
+
+fn run_digests(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let s = &app.settings;
+    let Some(slot) = crate::digest::due_slot(s, now) else { return Ok(0) };
+    let mut queued = 0;
+    for a in crate::digest::assistants(s, &app.directory) {
+        let key = crate::digest::key(&a, now, s, slot);
+        if store.job_done(&key)? {
+            continue;
+        }
+        let (d, ctx) = render_digest(app, store, &a, now)?;
+        let mut effects = vec![Effect::JobDone { key: key.clone(), at: now }];
+        if !d.is_empty() || s.digest_when_empty {
+            match generated(app, "resumen_asistente", key.replace(':', "-"), vec![a.clone()], &ctx, now, &[], None) {
+                Ok(e) => {
+                    effects.push(e);
+                    effects.push(Effect::JobDone { key: format!("digest_last:{a}"), at: now });
+                    queued += 1;
+                }
+                Err(e) => tracing::error!("Cannot send {key}: {e}"),
+            }
+        }
+        store.commit(None, &effects)?;
+    }
     Ok(queued)
 }
 

@@ -11,8 +11,17 @@ use serde::Serialize;
 use crate::diag::Diagnostic;
 
 /// Every template the desk renders, with a sample context for `rules check`.
-pub const REQUIRED: &[&str] =
-    &["acuse_documentos", "estado", "estado_generico", "reclamo_acuse", "reclamo_escalamiento", "aviso_pago"];
+pub const REQUIRED: &[&str] = &[
+    "acuse_documentos",
+    "estado",
+    "estado_generico",
+    "reclamo_acuse",
+    "reclamo_escalamiento",
+    "reclamo_aviso",
+    "aviso_pago",
+    "confirmacion_comando",
+    "resumen_asistente",
+];
 
 /// One rendered mail body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +155,10 @@ pub fn sample_context() -> serde_json::Value {
         "overdue": false,
         "percent": 50,
         "hours_left": "12.0",
+        "digest": {"assistant": "asistente1@cli.test",
+                   "vencidas": [{"id": "T-000004", "why": "Alerta: tributos (vence 04/12/2026 18:00)"}],
+                   "vencen_hoy": [], "proximas": [], "nuevas_ordenes": [{"id": "OC-2026-000123", "why": "andestextil: Envío de documentos"}],
+                   "documentos_pendientes": [], "reclamos_abiertos": [], "por_clasificar": []},
         "reclamo": {"id": "R-000045", "due_at": "03/12/2026 14:00", "received_at": "01/12/2026 17:00", "excerpt": "Texto", "from": "phuaman@andestextil.test", "order": "OC-2026-000123", "new": true, "subject": "Sobreestadía", "state": "escalado"},
         "executive": "cvega@cli.test",
         "now": "01/12/2026 09:22",

@@ -83,7 +83,12 @@ fn a_command_from_a_non_staff_address_is_refused_and_changes_nothing() {
     assert!(!inst.outbox_files().iter().any(|(n, _)| n.contains("confirmacion_comando")));
 }
 
+/// Outbox ids, digests aside (they have their own test).
 fn kinds(inst: &Instance) -> Vec<String> {
+    all_ids(inst).into_iter().filter(|k| !k.starts_with("digest-")).collect()
+}
+
+fn all_ids(inst: &Instance) -> Vec<String> {
     inst.json(&["outbox", "list", "--json"]).iter().map(|m| m["id"].as_str().unwrap_or_default().to_string()).collect()
 }
 
@@ -139,4 +144,46 @@ fn after_an_outage_only_the_overdue_escalation_is_sent() {
     let all = kinds(&inst);
     assert_eq!(all.len(), base + 1, "{all:?}");
     assert!(all.iter().any(|k| k == "reclamo-R-000001-vencido"));
+}
+
+fn digests(inst: &Instance) -> Vec<String> {
+    all_ids(inst).into_iter().filter(|k| k.starts_with("digest-")).collect()
+}
+
+#[test]
+fn the_0830_digest_is_sent_once_even_after_an_outage_and_never_when_empty() {
+    let inst = Instance::new();
+    // Monday 30 Nov 2026, before the first digest: a reclamo for Andes (asistente1).
+    inst.deliver(
+        "7.eml",
+        &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
+    );
+    run_once(&inst, "2026-11-30T07:50:00-05:00");
+    assert!(digests(&inst).is_empty());
+    // Down from 08:00 to 09:00, restarted at 09:00: the 08:30 digest goes out, once.
+    run_once(&inst, "2026-11-30T09:00:00-05:00");
+    run_once(&inst, "2026-11-30T09:30:00-05:00");
+    let d = digests(&inst);
+    assert_eq!(
+        d,
+        vec!["digest-asistente1@cli.test-2026-11-30-08-30".to_string()],
+        "only asistente1 has something: {d:?}"
+    );
+    let body = inst
+        .outbox_files()
+        .into_iter()
+        .find(|(n, _)| n.contains("digest-asistente1"))
+        .map(|(_, t)| unqp(&t))
+        .unwrap_or_default();
+    assert!(body.contains("RECLAMOS ABIERTOS") && body.contains("R-000001"), "{body}");
+    // The afternoon slot.
+    run_once(&inst, "2026-11-30T15:01:00-05:00");
+    assert_eq!(digests(&inst).len(), 2);
+    // Saturday: no digest.
+    run_once(&inst, "2026-12-05T09:00:00-05:00");
+    assert_eq!(digests(&inst).len(), 2);
+    // Preview renders without sending.
+    let out = inst.run(&["--now", "2026-11-30T16:00:00-05:00", "digest", "preview", "--to", "asistente1@cli.test"]);
+    assert!(stdout(&out).contains("R-000001"), "{}", stdout(&out));
+    assert_eq!(digests(&inst).len(), 2);
 }

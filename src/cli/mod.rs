@@ -54,6 +54,9 @@ pub enum Command {
     /// Outgoing mail and its state.
     #[command(subcommand)]
     Outbox(SimpleList),
+    /// Assistant digests.
+    #[command(subcommand)]
+    Digest(DigestCommand),
     /// Source, outbox and store health.
     Status {
         /// One JSON object.
@@ -75,6 +78,15 @@ pub enum OrdersCommand {
         id: String,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Render the digest as it would be sent now (all assistants when --to is absent).
+    Preview {
+        #[arg(long)]
+        to: Option<String>,
     },
 }
 
@@ -149,5 +161,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Tasks(ListCommand::List { open, json }) => q(Query::Tasks { open, json }),
         Command::Outbox(SimpleList::List { json }) => q(Query::Outbox { json }),
         Command::Status { json } => q(Query::Status { json }),
+        Command::Digest(DigestCommand::Preview { to }) => q(Query::Digest { to }),
     }
 }

@@ -18,11 +18,28 @@ use crate::store::Store;
 /// A read command, as sent to the daemon.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Query {
-    Orders { show: Option<String>, json: bool },
-    Reclamos { open: bool, json: bool },
-    Tasks { open: bool, json: bool },
-    Outbox { json: bool },
-    Status { json: bool },
+    Orders {
+        show: Option<String>,
+        json: bool,
+    },
+    Reclamos {
+        open: bool,
+        json: bool,
+    },
+    Tasks {
+        open: bool,
+        json: bool,
+    },
+    Outbox {
+        json: bool,
+    },
+    Status {
+        json: bool,
+    },
+    /// The assistants' digests as they would be sent now.
+    Digest {
+        to: Option<String>,
+    },
 }
 
 fn ts(config: &Config, t: DateTime<Utc>) -> String {
@@ -169,6 +186,22 @@ pub fn answer(store: &Store, config: &Config, q: &Query, now: DateTime<Utc>, dae
             }
             for m in v {
                 let _ = writeln!(out, "{}  {:<9} {:<22} {}  {}", m.id, m.state, m.kind, m.to.join(","), m.subject);
+            }
+        }
+        Query::Digest { to } => {
+            let app = crate::app::App::load(&config.file)?;
+            let all = crate::digest::assistants(&app.settings, &app.directory);
+            let who: Vec<String> = match to {
+                Some(a) => vec![a.to_ascii_lowercase()],
+                None => all,
+            };
+            for a in who {
+                let (_, ctx) = crate::scheduler::render_digest(&app, store, &a, now)?;
+                let r = app
+                    .templates
+                    .render("resumen_asistente", &ctx)
+                    .map_err(|e| anyhow::anyhow!("template resumen_asistente: {e:#}"))?;
+                let _ = writeln!(out, "To: {a}\nSubject: {}\n\n{}", r.subject, r.text);
             }
         }
         Query::Status { json } => {

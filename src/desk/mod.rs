@@ -40,6 +40,8 @@ pub struct Settings {
     pub order_prefix: String,
     pub reclamo_hours: u32,
     pub reclamo_warnings: Vec<u32>,
+    pub digest_times: Vec<NaiveTime>,
+    pub digest_when_empty: bool,
     pub review_hours: u32,
     pub replies_per_hour: u32,
     pub replies_per_day: u32,
@@ -60,6 +62,12 @@ impl Settings {
             order_prefix: d.order_prefix.get_ref().clone(),
             reclamo_hours: d.reclamo_hours,
             reclamo_warnings: d.reclamo_warnings.clone(),
+            digest_times: d
+                .digest_times
+                .iter()
+                .filter_map(|t| NaiveTime::parse_from_str(t.get_ref(), "%H:%M").ok())
+                .collect(),
+            digest_when_empty: d.digest_when_empty,
             review_hours: d.review_hours,
             replies_per_hour: d.replies_per_sender_hour,
             replies_per_day: d.replies_per_sender_day,
@@ -921,7 +929,6 @@ impl Work<'_, '_> {
             Some(d) => summary.push_str(&format!(" — vence {}", d.format("%d/%m/%Y"))),
             None => summary.push_str(" — sin fecha límite legible: revisar"),
         }
-        let _ = NaiveTime::MIN;
         self.task(&format!("alerta_{kind}"), client.as_deref(), order.as_deref(), due, summary)?;
         Ok(())
     }

@@ -312,6 +312,15 @@ impl Store {
         Ok(self.jobs.contains_key(key.as_bytes())?)
     }
 
+    /// When the job `key` ran, if it did.
+    pub fn job_at(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .jobs
+            .get(key.as_bytes())?
+            .and_then(|v| DateTime::parse_from_rfc3339(&String::from_utf8_lossy(&v)).ok())
+            .map(|d| d.with_timezone(&Utc)))
+    }
+
     pub fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError> {
         Self::get(&self.threads, message_id)
     }
