@@ -5,7 +5,9 @@
 //! deadline already passed: only the overdue mail).
 //!
 //! Now: reclamo warnings (at `reclamo_warnings` % of the business hours) and
-//! the overdue escalation to supervisors, managers and the executive.
+//! the overdue escalation to supervisors, managers and the executive;
+//! reminders of alert tasks N days before their deadline (per alert kind in
+//! `rules/`) and on the deadline; assistant digests.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -129,6 +131,7 @@ fn generated(
 /// Run every job due at `now`; returns how many mails were queued.
 pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let mut queued = run_reclamos(app, store, now)?;
+    queued += run_task_reminders(app, store, now)?;
     queued += run_digests(app, store, now)?;
     store.flush()?;
     Ok(queued)
@@ -179,6 +182,81 @@ fn run_reclamos(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, S
             }
             effects.push(Effect::JobDone { key, at: now });
             effects.push(Effect::SaveReclamo(r));
+        }
+        if !effects.is_empty() {
+            store.commit(None, &effects)?;
+        }
+    }
+    Ok(queued)
+}
+
+/// Reminder instants of a task with a deadline: `days` before the due date
+/// at the start of the business day, then the due instant itself. Pure.
+pub fn task_steps(due: DateTime<Utc>, days: &[u32], cal: &BusinessCalendar) -> Vec<(DateTime<Utc>, String)> {
+    let due_day = cal.local_date(due);
+    let mut v: Vec<(DateTime<Utc>, String)> = days
+        .iter()
+        .filter_map(|d| {
+            due_day
+                .checked_sub_days(chrono::Days::new(u64::from(*d)))
+                .map(|day| (cal.at_local(day, cal.day_start), format!("recordatorio{d}")))
+        })
+        .collect();
+    v.push((due, "vencida".to_string()));
+    v.sort();
+    v
+}
+
+fn run_task_reminders(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let s = &app.settings;
+    let mut queued = 0;
+    for t in store.tasks()? {
+        let (Some(due), true) = (t.due_at, t.state != "hecha") else { continue };
+        let Some(kind) = t.kind.strip_prefix("alerta_") else { continue };
+        let days = app
+            .rules
+            .desk
+            .alerts
+            .iter()
+            .find(|(a, _)| a.kind == kind)
+            .map(|(a, _)| a.remind_days_before.clone())
+            .unwrap_or_default();
+        let reached: Vec<String> = task_steps(due, &days, &s.calendar)
+            .into_iter()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, k)| format!("task:{}:{k}", t.id))
+            .collect();
+        let Some(last) = reached.last().cloned() else { continue };
+        let mut effects: Vec<Effect> = Vec::new();
+        for k in &reached[..reached.len() - 1] {
+            if !store.job_done(k)? {
+                effects.push(Effect::JobDone { key: k.clone(), at: now });
+            }
+        }
+        if !store.job_done(&last)? {
+            let ctx = json!({
+                "desk": {"name": s.name, "address": s.address},
+                "task": {"id": t.id, "summary": t.summary, "due_at": local_fmt(&s.calendar, due), "order": t.order},
+                "overdue": due <= now,
+                "days_left": (s.calendar.local_date(due) - s.calendar.local_date(now)).num_days(),
+            });
+            match generated(
+                app,
+                "recordatorio_tarea",
+                last.replace(':', "-"),
+                vec![t.assignee.clone()],
+                &ctx,
+                now,
+                &[],
+                t.order.clone(),
+            ) {
+                Ok(e) => {
+                    effects.push(e);
+                    queued += 1;
+                }
+                Err(e) => tracing::error!("Cannot send {last}: {e}"),
+            }
+            effects.push(Effect::JobDone { key: last, at: now });
         }
         if !effects.is_empty() {
             store.commit(None, &effects)?;

@@ -21,6 +21,7 @@ pub const REQUIRED: &[&str] = &[
     "aviso_pago",
     "confirmacion_comando",
     "resumen_asistente",
+    "recordatorio_tarea",
 ];
 
 /// One rendered mail body.
@@ -155,6 +156,8 @@ pub fn sample_context() -> serde_json::Value {
         "overdue": false,
         "percent": 50,
         "hours_left": "12.0",
+        "task": {"id": "T-000004", "summary": "Alerta: tributos", "due_at": "04/12/2026 18:00", "order": null},
+        "days_left": 2,
         "digest": {"assistant": "asistente1@cli.test",
                    "vencidas": [{"id": "T-000004", "why": "Alerta: tributos (vence 04/12/2026 18:00)"}],
                    "vencen_hoy": [], "proximas": [], "nuevas_ordenes": [{"id": "OC-2026-000123", "why": "andestextil: Envío de documentos"}],

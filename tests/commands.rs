@@ -187,3 +187,29 @@ fn the_0830_digest_is_sent_once_even_after_an_outage_and_never_when_empty() {
     assert!(stdout(&out).contains("R-000001"), "{}", stdout(&out));
     assert_eq!(digests(&inst).len(), 2);
 }
+
+#[test]
+fn an_alert_task_carries_its_deadline_and_reminds_before_it_once_each() {
+    let inst = Instance::new();
+    // Tributos pendientes, fecha límite 04/12/2026; reminders 2 and 1 days before (rules/checklists.toml).
+    inst.deliver(
+        "12.eml",
+        &std::fs::read(shared().join("corpus/scenarios/12-alerta-pago-tributos.eml")).unwrap_or_default(),
+    );
+    run_once(&inst, "2026-12-01T10:39:00-05:00");
+    let t = &inst.json(&["tasks", "list", "--json"])[0];
+    assert_eq!(t["due_at"], "2026-12-04T18:00:00-05:00");
+    let reminders = |inst: &Instance| kinds(inst).into_iter().filter(|k| k.starts_with("task-")).collect::<Vec<_>>();
+    assert!(reminders(&inst).is_empty());
+    run_once(&inst, "2026-12-02T09:05:00-05:00");
+    run_once(&inst, "2026-12-02T12:00:00-05:00");
+    assert_eq!(reminders(&inst), vec!["task-T-000001-recordatorio2".to_string()]);
+    run_once(&inst, "2026-12-03T09:00:00-05:00");
+    assert_eq!(reminders(&inst).len(), 2);
+    // Done by a staff command: no overdue notice.
+    inst.deliver("h.eml", &mail("Carla Vega <cvega@cli.test>", "done@cli.test", "#hecho T-000001"));
+    run_once(&inst, "2026-12-03T10:00:00-05:00");
+    run_once(&inst, "2026-12-07T10:00:00-05:00");
+    assert_eq!(reminders(&inst).len(), 2);
+    assert_eq!(inst.json(&["tasks", "list", "--json"])[0]["state"], "hecha");
+}
