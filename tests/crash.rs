@@ -46,12 +46,16 @@ fn sigkill_at_random_moments_loses_nothing_and_repeats_nothing() {
             .env("BUZON_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(inst.path().join("life.log")).map(Stdio::from).unwrap_or(Stdio::null()))
             .spawn()
             .unwrap_or_else(|e| panic!("spawn: {e}"));
         // Short first lives (start-up and first batches), longer later.
         let ms = if kills_while_working < 30 { rand(30, 250) } else { rand(300, 1500) };
         std::thread::sleep(Duration::from_millis(ms));
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(inst.path().join("life.log")).unwrap_or_default();
+            panic!("the daemon stopped by itself ({status}) after {kills_while_working} kills:\n{log}");
+        }
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         if pending(&inst) > 0 && pending(&inst) < before + 1 {
