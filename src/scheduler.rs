@@ -133,6 +133,7 @@ pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
     let mut queued = run_reclamos(app, store, now)?;
     queued += run_task_reminders(app, store, now)?;
     queued += run_digests(app, store, now)?;
+    queued += run_status_schedules(app, store, now)?;
     store.flush()?;
     Ok(queued)
 }
@@ -261,6 +262,68 @@ fn run_task_reminders(app: &App, store: &Store, now: DateTime<Utc>) -> Result<us
         if !effects.is_empty() {
             store.commit(None, &effects)?;
         }
+    }
+    Ok(queued)
+}
+
+/// The job key of a client's scheduled status summary due at `now`, if one
+/// is: daily on business days, weekly on its weekday (the week's key, so a
+/// summary missed on Monday still goes out once, late). Pure.
+pub fn status_slot(s: &crate::clients::StatusSchedule, now: DateTime<Utc>, cal: &BusinessCalendar) -> Option<String> {
+    let time = chrono::NaiveTime::parse_from_str(&s.time, "%H:%M").ok()?;
+    let today = cal.local_date(now);
+    match s.frequency.as_str() {
+        "daily" => (cal.is_business_day(today) && cal.at_local(today, time) <= now).then(|| today.to_string()),
+        _ => {
+            use chrono::Datelike;
+            let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+            let day = monday + chrono::Days::new(u64::from(s.weekday.saturating_sub(1)));
+            (cal.at_local(day, time) <= now).then(|| {
+                let w = day.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            })
+        }
+    }
+}
+
+fn run_status_schedules(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let s = &app.settings;
+    let mut queued = 0;
+    for c in &app.directory.clients {
+        let Some(sched) = &c.status else { continue };
+        let Some(slot) = status_slot(sched, now, &s.calendar) else { continue };
+        let key = format!("status:{}:{slot}", c.id);
+        if store.job_done(&key)? {
+            continue;
+        }
+        let mut effects = vec![Effect::JobDone { key: key.clone(), at: now }];
+        let (orders, total) = store.open_orders_of_client(&c.id, 10)?;
+        // Only to the client's own registered addresses.
+        let to: Vec<String> = sched
+            .recipients
+            .iter()
+            .map(|r| r.to_ascii_lowercase())
+            .filter(|r| app.directory.belongs_to(r, &c.id))
+            .collect();
+        if !orders.is_empty() && !to.is_empty() {
+            let ctx = json!({
+                "desk": {"name": s.name, "address": s.address},
+                "client": {"id": c.id, "name": c.name},
+                "sender": {"name": c.name, "address": to[0]},
+                "mail": {"subject": format!("Estado de sus órdenes — {}", c.name), "date": local_fmt(&s.calendar, now), "excerpt": ""},
+                "orders": orders.iter().map(|o| crate::desk::order_context(&app.rules.desk, &s.calendar, o)).collect::<Vec<_>>(),
+                "more": total.saturating_sub(orders.len()),
+                "now": local_fmt(&s.calendar, now),
+            });
+            match generated(app, "estado_programado", key.replace(':', "-"), to, &ctx, now, &[], None) {
+                Ok(e) => {
+                    effects.push(e);
+                    queued += 1;
+                }
+                Err(e) => tracing::error!("Cannot send {key}: {e}"),
+            }
+        }
+        store.commit(None, &effects)?;
     }
     Ok(queued)
 }

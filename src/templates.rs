@@ -22,6 +22,7 @@ pub const REQUIRED: &[&str] = &[
     "confirmacion_comando",
     "resumen_asistente",
     "recordatorio_tarea",
+    "estado_programado",
 ];
 
 /// One rendered mail body.

@@ -213,3 +213,34 @@ fn an_alert_task_carries_its_deadline_and_reminds_before_it_once_each() {
     assert_eq!(reminders(&inst).len(), 2);
     assert_eq!(inst.json(&["tasks", "list", "--json"])[0]["state"], "hecha");
 }
+
+#[test]
+fn a_weekly_status_summary_goes_once_a_week_and_only_with_open_orders() {
+    let inst = Instance::new();
+    let weekly = |inst: &Instance| all_ids(inst).into_iter().filter(|k| k.starts_with("status-")).collect::<Vec<_>>();
+    // Andes Textil: weekly, Monday 09:00, to phuaman@andestextil.test (clients.toml). No orders yet.
+    run_once(&inst, "2026-11-30T09:30:00-05:00");
+    assert!(weekly(&inst).is_empty(), "nothing open, nothing sent");
+    inst.deliver(
+        "1.eml",
+        &std::fs::read(shared().join("corpus/scenarios/01-docs-invoice-packing.eml")).unwrap_or_default(),
+    );
+    run_once(&inst, "2026-12-01T10:00:00-05:00");
+    assert!(weekly(&inst).is_empty(), "this week's slot was already taken (empty)");
+    run_once(&inst, "2026-12-07T09:05:00-05:00");
+    run_once(&inst, "2026-12-07T15:00:00-05:00");
+    run_once(&inst, "2026-12-08T09:05:00-05:00");
+    assert_eq!(weekly(&inst), vec!["status-andestextil-2026-W50".to_string()]);
+    let body = inst
+        .outbox_files()
+        .into_iter()
+        .find(|(n, _)| n.starts_with("status-"))
+        .map(|(_, t)| unqp(&t))
+        .unwrap_or_default();
+    assert!(body.contains("To: phuaman@andestextil.test") && body.contains("OC-2026-000001"), "{body}");
+    // Closed: no more summaries.
+    inst.deliver("c.eml", &mail("Carla Vega <cvega@cli.test>", "close@cli.test", "#cerrar OC-2026-000001"));
+    run_once(&inst, "2026-12-10T10:00:00-05:00");
+    run_once(&inst, "2026-12-14T09:05:00-05:00");
+    assert_eq!(weekly(&inst).len(), 1);
+}

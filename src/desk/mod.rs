@@ -150,6 +150,25 @@ pub fn kind_name(kind: &str) -> &str {
     }
 }
 
+/// What the templates see of an order (status summaries, acknowledgements).
+pub fn order_context(rb: &rulebook::DeskRules, cal: &BusinessCalendar, o: &Order) -> Value {
+    let regime_name =
+        rb.checklist(&o.regime).map(|c| c.name.clone()).unwrap_or_else(|| format!("Régimen {}", o.regime));
+    let docs: Vec<Value> = o
+        .documents
+        .iter()
+        .map(|d| json!({"kind": d.kind, "kind_name": kind_name(&d.kind), "name": d.name, "unreadable": d.unreadable}))
+        .collect();
+    let events: Vec<Value> =
+        o.history.iter().rev().take(5).rev().map(|e| json!({"at": local_fmt(cal, e.at), "what": e.what})).collect();
+    json!({
+        "id": o.id, "client": o.client, "stage": o.stage, "regime": o.regime, "regime_name": regime_name,
+        "references": o.references, "documents": docs, "missing": o.missing,
+        "missing_names": o.missing.iter().map(|k| kind_name(k)).collect::<Vec<_>>(),
+        "eta": o.eta, "vessel": o.vessel, "opened_at": local_fmt(cal, o.opened_at), "events": events,
+    })
+}
+
 /// `dd/mm/yyyy HH:MM` in the desk's zone.
 pub fn local_fmt(cal: &BusinessCalendar, at: DateTime<Utc>) -> String {
     at.with_timezone(&cal.tz).format("%d/%m/%Y %H:%M").to_string()
@@ -380,24 +399,7 @@ impl Work<'_, '_> {
     }
 
     fn order_context(&self, o: &Order) -> Value {
-        let rb = &self.desk.rules.desk;
-        let regime_name =
-            rb.checklist(&o.regime).map(|c| c.name.clone()).unwrap_or_else(|| format!("Régimen {}", o.regime));
-        let docs: Vec<Value> = o.documents.iter().map(|d| json!({"kind": d.kind, "kind_name": kind_name(&d.kind), "name": d.name, "unreadable": d.unreadable})).collect();
-        let events: Vec<Value> = o
-            .history
-            .iter()
-            .rev()
-            .take(5)
-            .rev()
-            .map(|e| json!({"at": local_fmt(&self.desk.settings.calendar, e.at), "what": e.what}))
-            .collect();
-        json!({
-            "id": o.id, "client": o.client, "stage": o.stage, "regime": o.regime, "regime_name": regime_name,
-            "references": o.references, "documents": docs, "missing": o.missing,
-            "missing_names": o.missing.iter().map(|k| kind_name(k)).collect::<Vec<_>>(),
-            "eta": o.eta, "vessel": o.vessel, "opened_at": local_fmt(&self.desk.settings.calendar, o.opened_at), "events": events,
-        })
+        order_context(&self.desk.rules.desk, &self.desk.settings.calendar, o)
     }
 
     /// Order numbers named in the subject or the new text (`[OC-2026-000123]`).
