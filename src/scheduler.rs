@@ -132,6 +132,7 @@ fn generated(
 pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let mut queued = run_reclamos(app, store, now)?;
     queued += run_task_reminders(app, store, now)?;
+    queued += run_reviews(app, store, now)?;
     queued += run_digests(app, store, now)?;
     queued += run_status_schedules(app, store, now)?;
     store.flush()?;
@@ -239,6 +240,7 @@ fn run_task_reminders(app: &App, store: &Store, now: DateTime<Utc>) -> Result<us
                 "desk": {"name": s.name, "address": s.address},
                 "task": {"id": t.id, "summary": t.summary, "due_at": local_fmt(&s.calendar, due), "order": t.order},
                 "overdue": due <= now,
+                "command": format!("#hecho {}", t.id),
                 "days_left": (s.calendar.local_date(due) - s.calendar.local_date(now)).num_days(),
             });
             match generated(
@@ -258,6 +260,79 @@ fn run_task_reminders(app: &App, store: &Store, now: DateTime<Utc>) -> Result<us
                 Err(e) => tracing::error!("Cannot send {last}: {e}"),
             }
             effects.push(Effect::JobDone { key: last, at: now });
+        }
+        if !effects.is_empty() {
+            store.commit(None, &effects)?;
+        }
+    }
+    Ok(queued)
+}
+
+/// Document review of an order: a warning to the assistant at the start of
+/// the business day it is due, an escalation to the executive once overdue
+/// (until `#revisado`). Keys carry the due instant, so new documents (a new
+/// due time) start a new pair. Pure: (step to fire, keys coalesced away).
+pub fn review_step(
+    order: &str,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    cal: &BusinessCalendar,
+    done: &dyn Fn(&str) -> bool,
+) -> (Option<(String, bool)>, Vec<String>) {
+    let stamp = due.format("%Y%m%dT%H%M");
+    let warn_key = format!("review:{order}:{stamp}:aviso");
+    let late_key = format!("review:{order}:{stamp}:vencida");
+    let warn_at = cal.at_local(cal.local_date(due), cal.day_start).min(due);
+    if now >= due {
+        let skipped = if done(&warn_key) { vec![] } else { vec![warn_key] };
+        return ((!done(&late_key)).then_some((late_key, true)), skipped);
+    }
+    if now >= warn_at && !done(&warn_key) {
+        return (Some((warn_key, false)), vec![]);
+    }
+    (None, vec![])
+}
+
+fn run_reviews(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let s = &app.settings;
+    let mut queued = 0;
+    for o in store.orders()?.into_iter().filter(|o| o.is_open()) {
+        let Some(due) = o.review_due else { continue };
+        let done = |k: &str| store.job_done(k).unwrap_or(false);
+        let (fire, skipped) = review_step(&o.id, due, now, &s.calendar, &done);
+        let mut effects: Vec<Effect> = skipped.into_iter().map(|key| Effect::JobDone { key, at: now }).collect();
+        if let Some((key, overdue)) = fire {
+            let client = app.directory.client(&o.client);
+            let assistant = client.map(|c| c.assistant.clone()).unwrap_or_else(|| s.default_assistant.clone());
+            let mut to = vec![assistant];
+            if overdue && let Some(c) = client {
+                to.push(c.executive.clone());
+            }
+            let summary = format!("Revisar los documentos de la orden {} ({})", o.id, o.client);
+            let ctx = json!({
+                "desk": {"name": s.name, "address": s.address},
+                "task": {"id": o.id, "summary": summary, "due_at": local_fmt(&s.calendar, due), "order": o.id},
+                "overdue": overdue,
+                "command": format!("#revisado {}", o.id),
+                "days_left": (s.calendar.local_date(due) - s.calendar.local_date(now)).num_days(),
+            });
+            match generated(
+                app,
+                "recordatorio_tarea",
+                key.replace(':', "-"),
+                to,
+                &ctx,
+                now,
+                &o.message_ids,
+                Some(o.id.clone()),
+            ) {
+                Ok(e) => {
+                    effects.push(e);
+                    queued += 1;
+                }
+                Err(e) => tracing::error!("Cannot send {key}: {e}"),
+            }
+            effects.push(Effect::JobDone { key, at: now });
         }
         if !effects.is_empty() {
             store.commit(None, &effects)?;

@@ -159,6 +159,7 @@ pub fn sample_context() -> serde_json::Value {
         "hours_left": "12.0",
         "task": {"id": "T-000004", "summary": "Alerta: tributos", "due_at": "04/12/2026 18:00", "order": null},
         "days_left": 2,
+        "command": "#hecho T-000004",
         "digest": {"assistant": "asistente1@cli.test",
                    "vencidas": [{"id": "T-000004", "why": "Alerta: tributos (vence 04/12/2026 18:00)"}],
                    "vencen_hoy": [], "proximas": [], "nuevas_ordenes": [{"id": "OC-2026-000123", "why": "andestextil: Envío de documentos"}],

@@ -244,3 +244,31 @@ fn a_weekly_status_summary_goes_once_a_week_and_only_with_open_orders() {
     run_once(&inst, "2026-12-14T09:05:00-05:00");
     assert_eq!(weekly(&inst).len(), 1);
 }
+
+#[test]
+fn document_review_warns_the_assistant_then_escalates_to_the_executive_until_reviewed() {
+    let inst = Instance::new();
+    let review = |inst: &Instance| all_ids(inst).into_iter().filter(|k| k.starts_with("review-")).collect::<Vec<_>>();
+    inst.deliver(
+        "1.eml",
+        &std::fs::read(shared().join("corpus/scenarios/01-docs-invoice-packing.eml")).unwrap_or_default(),
+    );
+    // Tue 1 Dec 10:00 + 48 business hours (8 and 9 Dec are holidays): 8+9+9+9+9 → Thu 10 Dec 13:00.
+    run_once(&inst, "2026-12-01T10:00:00-05:00");
+    assert_eq!(inst.json(&["orders", "list", "--json"])[0]["review_due"], "2026-12-10T13:00:00-05:00");
+    run_once(&inst, "2026-12-09T17:00:00-05:00");
+    assert!(review(&inst).is_empty());
+    run_once(&inst, "2026-12-10T09:00:00-05:00");
+    run_once(&inst, "2026-12-10T09:30:00-05:00");
+    assert_eq!(review(&inst).len(), 1, "warning on the morning it is due");
+    run_once(&inst, "2026-12-10T13:30:00-05:00");
+    run_once(&inst, "2026-12-14T10:30:00-05:00");
+    let r = review(&inst);
+    assert_eq!(r.len(), 2, "{r:?}");
+    let esc =
+        inst.outbox_files().into_iter().find(|(n, _)| n.contains("vencida")).map(|(_, t)| unqp(&t)).unwrap_or_default();
+    assert!(esc.contains("cvega@cli.test") && esc.contains("#revisado OC-2026-000001"), "to the executive: {esc}");
+    inst.deliver("r.eml", &mail("Ana <asistente1@cli.test>", "rev@cli.test", "#revisado OC-2026-000001"));
+    run_once(&inst, "2026-12-14T11:00:00-05:00");
+    assert_eq!(inst.json(&["orders", "list", "--json"])[0]["review_due"], serde_json::Value::Null);
+}

@@ -8,7 +8,7 @@
 //! #eta OC-2026-000123 15/12/2026          #nave OC-2026-000123 MSC LORETO 611W
 //! #regimen OC-2026-000123 40              #cerrar OC-2026-000123   #archivar OC-2026-000123
 //! #resuelto R-000045 Se coordinó con la naviera y asumimos la sobreestadía
-//! #hecho T-000101
+//! #hecho T-000101                        #revisado OC-2026-000123
 //! ```
 
 use super::model::Event;
@@ -121,7 +121,7 @@ impl Work<'_, '_> {
                 self.out.effects.push(Effect::SaveTask(t));
                 Ok(Ok(format!("tarea {id} hecha")))
             }
-            "estado" | "etapa" | "eta" | "nave" | "regimen" | "cerrar" | "archivar" | "reabrir" => {
+            "estado" | "etapa" | "eta" | "nave" | "regimen" | "cerrar" | "archivar" | "reabrir" | "revisado" => {
                 let Some(mut o) = self.pending_order(&c.target)? else {
                     return Ok(Err(format!("no existe la orden {}", c.target)));
                 };
@@ -183,6 +183,10 @@ impl Work<'_, '_> {
                         o.closed = false;
                         format!("orden {} reabierta", o.id)
                     }
+                    "revisado" => {
+                        o.review_due = None;
+                        format!("documentos de la orden {} revisados", o.id)
+                    }
                     _ => {
                         o.closed = true;
                         if c.verb == "archivar" {
@@ -197,7 +201,7 @@ impl Work<'_, '_> {
                 Ok(Ok(msg))
             }
             other => Ok(Err(format!(
-                "comando desconocido #{other}; use #estado, #eta, #nave, #regimen, #cerrar, #archivar, #reabrir, #resuelto o #hecho"
+                "comando desconocido #{other}; use #estado, #eta, #nave, #regimen, #cerrar, #archivar, #reabrir, #revisado, #resuelto o #hecho"
             ))),
         }
     }
