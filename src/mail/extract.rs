@@ -60,21 +60,60 @@ pub fn pdf_text(data: &[u8], limits: &Limits) -> Result<String, Problem> {
     if !data.starts_with(b"%PDF") && !data.get(..1024).is_some_and(|h| h.windows(4).any(|w| w == b"%PDF")) {
         return Err(Problem::new("pdf_unreadable", "no PDF header"));
     }
-    let (tx, rx) = mpsc::channel();
-    let bytes = data.to_vec();
-    let pages = limits.max_pdf_pages;
-    let spawned = std::thread::Builder::new().name("pdf-text".into()).spawn(move || {
-        let result = catch_unwind(AssertUnwindSafe(|| pdf_text_inner(&bytes, pages)));
-        let _ = tx.send(result);
-    });
-    if let Err(e) = spawned {
-        return Err(Problem::new("pdf_unreadable", format!("cannot start extraction: {e}")));
+    PDF_WORKER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = PdfWorker::start().ok();
+        }
+        let Some(worker) = slot.as_ref() else {
+            return Err(Problem::new("pdf_unreadable", "cannot start the PDF reader thread"));
+        };
+        if worker.jobs.send((data.to_vec(), limits.max_pdf_pages)).is_err() {
+            *slot = None;
+            return Err(Problem::new("pdf_unreadable", "the PDF reader thread is gone"));
+        }
+        match worker.results.recv_timeout(limits.pdf_timeout) {
+            Ok(Ok(r)) => r,
+            Ok(Err(())) => Err(Problem::new("pdf_unreadable", "the PDF reader failed on this file")),
+            Err(_) => {
+                // Abandon the stuck reader (it ends when its file does); the
+                // next PDF gets a fresh one.
+                *slot = None;
+                Err(Problem::new("pdf_timeout", format!("text extraction took over {:?}", limits.pdf_timeout)))
+            }
+        }
+    })
+}
+
+type PdfJob = (Vec<u8>, u32);
+type PdfResult = Result<Result<String, Problem>, ()>;
+
+/// A long-lived PDF reader thread per calling thread: extraction runs off the
+/// caller's stack, under `catch_unwind` and a deadline, without a thread
+/// spawn per file.
+struct PdfWorker {
+    jobs: mpsc::Sender<PdfJob>,
+    results: mpsc::Receiver<PdfResult>,
+}
+
+impl PdfWorker {
+    fn start() -> std::io::Result<PdfWorker> {
+        let (jobs, job_rx) = mpsc::channel::<PdfJob>();
+        let (res_tx, results) = mpsc::channel::<PdfResult>();
+        std::thread::Builder::new().name("pdf-text".into()).spawn(move || {
+            for (bytes, pages) in job_rx {
+                let result = catch_unwind(AssertUnwindSafe(|| pdf_text_inner(&bytes, pages))).map_err(|_| ());
+                if res_tx.send(result).is_err() {
+                    break;
+                }
+            }
+        })?;
+        Ok(PdfWorker { jobs, results })
     }
-    match rx.recv_timeout(limits.pdf_timeout) {
-        Ok(Ok(r)) => r,
-        Ok(Err(_)) => Err(Problem::new("pdf_unreadable", "the PDF reader failed on this file")),
-        Err(_) => Err(Problem::new("pdf_timeout", format!("text extraction took over {:?}", limits.pdf_timeout))),
-    }
+}
+
+thread_local! {
+    static PDF_WORKER: std::cell::RefCell<Option<PdfWorker>> = const { std::cell::RefCell::new(None) };
 }
 
 fn pdf_text_inner(data: &[u8], max_pages: u32) -> Result<String, Problem> {
