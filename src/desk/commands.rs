@@ -43,38 +43,34 @@ pub fn parse(text: &str) -> Vec<Command> {
 }
 
 impl Work<'_, '_> {
-    /// The order as this decision left it so far (several commands may touch it).
+    /// The last version of a record saved by this decision so far (several
+    /// commands may touch one record), else `None`.
+    fn saved<T: Clone>(&self, pick: impl Fn(&Effect) -> Option<&T>) -> Option<T> {
+        self.out.effects.iter().rev().find_map(|e| pick(e).cloned())
+    }
+
     fn pending_order(&self, id: &str) -> Result<Option<super::model::Order>, StoreError> {
-        let saved = self.out.effects.iter().rev().find_map(|e| match e {
-            Effect::SaveOrder(o) if o.id == id => Some(o.clone()),
+        let saved = self.saved(|e| match e {
+            Effect::SaveOrder(o) if o.id == id => Some(o),
             _ => None,
         });
-        match saved {
-            Some(o) => Ok(Some(o)),
-            None => self.view.order(id),
-        }
+        saved.map_or_else(|| self.view.order(id), |o| Ok(Some(o)))
     }
 
     fn pending_reclamo(&self, id: &str) -> Result<Option<super::model::Reclamo>, StoreError> {
-        let saved = self.out.effects.iter().rev().find_map(|e| match e {
-            Effect::SaveReclamo(r) if r.id == id => Some(r.clone()),
+        let saved = self.saved(|e| match e {
+            Effect::SaveReclamo(r) if r.id == id => Some(r),
             _ => None,
         });
-        match saved {
-            Some(r) => Ok(Some(r)),
-            None => self.view.reclamo(id),
-        }
+        saved.map_or_else(|| self.view.reclamo(id), |r| Ok(Some(r)))
     }
 
     fn pending_task(&self, id: &str) -> Result<Option<super::model::Task>, StoreError> {
-        let saved = self.out.effects.iter().rev().find_map(|e| match e {
-            Effect::SaveTask(t) if t.id == id => Some(t.clone()),
+        let saved = self.saved(|e| match e {
+            Effect::SaveTask(t) if t.id == id => Some(t),
             _ => None,
         });
-        match saved {
-            Some(t) => Ok(Some(t)),
-            None => self.view.task(id),
-        }
+        saved.map_or_else(|| self.view.task(id), |t| Ok(Some(t)))
     }
 
     /// Apply every command of the mail; returns one result line per command.

@@ -269,20 +269,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Every order of `client` (through the index).
-    pub fn orders_of_client(&self, client: &str) -> Result<Vec<Order>, StoreError> {
-        let prefix = format!("{client}|");
-        let mut out = Vec::new();
-        for kv in self.client_orders.scan_prefix(prefix.as_bytes()) {
-            let (k, _) = kv?;
-            let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-            if let Some(o) = self.order(&id)? {
-                out.push(o);
-            }
-        }
-        Ok(out)
-    }
-
     pub fn reclamo(&self, id: &str) -> Result<Option<Reclamo>, StoreError> {
         Self::get(&self.reclamos, id)
     }
