@@ -209,6 +209,27 @@ pub fn task_steps(due: DateTime<Utc>, days: &[u32], cal: &BusinessCalendar) -> V
     v
 }
 
+/// What the `recordatorio_tarea` template sees: the item, its deadline and
+/// the command that closes it.
+fn reminder_context(
+    app: &App,
+    id: &str,
+    summary: &str,
+    order: Option<&str>,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    command: String,
+) -> serde_json::Value {
+    let s = &app.settings;
+    json!({
+        "desk": {"name": s.name, "address": s.address},
+        "task": {"id": id, "summary": summary, "due_at": local_fmt(&s.calendar, due), "order": order},
+        "overdue": due <= now,
+        "command": command,
+        "days_left": (s.calendar.local_date(due) - s.calendar.local_date(now)).num_days(),
+    })
+}
+
 fn run_task_reminders(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let s = &app.settings;
     let mut queued = 0;
@@ -236,13 +257,8 @@ fn run_task_reminders(app: &App, store: &Store, now: DateTime<Utc>) -> Result<us
             }
         }
         if !store.job_done(&last)? {
-            let ctx = json!({
-                "desk": {"name": s.name, "address": s.address},
-                "task": {"id": t.id, "summary": t.summary, "due_at": local_fmt(&s.calendar, due), "order": t.order},
-                "overdue": due <= now,
-                "command": format!("#hecho {}", t.id),
-                "days_left": (s.calendar.local_date(due) - s.calendar.local_date(now)).num_days(),
-            });
+            let ctx =
+                reminder_context(app, &t.id, &t.summary, t.order.as_deref(), due, now, format!("#hecho {}", t.id));
             match generated(
                 app,
                 "recordatorio_tarea",
@@ -309,13 +325,7 @@ fn run_reviews(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
                 to.push(c.executive.clone());
             }
             let summary = format!("Revisar los documentos de la orden {} ({})", o.id, o.client);
-            let ctx = json!({
-                "desk": {"name": s.name, "address": s.address},
-                "task": {"id": o.id, "summary": summary, "due_at": local_fmt(&s.calendar, due), "order": o.id},
-                "overdue": overdue,
-                "command": format!("#revisado {}", o.id),
-                "days_left": (s.calendar.local_date(due) - s.calendar.local_date(now)).num_days(),
-            });
+            let ctx = reminder_context(app, &o.id, &summary, Some(&o.id), due, now, format!("#revisado {}", o.id));
             match generated(
                 app,
                 "recordatorio_tarea",
