@@ -28,11 +28,55 @@ pub struct MailboxConfig {
     pub password: Option<String>,
     /// Name of an environment variable holding the password.
     pub password_env: Option<String>,
-    pub folder: Option<String>,
-    pub processed_folder: Option<String>,
-    /// How often the Maildir is scanned when nothing signals new mail (ms).
+    /// A file holding the password (first line).
+    pub password_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the server's certificate (a private
+    /// CA); the public web roots are used when absent.
+    pub ca_file: Option<PathBuf>,
+    /// The folder watched (default `INBOX`).
+    #[serde(default = "default_folder")]
+    pub folder: String,
+    /// Where processed messages are moved (created if needed).
+    #[serde(default = "default_processed_folder")]
+    pub processed_folder: String,
+    /// Where messages that cannot be processed are moved, with the reason
+    /// recorded in the store (created if needed).
+    #[serde(default = "default_quarantine_folder")]
+    pub quarantine_folder: String,
+    /// Leave processed messages where they are (trial/"shadow" mode next to
+    /// people who still work the mailbox by hand); the cursor alone says
+    /// what was processed.
+    #[serde(default)]
+    pub keep_in_folder: bool,
+    /// On the first start on a folder that already holds mail: record that
+    /// mail silently (orders, reclamos, tasks; no replies sent). Otherwise
+    /// only mail arriving from then on is taken.
+    #[serde(default)]
+    pub import_existing: bool,
+    /// Append a copy of each sent mail to this folder (e.g. `Sent`), so
+    /// staff see it in their mail program.
+    pub sent_folder: Option<String>,
+    /// IDLE is re-issued and the folder re-checked with `UID FETCH` at
+    /// least this often (seconds), since IDLE is only an optimisation.
+    #[serde(default = "default_recheck_seconds")]
+    pub recheck_seconds: u64,
+    /// How often the Maildir is scanned, or an IMAP server without IDLE
+    /// polled, when nothing signals new mail (ms).
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+}
+
+fn default_folder() -> String {
+    "INBOX".into()
+}
+fn default_processed_folder() -> String {
+    "Procesados".into()
+}
+fn default_quarantine_folder() -> String {
+    "Cuarentena".into()
+}
+fn default_recheck_seconds() -> u64 {
+    120
 }
 
 fn default_poll_ms() -> u64 {
@@ -52,6 +96,16 @@ pub struct OutboxConfig {
     pub user: Option<String>,
     pub password: Option<String>,
     pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// PEM file of a private CA for the server's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// Seconds to wait for the SMTP server on each step (default 30).
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_smtp_timeout() -> u64 {
+    30
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -252,7 +306,7 @@ impl Config {
     pub fn load(file: &Path) -> Result<Config, Diagnostics> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| Diagnostics(vec![Diagnostic::file(file, format!("cannot read the config: {e}"))]))?;
-        let raw: RawConfig =
+        let mut raw: RawConfig =
             toml::from_str(&text).map_err(|e| Diagnostics(vec![crate::diag::from_toml(file, &text, &e)]))?;
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
@@ -290,6 +344,18 @@ impl Config {
                 }
             }
             other => err(raw.outbox.kind.span(), format!("unknown outbox kind `{other}`; use \"files\" or \"smtp\"")),
+        }
+        let secrets = [
+            (raw.mailbox.kind.span(), &raw.mailbox.password, &raw.mailbox.password_env, &raw.mailbox.password_file),
+            (raw.outbox.kind.span(), &raw.outbox.password, &raw.outbox.password_env, &raw.outbox.password_file),
+        ];
+        for (span, p, e, f) in secrets {
+            if [p.is_some(), e.is_some(), f.is_some()].iter().filter(|x| **x).count() > 1 {
+                err(span, "give one of `password`, `password_env` and `password_file`, not several".into());
+            }
+        }
+        if raw.mailbox.kind.get_ref() == "imap" && raw.mailbox.recheck_seconds == 0 {
+            err(raw.mailbox.kind.span(), "recheck_seconds must be at least 1".into());
         }
         for tls in [&raw.mailbox.tls, &raw.outbox.tls].into_iter().flatten() {
             if !matches!(tls.get_ref().as_str(), "none" | "starttls" | "implicit") {
@@ -362,6 +428,14 @@ impl Config {
         if !errs.is_empty() {
             return Err(Diagnostics(errs));
         }
+        for p in [
+            &mut raw.mailbox.ca_file,
+            &mut raw.mailbox.password_file,
+            &mut raw.outbox.ca_file,
+            &mut raw.outbox.password_file,
+        ] {
+            *p = p.as_deref().map(resolve);
+        }
         let store_path = resolve(&raw.store.path);
         let attachments_path = raw.store.attachments_path.as_deref().map(resolve).unwrap_or_else(|| {
             let mut p = store_path.clone().into_os_string();
@@ -400,4 +474,27 @@ impl Config {
 /// Values of a list of spanned strings, lower case.
 pub fn addresses(list: &[Spanned<String>]) -> Vec<String> {
     list.iter().map(|s| s.get_ref().to_ascii_lowercase()).collect()
+}
+
+/// The password of a server: given in the config, in an environment
+/// variable, or in a file (first line). `Ok(None)` when none is configured.
+pub fn secret(
+    password: &Option<String>,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<String>, String> {
+    if let Some(p) = password {
+        return Ok(Some(p.clone()));
+    }
+    if let Some(name) = env {
+        return std::env::var(name)
+            .map(Some)
+            .map_err(|_| format!("the environment variable {name} (password_env) is not set"));
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?;
+        return Ok(Some(text.lines().next().unwrap_or("").to_string()));
+    }
+    Ok(None)
 }

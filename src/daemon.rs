@@ -11,17 +11,21 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use tracing::{error, info, warn};
 
 use crate::app::App;
 use crate::clock::Clock;
+use crate::mailbox::imap::{ImapSettings, SentCopies, SharedHealth};
 use crate::mailbox::maildir::Maildir;
+use crate::mailbox::{Body, MaildirSource, Meta, Source};
+use crate::outbox::Sink;
 use crate::outbox::file::FileSink;
+use crate::outbox::smtp::SmtpSink;
 use crate::pipeline::{Handled, Prepared, commit, prepare, sync_attachments};
-use crate::store::Store;
+use crate::store::{Quarantined, Store};
 
 /// Messages per group commit.
 const BATCH: usize = 64;
@@ -47,17 +51,6 @@ pub fn socket_path(store_path: &Path) -> PathBuf {
     let mut p = store_path.as_os_str().to_owned();
     p.push(".sock");
     PathBuf::from(p)
-}
-
-fn quarantine(maildir: &Maildir, path: &Path, why: &str) {
-    let dir = maildir.root().join("quarantine");
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "unnamed".into());
-    let moved = std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::rename(path, dir.join(&name)))
-        .and_then(|_| std::fs::write(dir.join(format!("{name}.reason")), why));
-    if let Err(e) = moved {
-        error!("Cannot quarantine {}: {e}", path.display());
-    }
 }
 
 /// Wakes the outbox worker after a commit.
@@ -89,7 +82,8 @@ impl Bell {
 /// at least every second (retries). Stops after a last flush once `stop` is set.
 fn outbox_worker(
     store: &Store,
-    sink: &mut FileSink,
+    sink: &mut dyn Sink,
+    copies: Option<&SentCopies>,
     clock: Clock,
     bell: &Bell,
     stop: &AtomicBool,
@@ -97,7 +91,15 @@ fn outbox_worker(
     let mut sent = 0;
     loop {
         let stopping = stop.load(Ordering::SeqCst);
-        sent += crate::outbox::flush(store, sink, clock.now())?.delivered;
+        let f = crate::outbox::flush(store, sink, clock.now())?;
+        sent += f.delivered;
+        if let Some(copies) = copies {
+            for id in &f.sent_ids {
+                if let Some(bytes) = store.outgoing_bytes(id)? {
+                    copies.append(bytes);
+                }
+            }
+        }
         if stopping {
             return Ok(sent);
         }
@@ -105,13 +107,42 @@ fn outbox_worker(
     }
 }
 
+/// Open the configured source: the Maildir, or the IMAP task on the runtime.
+fn open_source(
+    app: &App,
+    store: &Store,
+    health: &SharedHealth,
+) -> anyhow::Result<(Box<dyn Source>, Option<SentCopies>)> {
+    let c = &app.config;
+    if c.raw.mailbox.kind.get_ref() == "imap" {
+        let settings = ImapSettings::from_config(c)?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| anyhow::anyhow!("the IMAP source needs the daemon's runtime"))?;
+        let (source, copies) = crate::mailbox::imap::spawn(settings, store.clone(), &runtime, health.clone());
+        return Ok((Box::new(source), copies));
+    }
+    let path = c.mailbox_path.clone().context("the mailbox has no path")?;
+    let maildir = Maildir::open(&path).with_context(|| format!("cannot open the Maildir {}", path.display()))?;
+    Ok((Box::new(MaildirSource { maildir }), None))
+}
+
+/// Open the configured sink: `.eml` files, or SMTP.
+fn open_sink(app: &App) -> anyhow::Result<Box<dyn Sink + Send>> {
+    let c = &app.config;
+    if c.raw.outbox.kind.get_ref() == "smtp" {
+        return Ok(Box::new(SmtpSink::from_config(c)?));
+    }
+    let path = c.outbox_path.clone().context("the outbox has no path")?;
+    Ok(Box::new(FileSink::open(&path).with_context(|| format!("cannot open the outbox folder {}", path.display()))?))
+}
+
 /// The pipeline loop. Returns when the mailbox is drained (`once`) or on shutdown.
 ///
 /// Three stages on three threads: a reader parses, classifies and keeps the
 /// documents of the next messages (pure or idempotent work); the pipeline
 /// decides and commits each message in its own transaction, flushes once per
-/// batch (group commit) and then moves the batch to `cur/`; the outbox
-/// worker sends what was committed.
+/// batch (group commit) and then acknowledges the batch at the source; the
+/// outbox worker sends what was committed.
 pub fn work(
     app: &Mutex<Arc<App>>,
     config_path: &Path,
@@ -119,26 +150,28 @@ pub fn work(
     clock: Clock,
     once: bool,
     control: &Control,
+    health: &SharedHealth,
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let current = app.lock().map_err(|_| anyhow::anyhow!("app lock poisoned"))?.clone();
-    let maildir_path = current.config.mailbox_path.clone().context("the mailbox has no path")?;
-    let maildir =
-        Maildir::open(&maildir_path).with_context(|| format!("cannot open the Maildir {}", maildir_path.display()))?;
-    let outbox_path = current.config.outbox_path.clone().context("the outbox has no path")?;
-    let mut sink = FileSink::open(&outbox_path)
-        .with_context(|| format!("cannot open the outbox folder {}", outbox_path.display()))?;
     std::fs::create_dir_all(&current.config.attachments_path)
         .with_context(|| format!("cannot create {}", current.config.attachments_path.display()))?;
+    let (mut source, copies) = open_source(&current, store, health)?;
+    let mut sink = open_sink(&current)?;
     let poll = Duration::from_millis(current.config.raw.mailbox.poll_ms.max(10));
     let bell = Bell::default();
     let outbox_stop = AtomicBool::new(false);
     std::thread::scope(|scope| -> anyhow::Result<Report> {
-        let outbox = scope.spawn(|| outbox_worker(store, &mut sink, clock, &bell, &outbox_stop));
-        let result = pipeline_loop(app, config_path, store, clock, once, control, &maildir, poll, &bell, &mut report);
+        let outbox = scope.spawn(|| outbox_worker(store, sink.as_mut(), copies.as_ref(), clock, &bell, &outbox_stop));
+        let result =
+            pipeline_loop(app, config_path, store, clock, once, control, source.as_mut(), poll, &bell, &mut report);
         outbox_stop.store(true, Ordering::SeqCst);
         bell.ring();
         let sent = outbox.join().map_err(|_| anyhow::anyhow!("the outbox worker panicked"))?;
+        // Acknowledgements still on their way to the server are finished (or,
+        // if the server is away, redone after the next start: the messages
+        // are recognised as processed).
+        source.close(Duration::from_secs(5));
         result?;
         report.sent = sent?;
         Ok(report.clone())
@@ -153,7 +186,7 @@ fn pipeline_loop(
     clock: Clock,
     once: bool,
     control: &Control,
-    maildir: &Maildir,
+    source: &mut dyn Source,
     poll: Duration,
     bell: &Bell,
     report: &mut Report,
@@ -177,45 +210,55 @@ fn pipeline_loop(
         if crate::scheduler::run_due(&app_now, store, clock.now())? > 0 {
             bell.ring();
         }
-        let pending = maildir.pending().context("cannot list the Maildir")?;
-        if pending.is_empty() {
-            if once {
-                return Ok(());
+        let stop = || control.shutdown.load(Ordering::SeqCst) || control.reload.load(Ordering::SeqCst);
+        let pending = match source.pending(poll, &stop) {
+            Ok(p) => p,
+            Err(e) if once => return Err(e),
+            Err(e) => {
+                error!("{e:#}");
+                continue;
             }
-            let until = Instant::now() + poll;
-            while Instant::now() < until
-                && !control.shutdown.load(Ordering::SeqCst)
-                && !control.reload.load(Ordering::SeqCst)
-            {
-                std::thread::sleep(Duration::from_millis(10).min(poll));
+        };
+        if pending.is_empty() {
+            if once && source.drained() {
+                return Ok(());
             }
             continue;
         }
         let stop_reader = AtomicBool::new(false);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(std::path::PathBuf, Result<Prepared, String>)>(2 * BATCH);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Meta, Result<Prepared, String>)>(2 * BATCH);
         let result = std::thread::scope(|scope| -> anyhow::Result<()> {
             let reader_app = app_now.clone();
             let stop = &stop_reader;
             scope.spawn(move || {
-                for path in pending {
+                for item in pending {
                     if stop.load(Ordering::SeqCst) || control.shutdown.load(Ordering::SeqCst) {
                         break;
                     }
-                    let prepared = match std::fs::read(&path) {
-                        Ok(raw) => {
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(&reader_app, &raw)))
-                                .map_err(|_| "preparing panicked".to_string())
-                                .and_then(|r| r.map_err(|e| e.to_string()))
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(e) => Err(format!("unreadable: {e}")),
+                    let raw = match item.body {
+                        Body::Bytes(b) => Ok(b),
+                        Body::File(path) => match std::fs::read(&path) {
+                            Ok(b) => Ok(b),
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                            Err(e) => Err(format!("unreadable: {e}")),
+                        },
                     };
-                    if tx.send((path, prepared)).is_err() {
+                    let silent = item.meta.silent;
+                    let prepared = raw.and_then(|raw| {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(&reader_app, &raw)))
+                            .map_err(|_| "preparing panicked".to_string())
+                            .and_then(|r| r.map_err(|e| e.to_string()))
+                            .map(|mut p| {
+                                p.silent = silent;
+                                p
+                            })
+                    });
+                    if tx.send((item.meta, prepared)).is_err() {
                         break;
                     }
                 }
             });
-            let r = commit_batches(&app_now, store, clock, control, maildir, &rx, bell, report);
+            let r = commit_batches(&app_now, store, clock, control, source, &rx, bell, report);
             stop_reader.store(true, Ordering::SeqCst);
             while rx.try_recv().is_ok() {} // unblock the reader
             drop(rx);
@@ -225,56 +268,59 @@ fn pipeline_loop(
     }
 }
 
+/// Put a message aside at its source and record why.
+fn quarantine(store: &Store, source: &mut dyn Source, meta: &Meta, why: &str, now: chrono::DateTime<chrono::Utc>) {
+    if let Err(e) = store.record_quarantine(&Quarantined { at: now, name: meta.name.clone(), why: why.to_string() }) {
+        error!("Cannot record the quarantine of {}: {e}", meta.name);
+    }
+    source.quarantine(meta, why);
+}
+
 #[allow(clippy::too_many_arguments)]
 fn commit_batches(
     app: &App,
     store: &Store,
     clock: Clock,
     control: &Control,
-    maildir: &Maildir,
-    rx: &std::sync::mpsc::Receiver<(std::path::PathBuf, Result<Prepared, String>)>,
+    source: &mut dyn Source,
+    rx: &std::sync::mpsc::Receiver<(Meta, Result<Prepared, String>)>,
     bell: &Bell,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let mut next = rx.recv().ok();
     while let Some(first) = next.take() {
         let mut acks = Vec::new();
+        let mut aside = Vec::new();
         let mut wrote = false;
         let mut item = Some(first);
-        while let Some((path, prepared)) = item.take() {
+        while let Some((meta, prepared)) = item.take() {
             if control.shutdown.load(Ordering::SeqCst) {
                 break;
             }
             match prepared {
                 Err(why) => {
-                    warn!("Cannot process {}: {why}", path.display());
-                    quarantine(maildir, &path, &why);
-                    report.quarantined += 1;
+                    warn!("Cannot process {}: {why}", meta.name);
+                    aside.push((meta, why));
                 }
                 Ok(p) => {
                     wrote |= p.wrote;
                     let now = clock.now();
                     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(app, store, &p, now))) {
                         Ok(Ok(Handled::Done(outcome))) => {
-                            info!(
-                                "Processed {}: {}",
-                                path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-                                outcome.join("; ")
-                            );
+                            info!("Processed {}: {}", meta.name, outcome.join("; "));
                             report.processed += 1;
-                            acks.push(path);
+                            acks.push(meta);
                         }
                         Ok(Ok(Handled::AlreadyDone)) => {
                             report.already_done += 1;
-                            acks.push(path);
+                            acks.push(meta);
                         }
                         Ok(Err(e)) => {
-                            return Err(anyhow::Error::new(e).context(format!("processing {}", path.display())));
+                            return Err(anyhow::Error::new(e).context(format!("processing {}", meta.name)));
                         }
                         Err(_) => {
-                            error!("Processing {} panicked: moved to quarantine", path.display());
-                            quarantine(maildir, &path, "processing panicked");
-                            report.quarantined += 1;
+                            error!("Processing {} panicked: moved to quarantine", meta.name);
+                            aside.push((meta, "processing panicked".to_string()));
                         }
                     }
                 }
@@ -289,10 +335,13 @@ fn commit_batches(
         if wrote {
             sync_attachments(app).context("cannot sync attachment files")?;
         }
-        store.flush()?;
-        for p in &acks {
-            maildir.ack(p).with_context(|| format!("cannot move {} to cur/", p.display()))?;
+        let now = clock.now();
+        for (meta, why) in &aside {
+            quarantine(store, source, meta, why, now);
+            report.quarantined += 1;
         }
+        store.flush()?;
+        source.ack(&acks)?;
         bell.ring();
         if control.shutdown.load(Ordering::SeqCst) {
             return Ok(());
@@ -322,13 +371,14 @@ pub fn run(config_path: &Path, clock: Clock, once: bool) -> anyhow::Result<Repor
         .context("cannot start the runtime")?;
     let sock = socket_path(&store_path);
     let _ = std::fs::remove_file(&sock); // we hold the store lock: any socket there is stale
+    let health = SharedHealth::default();
     runtime.block_on(async {
         spawn_signals(control.clone());
-        spawn_query_server(&sock, store.clone(), app.clone(), clock);
+        spawn_query_server(&sock, store.clone(), app.clone(), clock, health.clone());
         let worker = {
-            let (app, store, control, config_path) =
-                (app.clone(), store.clone(), control.clone(), config_path.to_path_buf());
-            tokio::task::spawn_blocking(move || work(&app, &config_path, &store, clock, once, &control))
+            let (app, store, control, config_path, health) =
+                (app.clone(), store.clone(), control.clone(), config_path.to_path_buf(), health.clone());
+            tokio::task::spawn_blocking(move || work(&app, &config_path, &store, clock, once, &control, &health))
         };
         let mut worker = std::pin::pin!(worker);
         loop {
@@ -373,7 +423,7 @@ fn spawn_signals(control: Arc<Control>) {
     });
 }
 
-fn spawn_query_server(path: &Path, store: Store, app: Arc<Mutex<Arc<App>>>, clock: Clock) {
+fn spawn_query_server(path: &Path, store: Store, app: Arc<Mutex<Arc<App>>>, clock: Clock, health: SharedHealth) {
     let listener = match tokio::net::UnixListener::bind(path) {
         Ok(l) => l,
         Err(e) => {
@@ -386,7 +436,7 @@ fn spawn_query_server(path: &Path, store: Store, app: Arc<Mutex<Arc<App>>>, cloc
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (store, app) = (store.clone(), app.clone());
+            let (store, app, health) = (store.clone(), app.clone(), health.clone());
             tokio::spawn(async move {
                 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
                 let (read, mut write) = stream.into_split();
@@ -402,7 +452,8 @@ fn spawn_query_server(path: &Path, store: Store, app: Arc<Mutex<Arc<App>>>, cloc
                         .ok()
                         .map(|a| a.clone())
                         .ok_or_else(|| anyhow::anyhow!("the daemon's state is unavailable"))?;
-                    crate::cli::query::answer(&store, &app.config, &query, clock.now(), true)
+                    let live = health.lock().map(|h| h.clone()).unwrap_or_default();
+                    crate::cli::query::answer(&store, &app.config, &query, clock.now(), Some(&live))
                 })
                 .await;
                 let text = match answer {

@@ -8,6 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
+use crate::desk::effect::Effect;
 use crate::desk::model::Processed;
 use crate::desk::{Desk, Kept, decide};
 use crate::store::{Store, StoreError};
@@ -56,6 +57,8 @@ pub struct Prepared {
     pub kept: Vec<Kept>,
     /// Attachment files were written (they must be made durable before the commit is).
     pub wrote: bool,
+    /// Record only: no mail is queued (a first import of a mailbox's old mail).
+    pub silent: bool,
 }
 
 /// Parse, classify and keep the documents of one raw message. Keeping is
@@ -76,7 +79,7 @@ pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
             keep(&app.config.attachments_path, &att.sha256, &att.data).map_err(PipelineError::Attachment)?;
         wrote = true;
     }
-    Ok(Prepared { mail, class, kept, wrote })
+    Ok(Prepared { mail, class, kept, wrote, silent: false })
 }
 
 /// Make kept attachments durable: one `syncfs` for the whole batch.
@@ -94,7 +97,11 @@ pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Res
     }
     let desk =
         Desk { settings: &app.settings, directory: &app.directory, rules: &app.rules, templates: &app.templates };
-    let decision = decide(&desk, store, mail, class, kept, now)?;
+    let mut decision = decide(&desk, store, mail, class, kept, now)?;
+    if p.silent {
+        decision.effects.retain(|e| !matches!(e, Effect::Queue { .. } | Effect::CountReply { .. }));
+        decision.outcome.push("imported silently: nothing sent".into());
+    }
     let record = Processed {
         at: now,
         message_id: mail.message_id.clone(),

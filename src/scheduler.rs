@@ -124,6 +124,8 @@ fn generated(
         sent_at: None,
         error: None,
         order,
+        delivered_to: Vec::new(),
+        refused: Vec::new(),
     };
     Ok(Effect::Queue { mail, bytes })
 }
@@ -135,8 +137,53 @@ pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
     queued += run_reviews(app, store, now)?;
     queued += run_digests(app, store, now)?;
     queued += run_status_schedules(app, store, now)?;
+    run_refusals(app, store, now)?;
     store.flush()?;
     Ok(queued)
+}
+
+/// A mail the SMTP server refused (for some or all recipients) becomes a
+/// task for the assistant of its client (or the default assistant).
+fn run_refusals(app: &App, store: &Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+    for id in store.unnoticed_refusals()? {
+        let Some(m) = store.outgoing(&id)? else {
+            store.commit(None, &[Effect::RefusalNoticed { id }])?;
+            continue;
+        };
+        let client = m.order.as_deref().and_then(|o| store.order(o).ok().flatten()).map(|o| o.client);
+        let assignee = client
+            .as_deref()
+            .and_then(|c| app.directory.client(c))
+            .map(|c| c.assistant.clone())
+            .unwrap_or_else(|| app.settings.default_assistant.clone());
+        let n = store.sequence("task")? + 1;
+        let task = crate::desk::model::Task {
+            id: format!("T-{n:06}"),
+            kind: "correo_rechazado".into(),
+            client,
+            order: m.order.clone(),
+            due_at: None,
+            state: "pendiente".into(),
+            assignee,
+            summary: format!(
+                "El servidor de correo rechazó «{}» para: {}. Contactar al destinatario por otra vía o corregir la dirección.",
+                m.subject,
+                m.refused.join("; ")
+            ),
+            created_at: now,
+            message_id: Some(m.message_id.clone()),
+        };
+        tracing::warn!("Outbox {id} refused ({}): task {}", m.refused.join("; "), task.id);
+        store.commit(
+            None,
+            &[
+                Effect::SaveTask(task),
+                Effect::Sequence { name: "task".into(), value: n },
+                Effect::RefusalNoticed { id },
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 fn run_reclamos(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {

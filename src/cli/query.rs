@@ -89,7 +89,15 @@ fn lines(values: impl Iterator<Item = Value>) -> String {
 }
 
 /// Compute the answer to a read command.
-pub fn answer(store: &Store, config: &Config, q: &Query, now: DateTime<Utc>, daemon: bool) -> anyhow::Result<String> {
+/// `live` is the running daemon's view of its source (None when the
+/// command opened the store itself: no daemon runs).
+pub fn answer(
+    store: &Store,
+    config: &Config,
+    q: &Query,
+    now: DateTime<Utc>,
+    live: Option<&crate::mailbox::imap::Health>,
+) -> anyhow::Result<String> {
     let mut out = String::new();
     match q {
         Query::Orders { show: Some(id), json } => {
@@ -208,42 +216,89 @@ pub fn answer(store: &Store, config: &Config, q: &Query, now: DateTime<Utc>, dae
             let outbox = store.outbox()?;
             let count = |s: &str| outbox.iter().filter(|m| m.state == s).count();
             let processed = store.processed()?;
-            let last = processed.iter().map(|p| p.at).max();
-            let pending_in = config
-                .mailbox_path
-                .as_ref()
-                .map(|p| std::fs::read_dir(p.join("new")).map(|r| r.count()).unwrap_or(0))
-                .unwrap_or(0);
+            let last = processed.iter().max_by_key(|p| p.at);
+            let quarantined = store.quarantined()?;
+            let kind = config.raw.mailbox.kind.get_ref().as_str();
+            let imap = kind == "imap";
+            let where_ = if imap {
+                let m = &config.raw.mailbox;
+                format!(
+                    "{}@{}:{}/{}",
+                    m.user.as_deref().unwrap_or(""),
+                    m.host.as_deref().unwrap_or(""),
+                    m.port.unwrap_or(0),
+                    m.folder
+                )
+            } else {
+                config.mailbox_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+            };
+            let waiting = if imap {
+                None
+            } else {
+                config.mailbox_path.as_ref().map(|p| std::fs::read_dir(p.join("new")).map(|r| r.count()).unwrap_or(0))
+            };
+            // The latest error anywhere: the source's, or an outbox entry's.
+            let outbox_error = outbox
+                .iter()
+                .filter(|m| m.error.is_some())
+                .max_by_key(|m| m.sent_at.or(m.next_attempt).unwrap_or(m.created_at))
+                .map(|m| {
+                    (
+                        m.sent_at.or(m.next_attempt).unwrap_or(m.created_at),
+                        format!("outbox {}: {}", m.id, m.error.clone().unwrap_or_default()),
+                    )
+                });
+            let source_error =
+                live.and_then(|h| Some((h.last_error_at?, format!("source: {}", h.last_error.clone()?))));
+            let last_error = [outbox_error, source_error].into_iter().flatten().max_by_key(|(at, _)| *at);
+            let connected = match (live, imap) {
+                (None, _) => "daemon not running".to_string(),
+                (Some(_), false) => "watching".to_string(),
+                (Some(h), true) if h.fatal => "STOPPED (authentication refused)".to_string(),
+                (Some(h), true) if h.connected => "connected".to_string(),
+                (Some(_), true) => "disconnected, reconnecting".to_string(),
+            };
+            let since = live.and_then(|h| h.since).map(|t| ts(config, t));
             let v = json!({
-                "daemon": if daemon { "running" } else { "not running" },
-                "source": {"kind": config.raw.mailbox.kind.get_ref(), "path": config.mailbox_path, "waiting": pending_in},
-                "processed": processed.len(), "last_processed_at": last.map(|t| ts(config, t)),
+                "daemon": if live.is_some() { "running" } else { "not running" },
+                "source": {"kind": kind, "where": where_, "state": connected, "since": since,
+                           "idle": live.map(|h| h.idle), "waiting": waiting},
+                "processed": processed.len(),
+                "last_processed": last.map(|p| json!({"at": ts(config, p.at), "from": p.from, "subject": p.subject})),
+                "quarantined": quarantined.len(),
                 "outbox": {"pending": count("pendiente"), "sent": count("enviado"), "failed": count("fallido")},
+                "last_error": last_error.as_ref().map(|(at, e)| json!({"at": ts(config, *at), "error": e})),
                 "store": config.store_path,
             });
             if *json {
                 return Ok(lines(std::iter::once(v)));
             }
-            let _ = writeln!(out, "daemon:    {}", v["daemon"].as_str().unwrap_or(""));
+            let _ = writeln!(out, "daemon:      {}", v["daemon"].as_str().unwrap_or(""));
             let _ = writeln!(
                 out,
-                "source:    {} {} ({} waiting)",
-                config.raw.mailbox.kind.get_ref(),
-                config.mailbox_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
-                pending_in
+                "source:      {kind} {where_}: {connected}{}{}",
+                since.map(|s| format!(" since {s}")).unwrap_or_default(),
+                waiting.map(|w| format!(" ({w} waiting)")).unwrap_or_default()
             );
             let _ = writeln!(
                 out,
-                "processed: {} (last {})",
+                "processed:   {} (last {})",
                 processed.len(),
-                last.map(|t| ts(config, t)).unwrap_or_else(|| "never".into())
+                last.map(|p| format!("{} from {}: {}", ts(config, p.at), p.from, p.subject))
+                    .unwrap_or_else(|| "never".into())
             );
+            let _ = writeln!(out, "quarantined: {}", quarantined.len());
             let _ = writeln!(
                 out,
-                "outbox:    {} pending, {} sent, {} failed",
+                "outbox:      {} pending, {} sent, {} failed",
                 count("pendiente"),
                 count("enviado"),
                 count("fallido")
+            );
+            let _ = writeln!(
+                out,
+                "last error:  {}",
+                last_error.map(|(at, e)| format!("{} {e}", ts(config, at))).unwrap_or_else(|| "none".into())
             );
         }
     }
@@ -254,7 +309,7 @@ pub fn answer(store: &Store, config: &Config, q: &Query, now: DateTime<Utc>, dae
 pub fn execute(config_path: &Path, now: DateTime<Utc>, q: Query) -> anyhow::Result<Outcome> {
     let config = Config::load(config_path)?;
     let text = match Store::open(&config.store_path) {
-        Ok(store) => answer(&store, &config, &q, now, false)?,
+        Ok(store) => answer(&store, &config, &q, now, None)?,
         Err(e) if crate::store::is_locked(&e) => ask_daemon(&crate::daemon::socket_path(&config.store_path), &q)?,
         Err(e) => return Err(e.into()),
     };

@@ -15,6 +15,10 @@ pub enum Effect {
     LinkThread { message_id: String, link: ThreadLink },
     /// Queue a mail (metadata and its formatted bytes).
     Queue { mail: Outgoing, bytes: Vec<u8> },
+    /// Change an outbox entry's state (a bounce of one of our mails).
+    UpdateOutgoing(Outgoing),
+    /// A task now tells a person about this refused outbox mail.
+    RefusalNoticed { id: String },
     /// Count an automatic reply to this address (rate limit).
     CountReply { address: String, hour: String },
     /// A scheduled job ran (or was coalesced away): never again.

@@ -340,6 +340,8 @@ impl Work<'_, '_> {
             sent_at: None,
             error: None,
             order: order.map(str::to_string),
+            delivered_to: Vec::new(),
+            refused: Vec::new(),
         };
         if reply {
             for addr in &to {
@@ -965,6 +967,37 @@ impl Work<'_, '_> {
     }
 }
 
+impl Work<'_, '_> {
+    /// A delivery report quoting one of our mails: that outbox entry failed,
+    /// and a person must reach the recipient another way.
+    fn bounce(&mut self) -> Result<(), StoreError> {
+        let domain = format!("@{}", self.desk.settings.domain());
+        for mid in self.mail.bounced_ids.clone() {
+            let Some(id) = mid.strip_prefix("buzon.").and_then(|r| r.strip_suffix(domain.as_str())) else {
+                continue;
+            };
+            let Some(mut out) = self.view.outgoing(id)? else { continue };
+            if out.state == "fallido" && out.error.as_deref().is_some_and(|e| e.starts_with("rebotado")) {
+                continue; // a second report of the same bounce
+            }
+            let why = excerpt(self.mail.new_text.trim(), 300);
+            out.state = "fallido".into();
+            out.error = Some(format!("rebotado: {why}"));
+            let summary = format!(
+                "El correo «{}» enviado a {} fue rebotado por el servidor de destino. Contactar al destinatario por otra vía y corregir la dirección.",
+                out.subject,
+                out.to.join(", ")
+            );
+            let client = out.order.as_deref().and_then(|o| self.view.order(o).ok().flatten()).map(|o| o.client);
+            self.out.outcome.push(format!("bounce of outbox {id}"));
+            let order = out.order.clone();
+            self.out.effects.push(Effect::UpdateOutgoing(out));
+            self.task("correo_rebotado", client.as_deref(), order.as_deref(), None, summary)?;
+        }
+        Ok(())
+    }
+}
+
 /// Decide what to do with one mail.
 pub fn decide(
     desk: &Desk<'_>,
@@ -990,6 +1023,7 @@ pub fn decide(
     let labels = &class.labels;
     if labels.contains("automatico") {
         w.out.outcome.push("automatic mail: recorded, not answered".into());
+        w.bounce()?;
     }
     if labels.contains("interno") {
         w.staff_commands()?;

@@ -135,6 +135,26 @@ pub struct Outgoing {
     pub error: Option<String>,
     #[serde(default)]
     pub order: Option<String>,
+    /// Recipients that have the mail (sent per recipient: one refused
+    /// address never stops the others).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivered_to: Vec<String>,
+    /// Recipients refused for good, with the server's answer (`addr: why`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
+}
+
+impl Outgoing {
+    /// Recipients still to be tried.
+    pub fn remaining(&self) -> Vec<String> {
+        self.to
+            .iter()
+            .filter(|a| {
+                !self.delivered_to.contains(a) && !self.refused.iter().any(|r| r.split(": ").next() == Some(a.as_str()))
+            })
+            .cloned()
+            .collect()
+    }
 }
 
 /// What a Message-ID belongs to.

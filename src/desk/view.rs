@@ -1,6 +1,6 @@
 //! What decide may read from the store.
 
-use super::model::{Order, Reclamo, Task, ThreadLink};
+use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
 use crate::store::{Store, StoreError};
 
 /// Read access for `decide` (the store, or a test double).
@@ -16,6 +16,8 @@ pub trait View {
     fn sequence(&self, name: &str) -> Result<u64, StoreError>;
     fn replies_in(&self, address: &str, hour: &str) -> Result<u32, StoreError>;
     fn replies_in_day(&self, address: &str, day: &str) -> Result<u32, StoreError>;
+    /// An outbox entry by its id.
+    fn outgoing(&self, id: &str) -> Result<Option<Outgoing>, StoreError>;
 }
 
 impl View for Store {
@@ -45,5 +47,8 @@ impl View for Store {
     }
     fn replies_in_day(&self, address: &str, day: &str) -> Result<u32, StoreError> {
         Store::replies_in_day(self, address, day)
+    }
+    fn outgoing(&self, id: &str) -> Result<Option<Outgoing>, StoreError> {
+        Store::outgoing(self, id)
     }
 }

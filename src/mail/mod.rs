@@ -107,6 +107,32 @@ pub struct Mail {
     /// DMARC result from our own MTA's Authentication-Results, if any.
     pub dmarc: Option<String>,
     pub problems: Vec<Problem>,
+    /// For a delivery report (bounce): the Message-IDs of buzon's own mails
+    /// it quotes (`buzon.…@…`), i.e. what bounced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bounced_ids: Vec<String>,
+}
+
+/// Message-IDs of buzon's own mails (`<buzon.…@…>`) quoted anywhere in `raw`.
+fn our_quoted_ids(raw: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let needle = b"<buzon.";
+    let mut i = 0;
+    while let Some(pos) = raw[i..].windows(needle.len()).position(|w| w == needle) {
+        let start = i + pos + 1;
+        let end = raw[start..].iter().take(200).position(|&b| b == b'>').map(|e| start + e);
+        match end {
+            Some(end) => {
+                let id = String::from_utf8_lossy(&raw[start..end]).into_owned();
+                if id.contains('@') && !id.contains(char::is_whitespace) && !out.contains(&id) {
+                    out.push(id);
+                }
+                i = end;
+            }
+            None => i = start,
+        }
+    }
+    out
 }
 
 impl Mail {
@@ -179,6 +205,12 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
     mail.references = id_list(msg.references());
     mail.auto_signals = auth::auto_signals(&msg, mail.from.as_ref().map(|a| a.address.as_str()));
     mail.dmarc = auth::dmarc_result(&msg, &opts.authserv_id);
+    if mail.auto_signals.iter().any(|s| s.starts_with("report:") || s == "from:mailer-daemon" || s == "from:postmaster")
+    {
+        mail.bounced_ids = our_quoted_ids(raw);
+        // The report's own id is not what bounced.
+        mail.bounced_ids.retain(|id| Some(id) != mail.message_id.as_ref());
+    }
     if mail.from.is_none() {
         mail.problems.push(Problem::new("no_from", "no sender address"));
     }

@@ -28,11 +28,13 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
-    fn send(&mut self, id: &str, _to: &[String], bytes: &[u8]) -> Outcome {
-        match self.write(id, bytes) {
+    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Outcome> {
+        // One file holds the mail for every recipient.
+        let outcome = match self.write(id, bytes) {
             Ok(()) => Outcome::Delivered,
             Err(e) => Outcome::Retry(format!("cannot write the outbox file: {e}")),
-        }
+        };
+        vec![outcome; to.len()]
     }
 
     fn sync(&mut self) -> std::io::Result<()> {

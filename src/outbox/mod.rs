@@ -1,14 +1,16 @@
 //! The outbox worker: sends what the store queued, marks each sent, and
 //! retries transient failures with backoff. The embedded default sink writes
-//! one `.eml` file per mail (`file.rs`).
+//! one `.eml` file per mail (`file.rs`); in production mail goes over SMTP
+//! (`smtp.rs`), one transaction per recipient.
 
 pub mod file;
+pub mod smtp;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::store::{Store, StoreError};
 
-/// What a sink says about one delivery attempt.
+/// What a sink says about one delivery attempt to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Delivered,
@@ -20,71 +22,93 @@ pub enum Outcome {
 
 /// A place mail goes to.
 pub trait Sink {
-    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Outcome;
+    /// Send `bytes` to each of `to`; one outcome per recipient, in order.
+    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Outcome>;
     /// Make every `Delivered` so far durable (a no-op where the peer
     /// already took responsibility, as an SMTP server does on 250).
     fn sync(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+    /// The peer could not be reached at all on the last attempt: stop this
+    /// round (every other mail would wait for the same timeout).
+    fn down(&self) -> bool {
+        false
+    }
+    /// A new round: try the peer again.
+    fn reset(&mut self) {}
 }
 
-/// Retry schedule: 30 s, 1 min, 2 min … capped at 30 min.
+/// Retry schedule: 5 s, 10 s, 20 s … capped at 10 min; never given up on
+/// (a mail server down for an hour loses nothing).
 pub fn backoff(attempts: u32) -> Duration {
-    let secs = 30i64.saturating_mul(1i64 << attempts.min(10));
-    Duration::seconds(secs.min(1800))
+    let secs = 5i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(10));
+    Duration::seconds(secs.min(600))
 }
 
 /// Counts of one flush.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Flushed {
     pub delivered: usize,
     pub retried: usize,
     pub rejected: usize,
+    /// Outbox ids of the mails now fully sent.
+    pub sent_ids: Vec<String>,
 }
 
 /// Send every due mail once. Delivered mails are marked sent only after the
-/// sink made them durable.
+/// sink made them durable. A mail is done when every recipient has it or
+/// refused it for good; a transient failure of one recipient retries only
+/// that one, later.
 pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<Flushed, StoreError> {
     let mut f = Flushed::default();
     let mut done = Vec::new();
+    sink.reset();
     for mut m in store.due_outgoing(now)? {
+        if sink.down() {
+            break; // the rest stays due for the next round
+        }
+        let remaining = m.remaining();
         let Some(bytes) = store.outgoing_bytes(&m.id)? else {
-            m.state = "fallido".into();
-            m.error = Some("the formatted mail is missing from the store".into());
-            done.push((m, Outcome::Rejected(String::new())));
+            let outcomes =
+                vec![Outcome::Rejected("the formatted mail is missing from the store".into()); remaining.len()];
+            done.push((m, remaining, outcomes));
             continue;
         };
         m.attempts += 1;
-        let outcome = sink.send(&m.id, &m.to, &bytes);
-        done.push((m, outcome));
+        let outcomes = if remaining.is_empty() { Vec::new() } else { sink.send(&m.id, &remaining, &bytes) };
+        done.push((m, remaining, outcomes));
     }
     if done.is_empty() {
         return Ok(f);
     }
     let synced = sink.sync();
-    for (mut m, outcome) in done {
-        let outcome = match (&outcome, &synced) {
-            (Outcome::Delivered, Err(e)) => Outcome::Retry(format!("cannot make the delivery durable: {e}")),
-            _ => outcome,
-        };
-        match outcome {
-            Outcome::Delivered => {
-                m.state = "enviado".into();
-                m.sent_at = Some(now);
-                m.error = None;
-                f.delivered += 1;
-            }
-            Outcome::Retry(e) => {
-                m.next_attempt = Some(now + backoff(m.attempts));
-                m.error = Some(e);
-                f.retried += 1;
-            }
-            Outcome::Rejected(e) => {
-                m.state = "fallido".into();
-                if !e.is_empty() {
-                    m.error = Some(e);
+    for (mut m, remaining, outcomes) in done {
+        let mut retry = None;
+        for (addr, outcome) in remaining.iter().zip(outcomes) {
+            let outcome = match (&outcome, &synced) {
+                (Outcome::Delivered, Err(e)) => Outcome::Retry(format!("cannot make the delivery durable: {e}")),
+                _ => outcome,
+            };
+            match outcome {
+                Outcome::Delivered => m.delivered_to.push(addr.clone()),
+                Outcome::Retry(e) => retry = Some(format!("{addr}: {e}")),
+                Outcome::Rejected(e) => {
+                    m.refused.push(format!("{addr}: {e}"));
+                    f.rejected += 1;
                 }
-                f.rejected += 1;
+            }
+        }
+        if let Some(e) = retry {
+            m.next_attempt = Some(now + backoff(m.attempts));
+            m.error = Some(e);
+            f.retried += 1;
+        } else {
+            m.state = if m.delivered_to.is_empty() { "fallido".into() } else { "enviado".into() };
+            m.sent_at = Some(now);
+            m.error = if m.refused.is_empty() { None } else { Some(m.refused.join("; ")) };
+            if !m.delivered_to.is_empty() {
+                f.delivered += 1;
+                f.sent_ids.push(m.id.clone());
             }
         }
         store.update_outgoing(&m)?;

@@ -23,6 +23,13 @@ pub const JOBS: &str = "jobs";
 /// Index: outbox id → "" while the mail is pending.
 pub const OUTBOX_PENDING: &str = "outbox_pending";
 
+/// Messages that could not be processed: `<RFC 3339 instant>|<name>` → record.
+pub const QUARANTINE: &str = "quarantine";
+
+/// Index: outbox id → "" for a mail refused by the SMTP server (for some or
+/// all recipients) that no task tells a person about yet.
+pub const OUTBOX_FAILED: &str = "outbox_failed";
+
 pub const LAYOUT_KEY: &[u8] = b"layout_version";
 
 /// A message's identity: SHA-256 of its bytes plus its Message-ID.
@@ -49,4 +56,9 @@ pub fn order_ref_prefix(kind: &str, value: &str) -> Vec<u8> {
 
 pub fn client_order_key(client: &str, order: &str) -> Vec<u8> {
     format!("{client}|{order}").into_bytes()
+}
+
+/// The IMAP cursor of one folder (in the meta tree).
+pub fn cursor_key(source: &str) -> Vec<u8> {
+    format!("cursor:{source}").into_bytes()
 }

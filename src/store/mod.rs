@@ -58,6 +58,30 @@ pub struct Store {
     client_open: sled::Tree,
     outbox_pending: sled::Tree,
     jobs: sled::Tree,
+    quarantine: sled::Tree,
+    outbox_failed: sled::Tree,
+}
+
+/// Where an IMAP folder was read up to (persisted after each acknowledgement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    pub uid_validity: u32,
+    /// Every message with a UID up to this one was processed or quarantined
+    /// (or was there before the first start and deliberately left alone).
+    pub last_uid: u32,
+    /// Messages below this UID were in the folder at the first start and are
+    /// imported silently (no replies), when so configured.
+    #[serde(default)]
+    pub import_below: u32,
+}
+
+/// A message that could not be processed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quarantined {
+    pub at: DateTime<Utc>,
+    /// File name, or `folder UID n`.
+    pub name: String,
+    pub why: String,
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
@@ -119,6 +143,8 @@ impl Store {
             client_open: tree(keys::CLIENT_OPEN)?,
             outbox_pending: tree(keys::OUTBOX_PENDING)?,
             jobs: tree(keys::JOBS)?,
+            quarantine: tree(keys::QUARANTINE)?,
+            outbox_failed: tree(keys::OUTBOX_FAILED)?,
             db,
         };
         migrate::migrate(&store.meta)?;
@@ -153,6 +179,7 @@ impl Store {
         const OPEN: usize = 11;
         const PENDING: usize = 12;
         const JOBS: usize = 13;
+        const FAILED: usize = 14;
         let mut links: std::collections::BTreeMap<String, ThreadLink> = std::collections::BTreeMap::new();
         let mut counts: Vec<Vec<u8>> = Vec::new();
         if let Some((sha, mid, p)) = key {
@@ -192,6 +219,12 @@ impl Store {
                         puts.push((PENDING, mail.id.clone().into_bytes(), Some(Vec::new())));
                     }
                 }
+                Effect::UpdateOutgoing(mail) => {
+                    puts.push((OUT, mail.id.clone().into_bytes(), Some(to_json(mail)?)));
+                    let pending = if mail.state == "pendiente" { Some(Vec::new()) } else { None };
+                    puts.push((PENDING, mail.id.clone().into_bytes(), pending));
+                }
+                Effect::RefusalNoticed { id } => puts.push((FAILED, id.clone().into_bytes(), None)),
                 Effect::CountReply { address, hour } => counts.push(keys::reply_key(address, hour)),
                 Effect::JobDone { key, at } => {
                     puts.push((JOBS, key.clone().into_bytes(), Some(at.to_rfc3339().into_bytes())))
@@ -219,6 +252,7 @@ impl Store {
             self.client_open.clone(),
             self.outbox_pending.clone(),
             self.jobs.clone(),
+            self.outbox_failed.clone(),
         ];
         trees.as_slice().transaction(|t| {
             for (tree, k, v) in &puts {
@@ -301,16 +335,47 @@ impl Store {
     pub fn update_outgoing(&self, mail: &Outgoing) -> Result<(), StoreError> {
         let bytes = to_json(mail)?;
         let pending = mail.state == "pendiente";
-        (&self.outbox, &self.outbox_pending).transaction(|(outbox, idx)| {
+        let refused = !pending && !mail.refused.is_empty();
+        (&self.outbox, &self.outbox_pending, &self.outbox_failed).transaction(|(outbox, idx, failed)| {
             outbox.insert(mail.id.as_bytes(), bytes.as_slice())?;
             if pending {
                 idx.insert(mail.id.as_bytes(), &[])?;
             } else {
                 idx.remove(mail.id.as_bytes())?;
             }
+            if refused {
+                failed.insert(mail.id.as_bytes(), &[])?;
+            }
             Ok::<(), ConflictableTransactionError<StoreError>>(())
         })?;
         Ok(())
+    }
+
+    /// The cursor of an IMAP folder (`source` names server, user and folder).
+    pub fn cursor(&self, source: &str) -> Result<Option<Cursor>, StoreError> {
+        self.meta.get(keys::cursor_key(source))?.map(|v| from_json(&v)).transpose()
+    }
+
+    pub fn set_cursor(&self, source: &str, cursor: &Cursor) -> Result<(), StoreError> {
+        self.meta.insert(keys::cursor_key(source), to_json(cursor)?)?;
+        Ok(())
+    }
+
+    /// Record a message that could not be processed (durable at the next flush).
+    pub fn record_quarantine(&self, q: &Quarantined) -> Result<(), StoreError> {
+        let key = format!("{}|{}", q.at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true), q.name);
+        self.quarantine.insert(key.as_bytes(), to_json(q)?)?;
+        Ok(())
+    }
+
+    /// Quarantined messages, oldest first.
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        Self::all(&self.quarantine)
+    }
+
+    /// Outbox ids of refused mails no task tells a person about yet.
+    pub fn unnoticed_refusals(&self) -> Result<Vec<String>, StoreError> {
+        self.outbox_failed.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
     }
 
     /// Has the scheduled job `key` run?
