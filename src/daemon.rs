@@ -355,12 +355,20 @@ fn commit_batches(
 pub fn run(config_path: &Path, clock: Clock, once: bool) -> anyhow::Result<Report> {
     let app = App::load(config_path)?;
     let store_path = app.config.store_path.clone();
-    let store = match Store::open(&store_path) {
-        Ok(s) => s,
-        Err(e) if crate::store::is_locked(&e) => {
-            anyhow::bail!("another buzon is already running on {} ({e})", store_path.display())
+    // A read command (`buzon status`…) may hold the store for a moment:
+    // only a lock held for seconds is another daemon.
+    let started = std::time::Instant::now();
+    let store = loop {
+        match Store::open(&store_path) {
+            Ok(s) => break s,
+            Err(e) if crate::store::is_locked(&e) && started.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) if crate::store::is_locked(&e) => {
+                anyhow::bail!("another buzon is already running on {} ({e})", store_path.display())
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
     };
     let app = Arc::new(Mutex::new(Arc::new(app)));
     let control = Arc::new(Control::default());

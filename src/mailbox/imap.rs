@@ -637,17 +637,19 @@ async fn apply(
             state.queued.push(Request::Append(a));
         }
     };
-    if !s.keep_in_folder && !done.is_empty() {
-        if let Err(e) = move_uids(session, caps, &done, &s.processed_folder).await {
-            requeue(state, &done, &quarantine, appends);
-            return Err(e.into());
-        }
+    if !s.keep_in_folder
+        && !done.is_empty()
+        && let Err(e) = move_uids(session, caps, &done, &s.processed_folder).await
+    {
+        requeue(state, &done, &quarantine, appends);
+        return Err(e.into());
     }
-    if !s.keep_in_folder && !quarantine.is_empty() {
-        if let Err(e) = move_uids(session, caps, &quarantine, &s.quarantine_folder).await {
-            requeue(state, &[], &quarantine, appends);
-            return Err(e.into());
-        }
+    if !s.keep_in_folder
+        && !quarantine.is_empty()
+        && let Err(e) = move_uids(session, caps, &quarantine, &s.quarantine_folder).await
+    {
+        requeue(state, &[], &quarantine, appends);
+        return Err(e.into());
     }
     for u in done.iter().chain(&quarantine) {
         state.in_flight.remove(u);

@@ -106,6 +106,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 pub mod generate;
+pub mod stack;
 
 impl Instance {
     /// The instance's Maildir (created).
