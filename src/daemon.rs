@@ -87,10 +87,14 @@ fn outbox_worker(
     clock: Clock,
     bell: &Bell,
     stop: &AtomicBool,
+    shutdown: &AtomicBool,
 ) -> anyhow::Result<usize> {
     let mut sent = 0;
     loop {
         let stopping = stop.load(Ordering::SeqCst);
+        if stopping && shutdown.load(Ordering::SeqCst) {
+            return Ok(sent); // what is queued is sent after the next start
+        }
         let f = crate::outbox::flush(store, sink, clock.now())?;
         sent += f.delivered;
         if let Some(copies) = copies {
@@ -99,6 +103,9 @@ fn outbox_worker(
                     copies.append(bytes);
                 }
             }
+        }
+        if f.more {
+            continue;
         }
         if stopping {
             return Ok(sent);
@@ -162,7 +169,9 @@ pub fn work(
     let bell = Bell::default();
     let outbox_stop = AtomicBool::new(false);
     std::thread::scope(|scope| -> anyhow::Result<Report> {
-        let outbox = scope.spawn(|| outbox_worker(store, sink.as_mut(), copies.as_ref(), clock, &bell, &outbox_stop));
+        let outbox = scope.spawn(|| {
+            outbox_worker(store, sink.as_mut(), copies.as_ref(), clock, &bell, &outbox_stop, &control.shutdown)
+        });
         let result =
             pipeline_loop(app, config_path, store, clock, once, control, source.as_mut(), poll, &bell, &mut report);
         outbox_stop.store(true, Ordering::SeqCst);
@@ -171,7 +180,7 @@ pub fn work(
         // Acknowledgements still on their way to the server are finished (or,
         // if the server is away, redone after the next start: the messages
         // are recognised as processed).
-        source.close(Duration::from_secs(5));
+        source.close(Duration::from_secs(3));
         result?;
         report.sent = sent?;
         Ok(report.clone())
@@ -380,7 +389,7 @@ pub fn run(config_path: &Path, clock: Clock, once: bool) -> anyhow::Result<Repor
     let sock = socket_path(&store_path);
     let _ = std::fs::remove_file(&sock); // we hold the store lock: any socket there is stale
     let health = SharedHealth::default();
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         spawn_signals(control.clone());
         spawn_query_server(&sock, store.clone(), app.clone(), clock, health.clone());
         let worker = {
@@ -409,7 +418,10 @@ pub fn run(config_path: &Path, clock: Clock, once: bool) -> anyhow::Result<Repor
                 }
             }
         }
-    })
+    });
+    // A worker stuck past the deadline must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result
 }
 
 fn spawn_signals(control: Arc<Control>) {

@@ -53,7 +53,12 @@ pub struct Flushed {
     pub rejected: usize,
     /// Outbox ids of the mails now fully sent.
     pub sent_ids: Vec<String>,
+    /// More mail was due than one round takes.
+    pub more: bool,
 }
+
+/// Mails attempted per round: the worker checks for shutdown between rounds.
+const ROUND: usize = 32;
 
 /// Send every due mail once. Delivered mails are marked sent only after the
 /// sink made them durable. A mail is done when every recipient has it or
@@ -66,6 +71,10 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
     for mut m in store.due_outgoing(now)? {
         if sink.down() {
             break; // the rest stays due for the next round
+        }
+        if done.len() == ROUND {
+            f.more = true;
+            break;
         }
         let remaining = m.remaining();
         let Some(bytes) = store.outgoing_bytes(&m.id)? else {

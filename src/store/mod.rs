@@ -109,7 +109,17 @@ pub fn is_locked(e: &StoreError) -> bool {
 /// database again ("empty/corrupt snapshot file found"). A `.generating` file
 /// is by construction unfinished: remove it before sled looks. Found by
 /// tests/crash.rs.
+///
+/// Only while holding sled's own lock (`flock` on `<path>/db`): a live
+/// process's snapshot in progress must never be touched (found by the
+/// mail-stack tests: a `buzon status` racing a starting daemon).
 fn remove_unfinished_snapshots(path: &Path) -> Result<(), StoreError> {
+    let Ok(lock) = std::fs::OpenOptions::new().read(true).write(true).open(path.join("db")) else {
+        return Ok(()); // a new database: nothing to clean
+    };
+    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Ok(()); // in use: sled's open reports the lock
+    }
     let Ok(rd) = std::fs::read_dir(path) else { return Ok(()) };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();

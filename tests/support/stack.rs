@@ -169,56 +169,8 @@ impl Stack {
         }
     }
 
-    /// A minimal SMTP/LMTP client: one session, one recipient, many messages.
     pub fn try_send(&self, port: u16, lmtp: bool, from: &str, to: &str, raws: &[Vec<u8>]) -> Result<(), String> {
-        let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-        let mut w = stream.try_clone().map_err(|e| e.to_string())?;
-        let mut r = BufReader::new(stream);
-        let read = |r: &mut BufReader<TcpStream>| -> Result<String, String> {
-            let mut all = String::new();
-            loop {
-                let mut line = String::new();
-                r.read_line(&mut line).map_err(|e| e.to_string())?;
-                if line.is_empty() {
-                    return Err("connection closed".into());
-                }
-                all.push_str(&line);
-                if line.as_bytes().get(3) != Some(&b'-') {
-                    return Ok(all);
-                }
-            }
-        };
-        let expect = |r: &mut BufReader<TcpStream>, code: &str| -> Result<(), String> {
-            let a = read(r)?;
-            if a.starts_with(code) { Ok(()) } else { Err(format!("expected {code}, got {a}")) }
-        };
-        expect(&mut r, "220")?;
-        let hello = if lmtp { "LHLO tests.local\r\n" } else { "EHLO tests.local\r\n" };
-        w.write_all(hello.as_bytes()).map_err(|e| e.to_string())?;
-        expect(&mut r, "250")?;
-        for raw in raws {
-            w.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes()).map_err(|e| e.to_string())?;
-            expect(&mut r, "250")?;
-            w.write_all(format!("RCPT TO:<{to}>\r\n").as_bytes()).map_err(|e| e.to_string())?;
-            expect(&mut r, "250")?;
-            w.write_all(b"DATA\r\n").map_err(|e| e.to_string())?;
-            expect(&mut r, "354")?;
-            let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
-            let mut data = String::new();
-            for line in text.split('\n') {
-                if line.starts_with('.') {
-                    data.push('.');
-                }
-                data.push_str(line);
-                data.push_str("\r\n");
-            }
-            data.push_str(".\r\n");
-            w.write_all(data.as_bytes()).map_err(|e| e.to_string())?;
-            expect(&mut r, "250")?;
-        }
-        let _ = w.write_all(b"QUIT\r\n");
-        Ok(())
+        send_mail(port, lmtp, from, to, raws)
     }
 
     /// A buzon instance reading ops@cli.test over IMAP and sending over SMTP.
@@ -365,4 +317,56 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
 
 pub fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
+}
+
+/// A minimal SMTP/LMTP client: one session, one recipient, many messages.
+pub fn send_mail(port: u16, lmtp: bool, from: &str, to: &str, raws: &[Vec<u8>]) -> Result<(), String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut w = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut r = BufReader::new(stream);
+    let read = |r: &mut BufReader<TcpStream>| -> Result<String, String> {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).map_err(|e| e.to_string())?;
+            if line.is_empty() {
+                return Err("connection closed".into());
+            }
+            all.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Ok(all);
+            }
+        }
+    };
+    let expect = |r: &mut BufReader<TcpStream>, code: &str| -> Result<(), String> {
+        let a = read(r)?;
+        if a.starts_with(code) { Ok(()) } else { Err(format!("expected {code}, got {a}")) }
+    };
+    expect(&mut r, "220")?;
+    let hello = if lmtp { "LHLO tests.local\r\n" } else { "EHLO tests.local\r\n" };
+    w.write_all(hello.as_bytes()).map_err(|e| e.to_string())?;
+    expect(&mut r, "250")?;
+    for raw in raws {
+        w.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes()).map_err(|e| e.to_string())?;
+        expect(&mut r, "250")?;
+        w.write_all(format!("RCPT TO:<{to}>\r\n").as_bytes()).map_err(|e| e.to_string())?;
+        expect(&mut r, "250")?;
+        w.write_all(b"DATA\r\n").map_err(|e| e.to_string())?;
+        expect(&mut r, "354")?;
+        let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+        let mut data = String::new();
+        for line in text.split('\n') {
+            if line.starts_with('.') {
+                data.push('.');
+            }
+            data.push_str(line);
+            data.push_str("\r\n");
+        }
+        data.push_str(".\r\n");
+        w.write_all(data.as_bytes()).map_err(|e| e.to_string())?;
+        expect(&mut r, "250")?;
+    }
+    let _ = w.write_all(b"QUIT\r\n");
+    Ok(())
 }
