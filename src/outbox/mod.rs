@@ -100,8 +100,12 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
             };
             match outcome {
                 Outcome::Delivered => m.delivered_to.push(addr.clone()),
-                Outcome::Retry(e) => retry = Some(format!("{addr}: {e}")),
+                Outcome::Retry(e) => {
+                    tracing::warn!("Outbox {}: {addr}: {e} (will retry)", m.id);
+                    retry = Some(format!("{addr}: {e}"));
+                }
                 Outcome::Rejected(e) => {
+                    tracing::warn!("Outbox {}: {addr} refused: {e}", m.id);
                     m.refused.push(format!("{addr}: {e}"));
                     f.rejected += 1;
                 }

@@ -176,25 +176,41 @@ impl Stack {
     /// A buzon instance reading ops@cli.test over IMAP and sending over SMTP.
     /// `extra_mailbox` lines are added to `[mailbox]`.
     pub fn instance(&self, extra_mailbox: &str) -> Instance {
+        self.instance_with(extra_mailbox, "")
+    }
+
+    /// IMAP in, `.eml` files out (the trial or "shadow" mode).
+    pub fn shadow_instance(&self, extra_mailbox: &str) -> Instance {
+        self.instance_with(extra_mailbox, "files")
+    }
+
+    /// `outbox` = "files" keeps the files sink; else SMTP with `outbox` lines added.
+    pub fn instance_with(&self, extra_mailbox: &str, outbox: &str) -> Instance {
+        let files = outbox == "files";
+        let extra_outbox = if files { "" } else { outbox };
         let inst = Instance::new();
         let config = std::fs::read_to_string(inst.path().join("config.toml")).unwrap_or_default();
         let mailbox = format!(
-            "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nuser = \"ops@cli.test\"\npassword_env = \"BUZON_TEST_IMAP_PASSWORD\"\nfolder = \"INBOX\"\nprocessed_folder = \"Procesados\"\nrecheck_seconds = 60\n{extra_mailbox}\n",
-            self.imap
+            "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\n{}{}user = \"ops@cli.test\"\n{}folder = \"INBOX\"\n{}recheck_seconds = 60\n{extra_mailbox}\n",
+            if extra_mailbox.contains("port =") { String::new() } else { format!("port = {}\n", self.imap) },
+            if extra_mailbox.contains("tls =") { "" } else { "tls = \"none\"\n" },
+            if extra_mailbox.contains("password") { "" } else { "password_env = \"BUZON_TEST_IMAP_PASSWORD\"\n" },
+            if extra_mailbox.contains("processed_folder") { "" } else { "processed_folder = \"Procesados\"\n" },
         );
         let outbox = format!(
-            "[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout_seconds = 10\n",
-            self.smtp
+            "[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntimeout_seconds = 10\n{}\n",
+            self.smtp,
+            if extra_outbox.is_empty() { "tls = \"none\"" } else { extra_outbox }
         );
         let mut out = String::new();
         let mut skip = false;
         for line in config.lines() {
             if line.starts_with('[') {
-                skip = line == "[mailbox]" || line == "[outbox]";
+                skip = line == "[mailbox]" || (line == "[outbox]" && !files);
                 if line == "[mailbox]" {
                     out.push_str(&mailbox);
                 }
-                if line == "[outbox]" {
+                if line == "[outbox]" && !files {
                     out.push_str(&outbox);
                 }
             }
