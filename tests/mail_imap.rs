@@ -51,6 +51,23 @@ fn implicit_tls_imap_and_starttls_smtp_with_a_private_ca_and_a_copy_in_sent() {
 }
 
 #[test]
+fn starttls_imap_and_implicit_tls_smtp_with_a_private_ca() {
+    let Some(stack) = Stack::start("tls 2") else { return };
+    let ca = stack.dir.join("tls/ca.pem");
+    let inst = stack.instance_with(
+        &format!("tls = \"starttls\"\nca_file = \"{}\"", ca.display()),
+        &format!("port = {}\ntls = \"implicit\"\nca_file = \"{}\"", stack.smtps, ca.display()),
+    );
+    let _d = Daemon::start(&inst);
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    let (_, raw) = generate::mail(0);
+    stack.smtp_send("usuario0@andestextil.test", "ops@cli.test", &raw);
+    assert!(wait_until(Duration::from_secs(15), || stack.inbox("andes@andestextil.test").len() == 1), "{}", log(&inst));
+    let dlog = std::fs::read_to_string(stack.dir.join("log/dovecot.log")).unwrap_or_default();
+    assert!(dlog.contains("TLS"), "the IMAP session was encrypted");
+}
+
+#[test]
 fn a_certificate_from_an_unknown_ca_is_refused_and_retried_not_fatal() {
     let Some(stack) = Stack::start("tls unknown ca") else { return };
     // No ca_file: the public roots do not know the test CA.

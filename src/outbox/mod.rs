@@ -29,6 +29,11 @@ pub trait Sink {
     fn sync(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+    /// Send several mails; one list of outcomes per mail. Sinks that can
+    /// send in parallel (SMTP over several connections) override this.
+    fn send_many(&mut self, mails: &[(&str, &[String], &[u8])]) -> Vec<Vec<Outcome>> {
+        mails.iter().map(|(id, to, bytes)| self.send(id, to, bytes)).collect()
+    }
     /// The peer could not be reached at all on the last attempt: stop this
     /// round (every other mail would wait for the same timeout).
     fn down(&self) -> bool {
@@ -58,7 +63,7 @@ pub struct Flushed {
 }
 
 /// Mails attempted per round: the worker checks for shutdown between rounds.
-const ROUND: usize = 32;
+const ROUND: usize = 64;
 
 /// Send every due mail once. Delivered mails are marked sent only after the
 /// sink made them durable. A mail is done when every recipient has it or
@@ -66,13 +71,11 @@ const ROUND: usize = 32;
 /// that one, later.
 pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<Flushed, StoreError> {
     let mut f = Flushed::default();
+    let mut round = Vec::new();
     let mut done = Vec::new();
     sink.reset();
     for mut m in store.due_outgoing(now)? {
-        if sink.down() {
-            break; // the rest stays due for the next round
-        }
-        if done.len() == ROUND {
+        if round.len() == ROUND {
             f.more = true;
             break;
         }
@@ -84,8 +87,18 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
             continue;
         };
         m.attempts += 1;
-        let outcomes = if remaining.is_empty() { Vec::new() } else { sink.send(&m.id, &remaining, &bytes) };
-        done.push((m, remaining, outcomes));
+        round.push((m, remaining, bytes));
+    }
+    let jobs: Vec<(&str, &[String], &[u8])> =
+        round.iter().map(|(m, to, b)| (m.id.as_str(), to.as_slice(), b.as_slice())).collect();
+    let outcomes = sink.send_many(&jobs);
+    drop(jobs);
+    let mut outcomes = outcomes.into_iter();
+    for (m, remaining, _) in round {
+        let mut o = outcomes.next().unwrap_or_default();
+        // A sink that answered for fewer recipients: the rest is retried.
+        o.resize(remaining.len(), Outcome::Retry("no answer from the sink".into()));
+        done.push((m, remaining, o));
     }
     if done.is_empty() {
         return Ok(f);

@@ -1,24 +1,55 @@
-//! The SMTP sink (lettre, blocking, pooled connections). Each recipient gets
-//! its own envelope, so one refused address never stops the others; the
-//! stored bytes are sent as they are (`send_raw`), so a retry is
+//! The SMTP sink (lettre's SMTP protocol over our own connections).
+//!
+//! Each recipient gets its own envelope, so one refused address never stops
+//! the others; the stored bytes are sent as they are, so a retry is
 //! byte-identical (same Message-ID). The envelope sender is the desk's
 //! address: bounces come back to the shared mailbox.
+//!
+//! Connections are opened here (TCP_NODELAY set, then implicit TLS or
+//! STARTTLS and AUTH by lettre) and kept between rounds: lettre writes the
+//! final `.` of DATA as a separate small segment, and without TCP_NODELAY
+//! each message waited for the server's delayed ACK (~40 ms on Linux; see
+//! BENCHMARKS.md). A few connections work at once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use lettre::Transport;
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::{PoolConfig, SmtpTransport};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 
 use super::{Outcome, Sink};
 use crate::config::Config;
 
-pub struct SmtpSink {
-    transport: SmtpTransport,
+/// Connections used at once.
+const PARALLEL: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Plain,
+    StartTls,
+    Implicit,
+}
+
+struct Settings {
+    host: String,
+    port: u16,
+    mode: Mode,
+    ca_file: Option<std::path::PathBuf>,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    timeout: Duration,
     from: lettre::Address,
+    hello: ClientId,
+}
+
+pub struct SmtpSink {
+    runtime: tokio::runtime::Runtime,
+    settings: Arc<Settings>,
+    /// Open connections kept for the next round.
+    idle: Vec<AsyncSmtpConnection>,
     /// The server could not be reached on the last attempt.
     down: bool,
 }
@@ -27,74 +58,268 @@ impl SmtpSink {
     pub fn from_config(c: &Config) -> anyhow::Result<SmtpSink> {
         let o = &c.raw.outbox;
         let host = o.host.clone().context("[outbox] kind \"smtp\" needs `host`")?;
-        let tls = o.tls.as_ref().map(|t| t.get_ref().as_str()).unwrap_or("none");
-        let port = o.port.unwrap_or(match tls {
-            "implicit" => 465,
-            "starttls" => 587,
-            _ => 25,
+        let mode = match o.tls.as_ref().map(|t| t.get_ref().as_str()) {
+            Some("implicit") => Mode::Implicit,
+            Some("starttls") => Mode::StartTls,
+            _ => Mode::Plain,
+        };
+        let port = o.port.unwrap_or(match mode {
+            Mode::Implicit => 465,
+            Mode::StartTls => 587,
+            Mode::Plain => 25,
         });
-        let mut b = SmtpTransport::builder_dangerous(host.clone())
-            .port(port)
-            .timeout(Some(Duration::from_secs(o.timeout_seconds.max(1))))
-            .pool_config(PoolConfig::new().max_size(2).idle_timeout(Duration::from_secs(50)));
-        if tls != "none" {
+        let tls = if mode == Mode::StartTls {
             let mut params = TlsParameters::builder(host.clone());
             if let Some(ca) = &o.ca_file {
                 let pem = std::fs::read(ca).with_context(|| format!("cannot read the CA file {}", ca.display()))?;
                 let cert = Certificate::from_pem(&pem).with_context(|| format!("bad CA file {}", ca.display()))?;
                 params = params.add_root_certificate(cert);
             }
-            let params = params.build_rustls().context("SMTP TLS set-up")?;
-            b = b.tls(if tls == "implicit" { Tls::Wrapper(params) } else { Tls::Required(params) });
+            Some(params.build_rustls().context("SMTP TLS set-up")?)
         } else {
-            b = b.tls(Tls::None);
+            None
+        };
+        if mode == Mode::Implicit {
+            // Fail at start-up, not at the first mail, on a bad CA file.
+            crate::mailbox::imap::tls_connector(o.ca_file.as_deref())?;
         }
-        if let Some(user) = &o.user {
-            let password = crate::config::secret(&o.password, &o.password_env, &o.password_file)
-                .map_err(|e| anyhow::anyhow!("[outbox] {e}"))?
-                .unwrap_or_default();
-            b = b.credentials(Credentials::new(user.clone(), password));
-        }
+        let credentials = match &o.user {
+            Some(user) => {
+                let password = crate::config::secret(&o.password, &o.password_env, &o.password_file)
+                    .map_err(|e| anyhow::anyhow!("[outbox] {e}"))?
+                    .unwrap_or_default();
+                Some(Credentials::new(user.clone(), password))
+            }
+            None => None,
+        };
         let from =
             c.desk_address().parse().with_context(|| format!("the desk address {} is not usable", c.desk_address()))?;
-        Ok(SmtpSink { transport: b.build(), from, down: false })
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the SMTP runtime")?;
+        Ok(SmtpSink {
+            runtime,
+            settings: Arc::new(Settings {
+                host,
+                port,
+                mode,
+                ca_file: o.ca_file.clone(),
+                tls,
+                credentials,
+                timeout: Duration::from_secs(o.timeout_seconds.max(1)),
+                from,
+                hello: ClientId::default(),
+            }),
+            idle: Vec::new(),
+            down: false,
+        })
     }
+}
 
-    fn send_one(&mut self, rcpt: &str, bytes: &[u8]) -> Outcome {
-        let to: lettre::Address = match rcpt.parse() {
-            Ok(a) => a,
-            Err(e) => return Outcome::Rejected(format!("not a usable address: {e}")),
-        };
-        let envelope = match Envelope::new(Some(self.from.clone()), vec![to]) {
-            Ok(e) => e,
-            Err(e) => return Outcome::Rejected(format!("bad envelope: {e}")),
-        };
-        match self.transport.send_raw(&envelope, bytes) {
-            Ok(_) => {
-                self.down = false;
-                Outcome::Delivered
+/// Implicit TLS under lettre's protocol code (lettre takes any stream that
+/// says its peer's address).
+#[derive(Debug)]
+struct TlsConn(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl tokio::io::AsyncRead for TlsConn {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsConn {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl lettre::transport::smtp::client::AsyncTokioStream for TlsConn {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+/// Why a connection could not be used.
+enum ConnectError {
+    /// No SMTP answer at all: the server is down or unreachable.
+    Unreachable(String),
+    /// The server answered and refused (TLS, AUTH): retried later, loudly.
+    Refused(String),
+}
+
+async fn within<T>(d: Duration, what: &str, f: impl std::future::Future<Output = T>) -> Result<T, ConnectError> {
+    tokio::time::timeout(d, f).await.map_err(|_| ConnectError::Unreachable(format!("{what}: no answer within {d:?}")))
+}
+
+async fn connect(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
+    let tcp = within(s.timeout, "connect", tokio::net::TcpStream::connect((s.host.as_str(), s.port)))
+        .await?
+        .map_err(|e| ConnectError::Unreachable(format!("connect to {}:{}: {e}", s.host, s.port)))?;
+    let _ = tcp.set_nodelay(true);
+    let greeting = |e: lettre::transport::smtp::Error| ConnectError::Unreachable(format!("SMTP greeting: {e}"));
+    let mut conn = match s.mode {
+        Mode::Implicit => {
+            let tls = crate::mailbox::imap::tls_connector(s.ca_file.as_deref())
+                .map_err(|e| ConnectError::Refused(format!("{e:#}")))?;
+            let name = rustls_pki_types::ServerName::try_from(s.host.clone())
+                .map_err(|e| ConnectError::Refused(format!("bad host name: {e}")))?;
+            let stream = within(s.timeout, "TLS handshake", tls.connect(name, tcp))
+                .await?
+                .map_err(|e| ConnectError::Refused(format!("TLS: {e}")))?;
+            within(
+                s.timeout,
+                "greeting",
+                AsyncSmtpConnection::connect_with_transport(Box::new(TlsConn(stream)), &s.hello),
+            )
+            .await?
+            .map_err(greeting)?
+        }
+        _ => within(s.timeout, "greeting", AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &s.hello))
+            .await?
+            .map_err(greeting)?,
+    };
+    if let Some(params) = &s.tls {
+        within(s.timeout, "STARTTLS", conn.starttls(params.clone(), &s.hello))
+            .await?
+            .map_err(|e| ConnectError::Refused(format!("STARTTLS: {e}")))?;
+    }
+    if let Some(c) = &s.credentials {
+        within(s.timeout, "AUTH", conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
+            .await?
+            .map_err(|e| ConnectError::Refused(format!("AUTH: {e}")))?;
+    }
+    Ok(conn)
+}
+
+/// One connection's share of a round: mails taken from a shared counter.
+async fn worker(
+    s: &Settings,
+    mut conn: Option<AsyncSmtpConnection>,
+    mails: &[(&str, &[String], &[u8])],
+    next: &std::sync::atomic::AtomicUsize,
+    down: &std::sync::atomic::AtomicBool,
+    results: &[std::sync::Mutex<Vec<Outcome>>],
+) -> Option<AsyncSmtpConnection> {
+    use std::sync::atomic::Ordering;
+    loop {
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        let Some((_, to, bytes)) = mails.get(i) else { return conn };
+        let mut out = Vec::with_capacity(to.len());
+        for rcpt in to.iter() {
+            if down.load(Ordering::SeqCst) {
+                out.push(Outcome::Retry("the SMTP server is unreachable".into()));
+                continue;
             }
-            Err(e) if e.is_permanent() => Outcome::Rejected(e.to_string()),
-            Err(e) => {
-                // No answer at all (refused, timed out, TLS): the server is down.
-                self.down = !e.is_transient();
-                Outcome::Retry(e.to_string())
+            let envelope = match rcpt.parse::<lettre::Address>().map(|a| Envelope::new(Some(s.from.clone()), vec![a])) {
+                Ok(Ok(e)) => e,
+                Ok(Err(e)) => {
+                    out.push(Outcome::Rejected(format!("bad envelope: {e}")));
+                    continue;
+                }
+                Err(e) => {
+                    out.push(Outcome::Rejected(format!("not a usable address: {e}")));
+                    continue;
+                }
+            };
+            // A kept connection may have been closed by the server meanwhile:
+            // one fresh attempt before calling it a failure.
+            let mut outcome = None;
+            for fresh in [false, true] {
+                let reused = conn.is_some();
+                if conn.as_ref().is_none_or(|c| c.has_broken()) {
+                    conn = None;
+                    match connect(s).await {
+                        Ok(c) => conn = Some(c),
+                        Err(ConnectError::Unreachable(e)) => {
+                            down.store(true, Ordering::SeqCst);
+                            outcome = Some(Outcome::Retry(e));
+                            break;
+                        }
+                        Err(ConnectError::Refused(e)) => {
+                            outcome = Some(Outcome::Retry(e));
+                            break;
+                        }
+                    }
+                }
+                let Some(c) = conn.as_mut() else { break };
+                match tokio::time::timeout(s.timeout, c.send(&envelope, bytes)).await {
+                    Ok(Ok(_)) => {
+                        outcome = Some(Outcome::Delivered);
+                        break;
+                    }
+                    Ok(Err(e)) if e.is_permanent() => {
+                        outcome = Some(Outcome::Rejected(e.to_string()));
+                        break;
+                    }
+                    Ok(Err(e)) if e.is_transient() => {
+                        outcome = Some(Outcome::Retry(e.to_string()));
+                        break;
+                    }
+                    Ok(Err(e)) => {
+                        conn = None;
+                        outcome = Some(Outcome::Retry(e.to_string()));
+                        if !reused || fresh {
+                            break;
+                        }
+                    }
+                    Err(_) => {
+                        conn = None;
+                        outcome = Some(Outcome::Retry(format!("no answer within {:?}", s.timeout)));
+                        break;
+                    }
+                }
             }
+            out.push(outcome.unwrap_or_else(|| Outcome::Retry("not sent".into())));
+        }
+        if let Ok(mut r) = results[i].lock() {
+            *r = out;
         }
     }
 }
 
 impl Sink for SmtpSink {
-    fn send(&mut self, _id: &str, to: &[String], bytes: &[u8]) -> Vec<Outcome> {
-        let mut out = Vec::with_capacity(to.len());
-        for rcpt in to {
-            if self.down {
-                out.push(Outcome::Retry("the SMTP server is unreachable".into()));
-                continue;
-            }
-            out.push(self.send_one(rcpt, bytes));
-        }
-        out
+    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Outcome> {
+        self.send_many(&[(id, to, bytes)]).pop().unwrap_or_default()
+    }
+
+    fn send_many(&mut self, mails: &[(&str, &[String], &[u8])]) -> Vec<Vec<Outcome>> {
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let down = AtomicBool::new(self.down);
+        let next = AtomicUsize::new(0);
+        let results: Vec<Mutex<Vec<Outcome>>> = mails.iter().map(|_| Mutex::new(Vec::new())).collect();
+        let n = PARALLEL.min(mails.len()).max(1);
+        let mut kept = std::mem::take(&mut self.idle);
+        let settings = self.settings.clone();
+        let conns: Vec<Option<AsyncSmtpConnection>> = (0..n).map(|_| kept.pop()).collect();
+        let back = self.runtime.block_on(async {
+            let workers = conns.into_iter().map(|c| worker(&settings, c, mails, &next, &down, &results));
+            futures_util::future::join_all(workers).await
+        });
+        self.idle = back.into_iter().flatten().filter(|c| !c.has_broken()).collect();
+        self.down = down.load(Ordering::SeqCst);
+        results.into_iter().map(|m| m.into_inner().unwrap_or_default()).collect()
     }
 
     fn down(&self) -> bool {

@@ -36,6 +36,7 @@ pub struct Stack {
     pub imaps: u16,
     pub smtp: u16,
     pub lmtp: u16,
+    pub smtps: u16,
 }
 
 fn have(cmd: &str) -> bool {
@@ -71,7 +72,15 @@ impl Stack {
             Err(e) => panic!("tempdir: {e}"),
         };
         let dir = tmp.path().join("s");
-        let stack = Stack { dir, tmp, imap: free_port(), imaps: free_port(), smtp: free_port(), lmtp: free_port() };
+        let stack = Stack {
+            dir,
+            tmp,
+            imap: free_port(),
+            imaps: free_port(),
+            smtp: free_port(),
+            lmtp: free_port(),
+            smtps: free_port(),
+        };
         stack.script("start");
         Some(stack)
     }
@@ -83,6 +92,7 @@ impl Stack {
             .env("MAILSTACK_IMAPS_PORT", self.imaps.to_string())
             .env("MAILSTACK_SMTP_PORT", self.smtp.to_string())
             .env("MAILSTACK_LMTP_PORT", self.lmtp.to_string())
+            .env("MAILSTACK_SMTPS_PORT", self.smtps.to_string())
             .env("MAILSTACK_USERS", USERS.iter().map(|u| format!("{u}:{PASSWORD}")).collect::<Vec<_>>().join(" "))
             .env("MAILSTACK_CATCHALL", CATCHALL.join(" "))
             .stdin(Stdio::null())
@@ -198,8 +208,8 @@ impl Stack {
             if extra_mailbox.contains("processed_folder") { "" } else { "processed_folder = \"Procesados\"\n" },
         );
         let outbox = format!(
-            "[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntimeout_seconds = 10\n{}\n",
-            self.smtp,
+            "[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\n{}timeout_seconds = 10\n{}\n",
+            if extra_outbox.contains("port =") { String::new() } else { format!("port = {}\n", self.smtp) },
             if extra_outbox.is_empty() { "tls = \"none\"" } else { extra_outbox }
         );
         let mut out = String::new();
