@@ -277,12 +277,33 @@ fn pipeline_loop(
     }
 }
 
-/// Put a message aside at its source and record why.
-fn quarantine(store: &Store, source: &mut dyn Source, meta: &Meta, why: &str, now: chrono::DateTime<chrono::Utc>) {
-    if let Err(e) = store.record_quarantine(&Quarantined { at: now, name: meta.name.clone(), why: why.to_string() }) {
-        error!("Cannot record the quarantine of {}: {e}", meta.name);
+/// A committed batch on its way to being made durable and acknowledged.
+struct Batch {
+    acks: Vec<Meta>,
+    aside: Vec<(Meta, String)>,
+    written: Vec<std::path::PathBuf>,
+}
+
+/// The group-commit flusher: makes each committed batch durable (attachment
+/// files, then the store), and only then acknowledges it at the source and
+/// wakes the outbox. It runs beside the pipeline, so the next batch is
+/// decided while this one waits for the disk.
+fn flusher(
+    store: &Store,
+    acker: &dyn crate::mailbox::Acker,
+    batches: std::sync::mpsc::Receiver<Batch>,
+    bell: &Bell,
+) -> anyhow::Result<()> {
+    for b in batches {
+        sync_attachments(&b.written).context("cannot sync attachment files")?;
+        store.flush()?;
+        for (meta, why) in &b.aside {
+            acker.quarantine(meta, why);
+        }
+        acker.ack(&b.acks)?;
+        bell.ring();
     }
-    source.quarantine(meta, why);
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -296,11 +317,31 @@ fn commit_batches(
     bell: &Bell,
     report: &mut Report,
 ) -> anyhow::Result<()> {
+    let acker = source.acker();
+    // One batch flushing while the next is decided; a third waits.
+    let (to_flusher, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let flushing = scope.spawn(|| flusher(store, acker.as_ref(), batches, bell));
+        let result = decide_batches(app, store, clock, control, rx, &to_flusher, report);
+        drop(to_flusher);
+        let flushed = flushing.join().map_err(|_| anyhow::anyhow!("the flusher panicked"))?;
+        result?;
+        flushed
+    })
+}
+
+fn decide_batches(
+    app: &App,
+    store: &Store,
+    clock: Clock,
+    control: &Control,
+    rx: &std::sync::mpsc::Receiver<(Meta, Result<Prepared, String>)>,
+    to_flusher: &std::sync::mpsc::SyncSender<Batch>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let mut next = rx.recv().ok();
     while let Some(first) = next.take() {
-        let mut acks = Vec::new();
-        let mut aside = Vec::new();
-        let mut wrote = false;
+        let mut batch = Batch { acks: Vec::new(), aside: Vec::new(), written: Vec::new() };
         let mut item = Some(first);
         while let Some((meta, prepared)) = item.take() {
             if control.shutdown.load(Ordering::SeqCst) {
@@ -309,49 +350,49 @@ fn commit_batches(
             match prepared {
                 Err(why) => {
                     warn!("Cannot process {}: {why}", meta.name);
-                    aside.push((meta, why));
+                    batch.aside.push((meta, why));
                 }
                 Ok(p) => {
-                    wrote |= p.wrote;
+                    batch.written.extend(p.written.iter().cloned());
                     let now = clock.now();
                     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(app, store, &p, now))) {
                         Ok(Ok(Handled::Done(outcome))) => {
                             info!("Processed {}: {}", meta.name, outcome.join("; "));
                             report.processed += 1;
-                            acks.push(meta);
+                            batch.acks.push(meta);
                         }
                         Ok(Ok(Handled::AlreadyDone)) => {
                             report.already_done += 1;
-                            acks.push(meta);
+                            batch.acks.push(meta);
                         }
                         Ok(Err(e)) => {
                             return Err(anyhow::Error::new(e).context(format!("processing {}", meta.name)));
                         }
                         Err(_) => {
                             error!("Processing {} panicked: moved to quarantine", meta.name);
-                            aside.push((meta, "processing panicked".to_string()));
+                            batch.aside.push((meta, "processing panicked".to_string()));
                         }
                     }
                 }
             }
-            if acks.len() >= BATCH {
+            if batch.acks.len() >= BATCH {
                 break;
             }
             // Take what is ready; a batch ends when the reader has nothing more yet.
             item = rx.try_recv().ok();
         }
-        // Group commit: attachments and store durable, then acknowledge.
-        if wrote {
-            sync_attachments(app).context("cannot sync attachment files")?;
-        }
         let now = clock.now();
-        for (meta, why) in &aside {
-            quarantine(store, source, meta, why, now);
+        for (meta, why) in &batch.aside {
+            // Recorded now, durable with the batch, put aside after the flush.
+            if let Err(e) = store.record_quarantine(&Quarantined { at: now, name: meta.name.clone(), why: why.clone() })
+            {
+                error!("Cannot record the quarantine of {}: {e}", meta.name);
+            }
             report.quarantined += 1;
         }
-        store.flush()?;
-        source.ack(&acks)?;
-        bell.ring();
+        if to_flusher.send(batch).is_err() {
+            return Ok(()); // the flusher failed: its error is reported
+        }
         if control.shutdown.load(Ordering::SeqCst) {
             return Ok(());
         }

@@ -3,7 +3,7 @@
 //! the message at its source.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
@@ -32,12 +32,13 @@ pub enum PipelineError {
 }
 
 /// Keep an attachment content-addressed: `<dir>/<ab>/<sha256>`. The sender's
-/// file name is never used as a path.
-fn keep(dir: &Path, sha256: &str, data: &[u8]) -> std::io::Result<String> {
+/// file name is never used as a path. Returns the relative path, and the
+/// file's full path when it was written now (to be made durable).
+fn keep(dir: &Path, sha256: &str, data: &[u8]) -> std::io::Result<(String, Option<PathBuf>)> {
     let rel = format!("{}/{sha256}", sha256.get(..2).unwrap_or("00"));
     let path = dir.join(&rel);
     if path.exists() {
-        return Ok(rel);
+        return Ok((rel, None));
     }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -46,7 +47,7 @@ fn keep(dir: &Path, sha256: &str, data: &[u8]) -> std::io::Result<String> {
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
     std::fs::rename(&tmp, &path)?;
-    Ok(rel)
+    Ok((rel, Some(path)))
 }
 
 /// A message parsed, classified and with its documents kept on disk: the
@@ -55,8 +56,8 @@ pub struct Prepared {
     pub mail: crate::mail::Mail,
     pub class: crate::rules::Classification,
     pub kept: Vec<Kept>,
-    /// Attachment files were written (they must be made durable before the commit is).
-    pub wrote: bool,
+    /// Attachment files written now (they must be made durable before the commit is).
+    pub written: Vec<PathBuf>,
     /// Record only: no mail is queued (a first import of a mailbox's old mail).
     pub silent: bool,
 }
@@ -68,24 +69,39 @@ pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
     let (mail, class) = app.classify(raw);
     let max = app.config.raw.store.max_attachment_bytes;
     let mut kept = vec![Kept::default(); mail.attachments.len()];
-    let mut wrote = false;
+    let mut written = Vec::new();
     for d in &class.documents {
         let Some(att) = mail.attachments.get(d.index) else { continue };
         if att.size as u64 > max {
             kept[d.index].not_kept = Some(format!("{} bytes, over the {max}-byte limit", att.size));
             continue;
         }
-        kept[d.index].path =
+        let (rel, new) =
             keep(&app.config.attachments_path, &att.sha256, &att.data).map_err(PipelineError::Attachment)?;
-        wrote = true;
+        kept[d.index].path = rel;
+        written.extend(new);
     }
-    Ok(Prepared { mail, class, kept, wrote, silent: false })
+    Ok(Prepared { mail, class, kept, written, silent: false })
 }
 
-/// Make kept attachments durable: one `syncfs` for the whole batch.
-pub fn sync_attachments(app: &App) -> std::io::Result<()> {
-    let f = std::fs::File::open(&app.config.attachments_path)?;
-    rustix::fs::syncfs(&f)?;
+/// Make the attachment files of a batch durable: each file, then each
+/// folder that got a new entry. (Not `syncfs`: on a machine where the mail
+/// server writes too, that waits for everybody's dirty data.)
+pub fn sync_attachments(files: &[PathBuf]) -> std::io::Result<()> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for f in files {
+        std::fs::File::open(f)?.sync_all()?;
+        // The file's folder, and its parent (the folder may be new too).
+        if let Some(d) = f.parent() {
+            dirs.insert(d.to_path_buf());
+            if let Some(p) = d.parent() {
+                dirs.insert(p.to_path_buf());
+            }
+        }
+    }
+    for d in dirs {
+        std::fs::File::open(&d)?.sync_all()?;
+    }
     Ok(())
 }
 

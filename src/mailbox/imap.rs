@@ -27,12 +27,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
 
-use super::{Body, Incoming, Meta, Source, Token};
+use super::{Acker, Body, Incoming, Meta, Source, Token};
 use crate::config::Config;
 use crate::store::{Cursor, Store};
 
 /// At most this many messages handed to the pipeline and not yet acknowledged.
-const MAX_IN_FLIGHT: usize = 256;
+const MAX_IN_FLIGHT: usize = 1024;
 /// Bodies fetched per `UID FETCH`.
 const FETCH_CHUNK: usize = 64;
 /// Every command must answer within this.
@@ -233,7 +233,24 @@ impl Source for ImapSource {
         self.caught_up || self.fatal.is_some()
     }
 
-    fn ack(&mut self, done: &[Meta]) -> anyhow::Result<()> {
+    fn acker(&self) -> Arc<dyn Acker> {
+        Arc::new(ImapAcker { requests: self.requests.clone() })
+    }
+
+    fn close(&mut self, deadline: Duration) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.requests.send(Request::Close(tx)).is_ok() {
+            let _ = rx.recv_timeout(deadline);
+        }
+    }
+}
+
+struct ImapAcker {
+    requests: UnboundedSender<Request>,
+}
+
+impl Acker for ImapAcker {
+    fn ack(&self, done: &[Meta]) -> anyhow::Result<()> {
         let uids: Vec<(u32, u32)> = done
             .iter()
             .filter_map(|m| match m.token {
@@ -250,16 +267,9 @@ impl Source for ImapSource {
         Ok(())
     }
 
-    fn quarantine(&mut self, item: &Meta, _why: &str) {
+    fn quarantine(&self, item: &Meta, _why: &str) {
         if let Token::Imap { uid_validity, uid } = item.token {
             let _ = self.requests.send(Request::Quarantine(uid_validity, uid));
-        }
-    }
-
-    fn close(&mut self, deadline: Duration) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        if self.requests.send(Request::Close(tx)).is_ok() {
-            let _ = rx.recv_timeout(deadline);
         }
     }
 }

@@ -47,12 +47,20 @@ pub trait Source: Send {
     /// Everything the source holds now has been handed out (`run --once`
     /// stops when this is true and `pending` is empty).
     fn drained(&self) -> bool;
-    /// The store committed and flushed these: take them out of the way.
-    fn ack(&mut self, done: &[Meta]) -> anyhow::Result<()>;
-    /// This one cannot be processed: put it aside (the caller records why).
-    fn quarantine(&mut self, item: &Meta, why: &str);
+    /// Who acknowledges messages at this source (from another thread: the
+    /// group-commit flusher).
+    fn acker(&self) -> std::sync::Arc<dyn Acker>;
     /// Finish what was acknowledged (within `deadline`) and let go.
     fn close(&mut self, _deadline: Duration) {}
+}
+
+/// Acknowledges messages at their source, once the store made their
+/// processing durable.
+pub trait Acker: Send + Sync {
+    /// The store committed and flushed these: take them out of the way.
+    fn ack(&self, done: &[Meta]) -> anyhow::Result<()>;
+    /// This one cannot be processed: put it aside (the caller recorded why).
+    fn quarantine(&self, item: &Meta, why: &str);
 }
 
 /// The Maildir as a source.
@@ -89,7 +97,17 @@ impl Source for MaildirSource {
         true
     }
 
-    fn ack(&mut self, done: &[Meta]) -> anyhow::Result<()> {
+    fn acker(&self) -> std::sync::Arc<dyn Acker> {
+        std::sync::Arc::new(MaildirAcker { maildir: self.maildir.clone() })
+    }
+}
+
+struct MaildirAcker {
+    maildir: maildir::Maildir,
+}
+
+impl Acker for MaildirAcker {
+    fn ack(&self, done: &[Meta]) -> anyhow::Result<()> {
         for m in done {
             if let Token::File(p) = &m.token {
                 self.maildir.ack(p).map_err(|e| anyhow::anyhow!("cannot move {} to cur/: {e}", p.display()))?;
@@ -98,7 +116,7 @@ impl Source for MaildirSource {
         Ok(())
     }
 
-    fn quarantine(&mut self, item: &Meta, why: &str) {
+    fn quarantine(&self, item: &Meta, why: &str) {
         if let Token::File(path) = &item.token {
             let dir = self.maildir.root().join("quarantine");
             let moved = std::fs::create_dir_all(&dir)
