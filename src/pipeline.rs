@@ -84,10 +84,18 @@ pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
     Ok(Prepared { mail, class, kept, written, silent: false })
 }
 
-/// Make the attachment files of a batch durable: each file, then each
-/// folder that got a new entry. (Not `syncfs`: on a machine where the mail
-/// server writes too, that waits for everybody's dirty data.)
+/// Make the attachment files of a batch durable. A few files: each file,
+/// then each folder that got a new entry (`syncfs` would wait for every
+/// other writer's dirty data, a mail server's on the same machine included).
+/// Many files: one `syncfs` costs less than their fsyncs.
 pub fn sync_attachments(files: &[PathBuf]) -> std::io::Result<()> {
+    const PER_FILE_UP_TO: usize = 8;
+    if files.len() > PER_FILE_UP_TO {
+        if let Some(f) = files.first() {
+            rustix::fs::syncfs(std::fs::File::open(f)?)?;
+        }
+        return Ok(());
+    }
     let mut dirs = std::collections::BTreeSet::new();
     for f in files {
         std::fs::File::open(f)?.sync_all()?;
