@@ -284,25 +284,21 @@ struct Batch {
     written: Vec<std::path::PathBuf>,
 }
 
-/// The group-commit flusher: makes each committed batch durable (attachment
-/// files, then the store), and only then acknowledges it at the source and
-/// wakes the outbox. It runs beside the pipeline, so the next batch is
-/// decided while this one waits for the disk.
-fn flusher(
-    store: &Store,
-    acker: &dyn crate::mailbox::Acker,
-    batches: std::sync::mpsc::Receiver<Batch>,
-    bell: &Bell,
-) -> anyhow::Result<()> {
-    for b in batches {
-        sync_attachments(&b.written).context("cannot sync attachment files")?;
-        store.flush()?;
-        for (meta, why) in &b.aside {
-            acker.quarantine(meta, why);
-        }
-        acker.ack(&b.acks)?;
-        bell.ring();
+/// Group commit of a batch: make it durable (attachment files, then the
+/// store), and only then acknowledge it at the source and wake the outbox.
+///
+/// (Measured: flushing on a separate thread while the next batch is decided
+/// was slower on the Maildir benchmark, 926 against 1,006 msg/s with 60 %
+/// more memory, and within the noise over IMAP: sled's flush competes with
+/// the transactions it runs beside.)
+fn finish(store: &Store, acker: &dyn crate::mailbox::Acker, b: Batch, bell: &Bell) -> anyhow::Result<()> {
+    sync_attachments(&b.written).context("cannot sync attachment files")?;
+    store.flush()?;
+    for (meta, why) in &b.aside {
+        acker.quarantine(meta, why);
     }
+    acker.ack(&b.acks)?;
+    bell.ring();
     Ok(())
 }
 
@@ -318,16 +314,7 @@ fn commit_batches(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let acker = source.acker();
-    // One batch flushing while the next is decided; a third waits.
-    let (to_flusher, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let flushing = scope.spawn(|| flusher(store, acker.as_ref(), batches, bell));
-        let result = decide_batches(app, store, clock, control, rx, &to_flusher, report);
-        drop(to_flusher);
-        let flushed = flushing.join().map_err(|_| anyhow::anyhow!("the flusher panicked"))?;
-        result?;
-        flushed
-    })
+    decide_batches(app, store, clock, control, rx, &mut |b| finish(store, acker.as_ref(), b, bell), report)
 }
 
 fn decide_batches(
@@ -336,7 +323,7 @@ fn decide_batches(
     clock: Clock,
     control: &Control,
     rx: &std::sync::mpsc::Receiver<(Meta, Result<Prepared, String>)>,
-    to_flusher: &std::sync::mpsc::SyncSender<Batch>,
+    finish: &mut dyn FnMut(Batch) -> anyhow::Result<()>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let mut next = rx.recv().ok();
@@ -390,9 +377,7 @@ fn decide_batches(
             }
             report.quarantined += 1;
         }
-        if to_flusher.send(batch).is_err() {
-            return Ok(()); // the flusher failed: its error is reported
-        }
+        finish(batch)?;
         if control.shutdown.load(Ordering::SeqCst) {
             return Ok(());
         }

@@ -32,6 +32,11 @@ fn a_client_mail_opens_an_order_and_the_threaded_acknowledgement_arrives_and_a_r
         "no acknowledgement arrived:\n{}",
         log(&inst)
     );
+    // Read back over IMAP, as the client's mail program would.
+    let over_imap = support::stack::imap_headers(stack.imap, "andes@andestextil.test", support::stack::PASSWORD)
+        .unwrap_or_else(|e| panic!("IMAP read-back: {e}"));
+    assert!(over_imap.contains("In-Reply-To: <gen0.0@andestextil.test>"), "{over_imap}");
+    assert!(over_imap.contains("Subject:") && over_imap.contains("OC-"), "{over_imap}");
     let ack = stack.inbox("andes@andestextil.test").remove(0);
     assert_eq!(header(&ack, "In-Reply-To").as_deref(), Some("<gen0.0@andestextil.test>"), "{ack}");
     assert!(header(&ack, "References").is_some_and(|r| r.contains("<gen0.0@andestextil.test>")), "{ack}");

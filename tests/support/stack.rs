@@ -396,3 +396,37 @@ pub fn send_mail(port: u16, lmtp: bool, from: &str, to: &str, raws: &[Vec<u8>]) 
     let _ = w.write_all(b"QUIT\r\n");
     Ok(())
 }
+
+/// Read a user's INBOX over IMAP (plain LOGIN on loopback): the raw answer
+/// to `UID FETCH 1:* (BODY.PEEK[HEADER])`, i.e. every message's header.
+pub fn imap_headers(port: u16, user: &str, password: &str) -> Result<String, String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut w = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut r = BufReader::new(stream);
+    let mut until = |tag: &str| -> Result<String, String> {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err(format!("connection closed: {all}"));
+            }
+            all.push_str(&line);
+            if tag.is_empty() || line.starts_with(&format!("{tag} ")) {
+                if !line.contains(" OK") && !tag.is_empty() {
+                    return Err(all);
+                }
+                return Ok(all);
+            }
+        }
+    };
+    until("")?; // greeting
+    w.write_all(format!("a LOGIN \"{user}\" \"{password}\"\r\n").as_bytes()).map_err(|e| e.to_string())?;
+    until("a")?;
+    w.write_all(b"b SELECT INBOX\r\n").map_err(|e| e.to_string())?;
+    until("b")?;
+    w.write_all(b"c UID FETCH 1:* (BODY.PEEK[HEADER])\r\n").map_err(|e| e.to_string())?;
+    let headers = until("c")?;
+    let _ = w.write_all(b"d LOGOUT\r\n");
+    Ok(headers)
+}
