@@ -272,3 +272,65 @@ fn document_review_warns_the_assistant_then_escalates_to_the_executive_until_rev
     run_once(&inst, "2026-12-14T11:00:00-05:00");
     assert_eq!(inst.json(&["orders", "list", "--json"])[0]["review_due"], serde_json::Value::Null);
 }
+
+#[test]
+fn staff_fix_what_the_machine_got_wrong_move_a_document_assign_a_triaged_mail_merge_two_orders() {
+    let inst = Instance::new();
+    inst.deliver("a.eml", &generate::mail(0).1); // andestextil: order 1
+    inst.deliver("b.eml", &generate::mail(2).1); // andestextil: order 2
+    inst.deliver(
+        "t.eml",
+        b"From: Usuario 9 <usuario9@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: Hola\r\nMessage-ID: <suelto@andestextil.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBuenos dias, les escribo por lo conversado ayer con Carla.\r\n",
+    );
+    run_once(&inst, NOW);
+    let tasks = inst.json(&["tasks", "list", "--json"]);
+    let triage = tasks.iter().find(|t| t["kind"] == "triage").unwrap_or_else(|| panic!("no triage task: {tasks:?}"));
+    let tid = triage["id"].as_str().unwrap_or("").to_string();
+    inst.deliver(
+        "c.eml",
+        &mail(
+            "Carla Vega <cvega@cli.test>",
+            "fix1@cli.test",
+            &format!(
+                "#mover OC-2026-000001 Factura INV-2026-00000.pdf OC-2026-000002\n#asignar {tid} OC-2026-000002\n#fusionar OC-2026-000002 OC-2026-000099\n#fusionar OC-2026-000002 OC-2026-000001"
+            ),
+        ),
+    );
+    run_once(&inst, "2026-12-01T11:00:00-05:00");
+    let orders = inst.json(&["orders", "list", "--json"]);
+    let by_id = |id: &str| orders.iter().find(|o| o["id"] == id).cloned().unwrap_or_default();
+    let (one, two) = (by_id("OC-2026-000001"), by_id("OC-2026-000002"));
+    assert_eq!(one["closed"], true, "{one}");
+    assert!(one["history"].to_string().contains("Fusionada en OC-2026-000002"), "{one}");
+    assert!(one["history"].to_string().contains("movido a OC-2026-000002"), "{one}");
+    let docs = two["documents"].as_array().map(|d| d.len()).unwrap_or(0);
+    assert_eq!(docs, 4, "its two, the moved invoice, and the other's BL: {two}");
+    let task =
+        inst.json(&["tasks", "list", "--json"]).into_iter().find(|t| t["id"] == tid.as_str()).unwrap_or_default();
+    assert_eq!(task["state"], "hecha", "{task}");
+    assert_eq!(task["order"], "OC-2026-000002", "{task}");
+    let conf = inst
+        .outbox_files()
+        .into_iter()
+        .find(|(n, _)| n.contains("confirmacion_comando"))
+        .map(|(_, t)| unqp(&t))
+        .unwrap_or_default();
+    assert!(conf.contains("OK: documento Factura INV-2026-00000.pdf movido"), "{conf}");
+    assert!(conf.contains("no existe la orden OC-2026-000002 o OC-2026-000099"), "{conf}");
+    assert!(conf.contains("OK: orden OC-2026-000001 fusionada en OC-2026-000002"), "{conf}");
+
+    // A later answer in the triaged mail's thread now goes to the order.
+    inst.deliver(
+        "r.eml",
+        b"From: Usuario 9 <usuario9@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: Re: Hola\r\nMessage-ID: <suelto2@andestextil.test>\r\nIn-Reply-To: <suelto@andestextil.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nEstimados, me confirman el estado de mi carga por favor?\r\n",
+    );
+    run_once(&inst, "2026-12-01T12:00:00-05:00");
+    let status_reply = inst
+        .outbox_files()
+        .into_iter()
+        .filter(|(n, _)| n.contains("-estado-"))
+        .map(|(_, t)| unqp(&t))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(status_reply.contains("OC-2026-000002"), "the thread follows the order: {status_reply}");
+}

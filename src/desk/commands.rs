@@ -9,6 +9,9 @@
 //! #regimen OC-2026-000123 40              #cerrar OC-2026-000123   #archivar OC-2026-000123
 //! #resuelto R-000045 Se coordinó con la naviera y asumimos la sobreestadía
 //! #hecho T-000101                        #revisado OC-2026-000123
+//! #fusionar OC-2026-000123 OC-2026-000130   (the second is merged into the first)
+//! #mover OC-2026-000123 factura.pdf OC-2026-000130   (a document, by name or SHA-256 prefix)
+//! #asignar T-000101 OC-2026-000123        #asignar T-000101 andestextil   (a triaged mail)
 //! ```
 
 use super::model::Event;
@@ -196,10 +199,141 @@ impl Work<'_, '_> {
                 self.out.effects.push(Effect::SaveOrder(o));
                 Ok(Ok(msg))
             }
+            "fusionar" => self.merge(c, &event),
+            "mover" => self.move_document(c, &event),
+            "asignar" => self.assign(c, &event),
             other => Ok(Err(format!(
-                "comando desconocido #{other}; use #estado, #eta, #nave, #regimen, #cerrar, #archivar, #reabrir, #revisado, #resuelto o #hecho"
+                "comando desconocido #{other}; use #estado, #eta, #nave, #regimen, #cerrar, #archivar, #reabrir, #revisado, #resuelto, #hecho, #fusionar, #mover o #asignar"
             ))),
         }
+    }
+}
+
+type Outcome = Result<Result<String, String>, StoreError>;
+
+impl Work<'_, '_> {
+    /// `#fusionar OC-A OC-B`: B's documents, references and thread go to A;
+    /// B is closed with a pointer to A. Both must be of one client.
+    fn merge(&mut self, c: &Command, event: &dyn Fn(String) -> Event) -> Outcome {
+        let other = c.rest.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        if other.is_empty() || other == c.target {
+            return Ok(Err("indique dos órdenes distintas: #fusionar OC-A OC-B".into()));
+        }
+        let (Some(mut a), Some(mut b)) = (self.pending_order(&c.target)?, self.pending_order(&other)?) else {
+            return Ok(Err(format!("no existe la orden {} o {other}", c.target)));
+        };
+        if a.client != b.client {
+            return Ok(Err(format!("{} y {} son de clientes distintos", a.id, b.id)));
+        }
+        for d in std::mem::take(&mut b.documents) {
+            if !a.documents.iter().any(|x| x.sha256 == d.sha256) {
+                a.documents.push(d);
+            }
+        }
+        for (kind, values) in &b.references {
+            a.references.entry(kind.clone()).or_default().extend(values.iter().cloned());
+        }
+        for mid in &b.message_ids {
+            if !a.message_ids.contains(mid) {
+                a.message_ids.push(mid.clone());
+            }
+            self.out.effects.push(Effect::LinkThread {
+                message_id: mid.clone(),
+                link: super::model::ThreadLink { order: Some(a.id.clone()), reclamo: None },
+            });
+        }
+        a.eta = a.eta.take().or(b.eta.take());
+        a.vessel = a.vessel.take().or(b.vessel.take());
+        a.missing = self.missing(&a.regime, &a.documents);
+        a.history.push(event(format!("Fusionada con {}", b.id)));
+        a.updated_at = self.now;
+        b.missing.clear();
+        b.closed = true;
+        b.history.push(event(format!("Fusionada en {}", a.id)));
+        b.updated_at = self.now;
+        let msg = format!("orden {} fusionada en {}", b.id, a.id);
+        self.out.effects.push(Effect::SaveOrder(b));
+        self.out.effects.push(Effect::SaveOrder(a));
+        Ok(Ok(msg))
+    }
+
+    /// `#mover OC-A <documento> OC-B`: the document (file name or a SHA-256
+    /// prefix of at least 8) leaves A for B, of the same client.
+    fn move_document(&mut self, c: &Command, event: &dyn Fn(String) -> Event) -> Outcome {
+        let Some((doc, to)) = c.rest.trim().rsplit_once(char::is_whitespace) else {
+            return Ok(Err("use #mover OC-A <documento> OC-B".into()));
+        };
+        let (doc, to) = (doc.trim(), to.trim().to_ascii_uppercase());
+        let (Some(mut a), Some(mut b)) = (self.pending_order(&c.target)?, self.pending_order(&to)?) else {
+            return Ok(Err(format!("no existe la orden {} o {to}", c.target)));
+        };
+        if a.id == b.id || a.client != b.client {
+            return Ok(Err("las órdenes deben ser distintas y del mismo cliente".into()));
+        }
+        let lower = doc.to_lowercase();
+        let found = a
+            .documents
+            .iter()
+            .position(|d| d.name.to_lowercase() == lower || (lower.len() >= 8 && d.sha256.starts_with(lower.as_str())));
+        let Some(i) = found else {
+            let names: Vec<&str> = a.documents.iter().map(|d| d.name.as_str()).collect();
+            return Ok(Err(format!("{} no tiene el documento «{doc}» (tiene: {})", a.id, names.join(", "))));
+        };
+        let d = a.documents.remove(i);
+        let name = d.name.clone();
+        if !b.documents.iter().any(|x| x.sha256 == d.sha256) {
+            b.documents.push(d);
+        }
+        a.missing = self.missing(&a.regime, &a.documents);
+        b.missing = self.missing(&b.regime, &b.documents);
+        a.history.push(event(format!("Documento {name} movido a {}", b.id)));
+        b.history.push(event(format!("Documento {name} recibido de {}", a.id)));
+        a.updated_at = self.now;
+        b.updated_at = self.now;
+        let msg = format!("documento {name} movido de {} a {}", a.id, b.id);
+        self.out.effects.push(Effect::SaveOrder(a));
+        self.out.effects.push(Effect::SaveOrder(b));
+        Ok(Ok(msg))
+    }
+
+    /// `#asignar T-… OC-…` or `#asignar T-… <cliente>`: the mail of a task
+    /// (one that went to triage) belongs to that order or client; later
+    /// replies in its thread follow. The task is done.
+    fn assign(&mut self, c: &Command, event: &dyn Fn(String) -> Event) -> Outcome {
+        let Some(mut t) = self.pending_task(&c.target)? else {
+            return Ok(Err(format!("no existe la tarea {}", c.target)));
+        };
+        let dest = c.rest.split_whitespace().next().unwrap_or("");
+        if dest.is_empty() {
+            return Ok(Err("use #asignar T-000101 OC-2026-000123 o #asignar T-000101 <id de cliente>".into()));
+        }
+        let msg = if let Some(mut o) = self.pending_order(&dest.to_ascii_uppercase())? {
+            if let Some(mid) = &t.message_id {
+                if !o.message_ids.contains(mid) {
+                    o.message_ids.push(mid.clone());
+                }
+                self.out.effects.push(Effect::LinkThread {
+                    message_id: mid.clone(),
+                    link: super::model::ThreadLink { order: Some(o.id.clone()), reclamo: None },
+                });
+            }
+            o.history.push(event(format!("Correo de la tarea {} asignado a la orden", t.id)));
+            o.updated_at = self.now;
+            t.order = Some(o.id.clone());
+            t.client = Some(o.client.clone());
+            let msg = format!("tarea {} asignada a la orden {}", t.id, o.id);
+            self.out.effects.push(Effect::SaveOrder(o));
+            msg
+        } else if let Some(client) = self.desk.directory.client(&dest.to_ascii_lowercase()) {
+            t.client = Some(client.id.clone());
+            t.assignee = client.assistant.clone();
+            format!("tarea {} asignada al cliente {}", t.id, client.name)
+        } else {
+            return Ok(Err(format!("«{dest}» no es una orden ni un cliente conocido")));
+        };
+        t.state = "hecha".into();
+        self.out.effects.push(Effect::SaveTask(t));
+        Ok(Ok(msg))
     }
 }
 
