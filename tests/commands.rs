@@ -334,3 +334,46 @@ fn staff_fix_what_the_machine_got_wrong_move_a_document_assign_a_triaged_mail_me
         .join("\n");
     assert!(status_reply.contains("OC-2026-000002"), "the thread follows the order: {status_reply}");
 }
+
+#[test]
+fn a_regime_expiry_is_a_deadline_on_the_order_with_reminders_before_it() {
+    let inst = Instance::new();
+    inst.deliver("a.eml", &generate::mail(0).1);
+    run_once(&inst, NOW);
+    inst.deliver(
+        "v.eml",
+        &mail(
+            "Carla Vega <cvega@cli.test>",
+            "vence@cli.test",
+            "#vence OC-2026-000001 31/12/2026\n#vence OC-2026-000001 31/13/2026",
+        ),
+    );
+    run_once(&inst, "2026-12-01T11:00:00-05:00");
+    let o = &inst.json(&["orders", "list", "--json"])[0];
+    assert_eq!(o["regime_expires"], "2026-12-31T18:00:00-05:00", "{o}");
+    let task = inst
+        .json(&["tasks", "list", "--json"])
+        .into_iter()
+        .find(|t| t["kind"] == "alerta_vencimiento_regimen")
+        .unwrap_or_else(|| panic!("no expiry task"));
+    assert_eq!(task["order"], "OC-2026-000001");
+    let id = task["id"].as_str().unwrap_or("").to_string();
+    let reminders = |inst: &Instance| kinds(inst).into_iter().filter(|k| k.starts_with(&format!("task-{id}"))).count();
+    // 15, 5 and 1 days before (rules/checklists.toml), once each.
+    run_once(&inst, "2026-12-10T10:00:00-05:00");
+    assert_eq!(reminders(&inst), 0);
+    run_once(&inst, "2026-12-16T10:00:00-05:00");
+    run_once(&inst, "2026-12-16T15:00:00-05:00");
+    assert_eq!(reminders(&inst), 1);
+    run_once(&inst, "2026-12-28T10:00:00-05:00");
+    assert_eq!(reminders(&inst), 2);
+    let conf = inst
+        .outbox_files()
+        .into_iter()
+        .find(|(n, _)| n.contains("confirmacion_comando"))
+        .map(|(_, t)| unqp(&t))
+        .unwrap_or_default();
+    assert!(conf.contains("fecha inválida «31/13/2026»"), "{conf}");
+    let shown = stdout(&inst.run(&["--now", "2026-12-28T10:00:00-05:00", "orders", "show", "OC-2026-000001"]));
+    assert!(shown.contains("regime expires: 2026-12-31"), "{shown}");
+}

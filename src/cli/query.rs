@@ -58,7 +58,7 @@ fn order_json(config: &Config, o: &Order) -> Value {
     json!({
         "id": o.id, "client": o.client, "stage": o.stage, "regime": o.regime, "references": o.references,
         "documents": docs, "missing": o.missing, "opened_at": ts(config, o.opened_at), "updated_at": ts(config, o.updated_at),
-        "eta": o.eta, "vessel": o.vessel, "review_due": o.review_due.map(|t| ts(config, t)), "closed": o.closed,
+        "eta": o.eta, "vessel": o.vessel, "review_due": o.review_due.map(|t| ts(config, t)), "regime_expires": o.regime_expires.map(|t| ts(config, t)), "closed": o.closed,
         "subject": o.subject,
         "history": o.history.iter().map(|e| json!({"at": ts(config, e.at), "what": e.what})).collect::<Vec<_>>(),
     })
@@ -127,6 +127,9 @@ pub fn answer(
             );
             if let Some(d) = o.review_due {
                 let _ = writeln!(out, "  review due: {}", ts(config, d));
+            }
+            if let Some(d) = o.regime_expires {
+                let _ = writeln!(out, "  regime expires: {}", ts(config, d));
             }
             for e in &o.history {
                 let _ = writeln!(out, "  {}  {}", ts(config, e.at), e.what);

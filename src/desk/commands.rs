@@ -7,6 +7,7 @@
 //! #estado OC-2026-000123 numerada dam=118-2026-10-012345
 //! #eta OC-2026-000123 15/12/2026          #nave OC-2026-000123 MSC LORETO 611W
 //! #regimen OC-2026-000123 40              #cerrar OC-2026-000123   #archivar OC-2026-000123
+//! #vence OC-2026-000123 30/06/2027        (the regime's term ends: reminders before it)
 //! #resuelto R-000045 Se coordinó con la naviera y asumimos la sobreestadía
 //! #hecho T-000101                        #revisado OC-2026-000123
 //! #fusionar OC-2026-000123 OC-2026-000130   (the second is merged into the first)
@@ -120,7 +121,8 @@ impl Work<'_, '_> {
                 self.out.effects.push(Effect::SaveTask(t));
                 Ok(Ok(format!("tarea {id} hecha")))
             }
-            "estado" | "etapa" | "eta" | "nave" | "regimen" | "cerrar" | "archivar" | "reabrir" | "revisado" => {
+            "estado" | "etapa" | "eta" | "nave" | "regimen" | "vence" | "cerrar" | "archivar" | "reabrir"
+            | "revisado" => {
                 let Some(mut o) = self.pending_order(&c.target)? else {
                     return Ok(Err(format!("no existe la orden {}", c.target)));
                 };
@@ -178,6 +180,25 @@ impl Work<'_, '_> {
                         o.missing = self.missing(&o.regime, &o.documents);
                         format!("orden {} con régimen {}", o.id, o.regime)
                     }
+                    "vence" => {
+                        let Some(day) = super::parse_dmy(&c.rest) else {
+                            return Ok(Err(format!("fecha inválida «{}» (dd/mm/aaaa)", c.rest)));
+                        };
+                        let cal = &self.desk.settings.calendar;
+                        let due = cal.at_local(day, cal.day_end);
+                        o.regime_expires = Some(due);
+                        // The reminders come from the task (days before per alert kind in rules/).
+                        let summary =
+                            format!("Vence el régimen {} de la orden {} el {}", o.regime, o.id, day.format("%d/%m/%Y"));
+                        let (client, id) = (o.client.clone(), o.id.clone());
+                        let task =
+                            self.task("alerta_vencimiento_regimen", Some(&client), Some(&id), Some(due), summary)?;
+                        format!(
+                            "orden {} con vencimiento de régimen el {} (tarea {task})",
+                            o.id,
+                            day.format("%d/%m/%Y")
+                        )
+                    }
                     "reabrir" => {
                         o.closed = false;
                         format!("orden {} reabierta", o.id)
@@ -203,7 +224,7 @@ impl Work<'_, '_> {
             "mover" => self.move_document(c, &event),
             "asignar" => self.assign(c, &event),
             other => Ok(Err(format!(
-                "comando desconocido #{other}; use #estado, #eta, #nave, #regimen, #cerrar, #archivar, #reabrir, #revisado, #resuelto, #hecho, #fusionar, #mover o #asignar"
+                "comando desconocido #{other}; use #estado, #eta, #nave, #regimen, #vence, #cerrar, #archivar, #reabrir, #revisado, #resuelto, #hecho, #fusionar, #mover o #asignar"
             ))),
         }
     }

@@ -565,6 +565,7 @@ impl Work<'_, '_> {
                     eta: None,
                     vessel: None,
                     review_due: None,
+                    regime_expires: None,
                     message_ids: Vec::new(),
                     history: Vec::new(),
                     closed: false,
@@ -933,7 +934,20 @@ impl Work<'_, '_> {
             Some(d) => summary.push_str(&format!(" — vence {}", d.format("%d/%m/%Y"))),
             None => summary.push_str(" — sin fecha límite legible: revisar"),
         }
-        self.task(&format!("alerta_{kind}"), client.as_deref(), order.as_deref(), due, summary)?;
+        let task = self.task(&format!("alerta_{kind}"), client.as_deref(), order.as_deref(), due, summary)?;
+        // A regime's expiry is a deadline on the order itself.
+        if kind == "vencimiento_regimen"
+            && let (Some(id), Some(due)) = (order.as_deref(), due)
+            && let Some(mut o) = self.view.order(id)?
+        {
+            o.regime_expires = Some(due);
+            o.history.push(Event {
+                at: self.now,
+                what: format!("Vence el régimen el {} (alerta, tarea {task})", cal.local_date(due).format("%d/%m/%Y")),
+            });
+            o.updated_at = self.now;
+            self.out.effects.push(Effect::SaveOrder(o));
+        }
         Ok(())
     }
 

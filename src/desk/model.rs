@@ -55,6 +55,10 @@ pub struct Order {
     /// When the documents must have been reviewed (business hours).
     #[serde(default)]
     pub review_due: Option<DateTime<Utc>>,
+    /// When the regime's term ends (admisión temporal…), from an alert or a
+    /// staff command; reminders come from the task that carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regime_expires: Option<DateTime<Utc>>,
     /// Message-IDs of mails received or sent for this order (threading).
     pub message_ids: Vec<String>,
     pub history: Vec<Event>,
