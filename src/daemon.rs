@@ -200,6 +200,7 @@ fn pipeline_loop(
     bell: &Bell,
     report: &mut Report,
 ) -> anyhow::Result<()> {
+    let mut last_pass: Option<std::time::Instant> = None;
     loop {
         if control.shutdown.load(Ordering::SeqCst) {
             info!("Shutdown requested: stopping between messages");
@@ -215,9 +216,14 @@ fn pipeline_loop(
             }
         }
         let app_now = app.lock().map_err(|_| anyhow::anyhow!("app lock poisoned"))?.clone();
-        // Time-driven work (reclamo warnings and escalations), idempotent by key.
-        if crate::scheduler::run_due(&app_now, store, clock.now())? > 0 {
-            bell.ring();
+        // Time-driven work, idempotent by key. Its instants have minute
+        // granularity and a pass scans the store (88 ms at 50,000 orders,
+        // BENCHMARKS.md): at most once a second.
+        if last_pass.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            last_pass = Some(std::time::Instant::now());
+            if crate::scheduler::run_due(&app_now, store, clock.now())? > 0 {
+                bell.ring();
+            }
         }
         let stop = || control.shutdown.load(Ordering::SeqCst) || control.reload.load(Ordering::SeqCst);
         let pending = match source.pending(poll, &stop) {
@@ -230,6 +236,10 @@ fn pipeline_loop(
         };
         if pending.is_empty() {
             if once && source.drained() {
+                // What the mail just processed made due at `now`.
+                if crate::scheduler::run_due(&app_now, store, clock.now())? > 0 {
+                    bell.ring();
+                }
                 return Ok(());
             }
             continue;

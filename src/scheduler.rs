@@ -359,7 +359,7 @@ pub fn review_step(
 fn run_reviews(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let s = &app.settings;
     let mut queued = 0;
-    for o in store.orders()?.into_iter().filter(|o| o.is_open()) {
+    for o in store.open_orders()? {
         let Some(due) = o.review_due else { continue };
         let done = |k: &str| store.job_done(k).unwrap_or(false);
         let (fire, skipped) = review_step(&o.id, due, now, &s.calendar, &done);
@@ -474,7 +474,7 @@ pub fn render_digest(
         since,
         &app.settings,
         &app.directory,
-        &store.orders()?,
+        &store.open_orders()?,
         &store.reclamos()?,
         &store.tasks()?,
     );

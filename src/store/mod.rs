@@ -458,6 +458,21 @@ impl Store {
         Ok(v)
     }
 
+    /// Every open order (through the open-orders index: closed ones are not read).
+    pub fn open_orders(&self) -> Result<Vec<Order>, StoreError> {
+        let mut out = Vec::new();
+        for k in self.client_open.iter().keys() {
+            let k = k?;
+            let key = String::from_utf8_lossy(&k);
+            if let Some((_, id)) = key.split_once('|')
+                && let Some(o) = self.order(id)?
+            {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
     /// The `limit` most recent open orders of `client`, and how many are open.
     pub fn open_orders_of_client(&self, client: &str, limit: usize) -> Result<(Vec<Order>, usize), StoreError> {
         let prefix = format!("{client}|");
