@@ -19,6 +19,11 @@
 //! | [`config`], [`clients`] | `config.toml` and the clients file, validated with `file:line:col` errors |
 //! | [`diag`] | the `file:line:col: message` diagnostic shared by every loader |
 //! | [`text`] | case- and accent-folding for matching |
+//! | [`mailbox`] | source: a Maildir, or an IMAP folder (IDLE, cursor, MOVE, reconnect) |
+//! | [`pipeline`], [`store`] | one message's transaction; sled behind one module |
+//! | [`outbox`] | sink: `.eml` files, or SMTP (one envelope per recipient, retries) |
+//! | [`scheduler`], [`digest`], [`calendar`] | time-driven work in business time |
+//! | [`daemon`] | wires source, pipeline, outbox, signals and the read socket |
 //! | [`cli`] | the command line (one file per command) |
 //!
 //! Guarantees (see DESIGN.md): no mail lost or processed twice; no mail
