@@ -202,3 +202,25 @@ fn a_message_that_cannot_be_processed_goes_to_quarantine_with_its_reason() {
     assert!(wait_until(Duration::from_secs(10), || processed(&inst) == 1), "the next mail went on");
     assert!(stack.inbox("ops@cli.test").is_empty(), "nothing left unseen in INBOX");
 }
+
+#[test]
+fn a_server_without_idle_and_move_is_polled_and_gets_copy_and_expunge() {
+    // Dovecot announcing neither IDLE nor MOVE, as some servers do.
+    let caps = "imap_capability = IMAP4rev1 SASL-IR LITERAL+ ID ENABLE UIDPLUS NAMESPACE UNSELECT CHILDREN";
+    let Some(stack) = Stack::start_with("no idle, no move", caps) else { return };
+    let inst = stack.instance("poll_ms = 200");
+    let _d = Daemon::start(&inst);
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert_eq!(status(&inst)["source"]["idle"], false);
+    let (_, raw) = generate::mail(0);
+    stack.smtp_send("usuario0@andestextil.test", "ops@cli.test", &raw);
+    assert!(wait_until(Duration::from_secs(10), || stack.inbox("andes@andestextil.test").len() == 1), "{}", log(&inst));
+    // Moved without MOVE: copied, flagged deleted and expunged by UID.
+    assert!(
+        wait_until(Duration::from_secs(10), || stack.folder("ops@cli.test", "Procesados").len() == 1
+            && stack.inbox("ops@cli.test").is_empty()),
+        "INBOX {} / Procesados {}",
+        stack.inbox("ops@cli.test").len(),
+        stack.folder("ops@cli.test", "Procesados").len()
+    );
+}

@@ -37,6 +37,7 @@ pub struct Stack {
     pub smtp: u16,
     pub lmtp: u16,
     pub smtps: u16,
+    dovecot_extra: String,
 }
 
 fn have(cmd: &str) -> bool {
@@ -57,6 +58,11 @@ fn free_port() -> u16 {
 impl Stack {
     /// Start a stack, or `None` (skip) when the servers are not installed here.
     pub fn start(test: &str) -> Option<Stack> {
+        Stack::start_with(test, "")
+    }
+
+    /// A stack whose Dovecot gets `dovecot_extra` appended to its config.
+    pub fn start_with(test: &str, dovecot_extra: &str) -> Option<Stack> {
         let required = std::env::var("BUZON_REQUIRE_MAILSTACK").is_ok_and(|v| v == "1");
         if !(have("dovecot") && have("postfix") && is_root()) {
             assert!(
@@ -80,6 +86,7 @@ impl Stack {
             smtp: free_port(),
             lmtp: free_port(),
             smtps: free_port(),
+            dovecot_extra: dovecot_extra.to_string(),
         };
         stack.script("start");
         Some(stack)
@@ -95,6 +102,7 @@ impl Stack {
             .env("MAILSTACK_SMTPS_PORT", self.smtps.to_string())
             .env("MAILSTACK_USERS", USERS.iter().map(|u| format!("{u}:{PASSWORD}")).collect::<Vec<_>>().join(" "))
             .env("MAILSTACK_CATCHALL", CATCHALL.join(" "))
+            .env("MAILSTACK_DOVECOT_EXTRA", &self.dovecot_extra)
             .stdin(Stdio::null())
             .output();
         match out {
