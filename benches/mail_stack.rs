@@ -18,7 +18,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::generate;
-use support::stack::{Daemon, Stack, status, wait_until};
+use support::stack::{Daemon, Stack, connected, status, wait_until};
 
 fn count(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map(|r| r.count()).unwrap_or(0)
@@ -33,7 +33,7 @@ fn latency(n: usize) {
     let Some(stack) = Stack::start("bench latency") else { return };
     let inst = stack.instance("");
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || status(&inst)["source"]["state"] == "connected"));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)));
     let new = stack.maildir("andes@andestextil.test").join("new");
     let mut lat = Vec::new();
     for k in 0..n {
@@ -65,7 +65,7 @@ fn drain(n: usize) -> f64 {
     {
         // First start on the empty mailbox sets the cursor.
         let mut d = Daemon::start(&inst);
-        assert!(wait_until(Duration::from_secs(20), || status(&inst)["source"]["state"] == "connected"));
+        assert!(wait_until(Duration::from_secs(20), || connected(&inst)));
         d.signal("-TERM");
         let _ = d.wait_exit(Duration::from_secs(10));
     }

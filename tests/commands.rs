@@ -11,6 +11,15 @@ fn run_once(inst: &Instance, now: &str) {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// The text of the (first) command confirmation the desk wrote.
+fn confirmation(inst: &Instance) -> String {
+    inst.outbox_files()
+        .into_iter()
+        .find(|(n, _)| n.contains("confirmacion_comando"))
+        .map(|(_, t)| unqp(&t))
+        .unwrap_or_default()
+}
+
 fn mail(from: &str, id: &str, body: &str) -> Vec<u8> {
     format!("From: {from}\r\nTo: ops@cli.test\r\nSubject: comando\r\nMessage-ID: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").into_bytes()
 }
@@ -49,12 +58,7 @@ fn staff_commands_change_the_desk_and_are_confirmed() {
             .is_some_and(|h| h.iter().any(|e| e["what"].as_str().is_some_and(|w| w.contains("por cvega@cli.test")))),
         "recorded in the history"
     );
-    let conf = inst
-        .outbox_files()
-        .into_iter()
-        .find(|(n, _)| n.contains("confirmacion_comando"))
-        .map(|(_, t)| unqp(&t))
-        .unwrap_or_default();
+    let conf = confirmation(&inst);
     assert!(conf.contains("To: cvega@cli.test"), "{conf}");
     assert!(conf.contains("OK: reclamo R-000001 resuelto"), "{conf}");
     assert!(conf.contains("OK: orden OC-2026-000001 en etapa"), "{conf}");
@@ -309,12 +313,7 @@ fn staff_fix_what_the_machine_got_wrong_move_a_document_assign_a_triaged_mail_me
         inst.json(&["tasks", "list", "--json"]).into_iter().find(|t| t["id"] == tid.as_str()).unwrap_or_default();
     assert_eq!(task["state"], "hecha", "{task}");
     assert_eq!(task["order"], "OC-2026-000002", "{task}");
-    let conf = inst
-        .outbox_files()
-        .into_iter()
-        .find(|(n, _)| n.contains("confirmacion_comando"))
-        .map(|(_, t)| unqp(&t))
-        .unwrap_or_default();
+    let conf = confirmation(&inst);
     assert!(conf.contains("OK: documento Factura INV-2026-00000.pdf movido"), "{conf}");
     assert!(conf.contains("no existe la orden OC-2026-000002 o OC-2026-000099"), "{conf}");
     assert!(conf.contains("OK: orden OC-2026-000001 fusionada en OC-2026-000002"), "{conf}");
@@ -367,12 +366,7 @@ fn a_regime_expiry_is_a_deadline_on_the_order_with_reminders_before_it() {
     assert_eq!(reminders(&inst), 1);
     run_once(&inst, "2026-12-28T10:00:00-05:00");
     assert_eq!(reminders(&inst), 2);
-    let conf = inst
-        .outbox_files()
-        .into_iter()
-        .find(|(n, _)| n.contains("confirmacion_comando"))
-        .map(|(_, t)| unqp(&t))
-        .unwrap_or_default();
+    let conf = confirmation(&inst);
     assert!(conf.contains("fecha inválida «31/13/2026»"), "{conf}");
     let shown = stdout(&inst.run(&["--now", "2026-12-28T10:00:00-05:00", "orders", "show", "OC-2026-000001"]));
     assert!(shown.contains("regime expires: 2026-12-31"), "{shown}");

@@ -7,22 +7,14 @@ mod support;
 use std::time::Duration;
 
 use support::generate;
-use support::stack::{Daemon, Stack, header, status, wait_until};
-
-fn log(inst: &support::Instance) -> String {
-    std::fs::read_to_string(inst.path().join("daemon.log")).unwrap_or_default()
-}
-
-fn connected(inst: &support::Instance) -> bool {
-    status(inst)["source"]["state"] == "connected"
-}
+use support::stack::{Daemon, Stack, connected, daemon_log, header, status, wait_until};
 
 #[test]
 fn a_client_mail_opens_an_order_and_the_threaded_acknowledgement_arrives_and_a_reclamo_reaches_the_supervisor() {
     let Some(stack) = Stack::start("e2e order and reclamo") else { return };
     let inst = stack.instance("");
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "not connected:\n{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "not connected:\n{}", daemon_log(&inst));
 
     // Documents from a client, through Postfix.
     let (_, raw) = generate::mail(0);
@@ -30,7 +22,7 @@ fn a_client_mail_opens_an_order_and_the_threaded_acknowledgement_arrives_and_a_r
     assert!(
         wait_until(Duration::from_secs(15), || !stack.inbox("andes@andestextil.test").is_empty()),
         "no acknowledgement arrived:\n{}",
-        log(&inst)
+        daemon_log(&inst)
     );
     // Read back over IMAP, as the client's mail program would.
     let over_imap = support::stack::imap_headers(stack.imap, "andes@andestextil.test", support::stack::PASSWORD)
@@ -63,7 +55,7 @@ fn a_client_mail_opens_an_order_and_the_threaded_acknowledgement_arrives_and_a_r
     assert!(
         wait_until(Duration::from_secs(15), || !stack.inbox("supervision@cli.test").is_empty()),
         "no escalation:\n{}",
-        log(&inst)
+        daemon_log(&inst)
     );
     let esc = stack.inbox("supervision@cli.test").remove(0);
     assert!(header(&esc, "Subject").is_some_and(|s| s.contains("R-")), "{esc}");
@@ -82,7 +74,7 @@ fn an_auto_responder_that_answers_everything_gets_no_loop() {
     let Some(stack) = Stack::start("e2e auto-responder") else { return };
     let inst = stack.instance("");
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "not connected:\n{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "not connected:\n{}", daemon_log(&inst));
 
     // A badly behaved out-of-office on the client's side: it answers every
     // mail it gets, with no Auto-Submitted header at all.
@@ -121,7 +113,7 @@ fn a_bounce_marks_the_outbox_entry_failed_and_a_refused_recipient_does_not_stop_
     let clients = std::fs::read_to_string(inst.path().join("clients.toml")).unwrap_or_default();
     inst.write("clients.toml", &clients.replace("jrojas@cli.test", "noexiste@cli.test"));
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "not connected:\n{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "not connected:\n{}", daemon_log(&inst));
 
     // 1. Postfix takes the acknowledgement to rebota@ (250), Dovecot refuses
     //    it, and a real delivery report comes back to the shared mailbox.
@@ -131,7 +123,7 @@ fn a_bounce_marks_the_outbox_entry_failed_and_a_refused_recipient_does_not_stop_
     let bounced = wait_until(Duration::from_secs(30), || {
         inst.json(&["outbox", "list", "--json"]).iter().any(|m| m["state"] == "fallido")
     });
-    assert!(bounced, "no bounce recorded:\n{}", log(&inst));
+    assert!(bounced, "no bounce recorded:\n{}", daemon_log(&inst));
     let tasks = inst.json(&["tasks", "list", "--json"]);
     assert!(tasks.iter().any(|t| t["kind"] == "correo_rebotado"), "{tasks:?}");
 
@@ -141,7 +133,7 @@ fn a_bounce_marks_the_outbox_entry_failed_and_a_refused_recipient_does_not_stop_
     assert!(
         wait_until(Duration::from_secs(15), || !stack.inbox("supervision@cli.test").is_empty()),
         "the supervisor did not get the escalation:\n{}",
-        log(&inst)
+        daemon_log(&inst)
     );
     let refused = wait_until(Duration::from_secs(10), || {
         inst.json(&["tasks", "list", "--json"]).iter().any(|t| t["kind"] == "correo_rechazado")

@@ -8,19 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use support::generate;
-use support::stack::{Daemon, Stack, header, status, wait_until};
-
-fn log(inst: &support::Instance) -> String {
-    std::fs::read_to_string(inst.path().join("daemon.log")).unwrap_or_default()
-}
-
-fn connected(inst: &support::Instance) -> bool {
-    status(inst)["source"]["state"] == "connected"
-}
-
-fn processed(inst: &support::Instance) -> u64 {
-    status(inst)["processed"].as_u64().unwrap_or(0)
-}
+use support::stack::{Daemon, Stack, connected, daemon_log, header, processed, status, wait_until};
 
 /// Mails to the clients' mailboxes, by Message-ID, with how often each arrived.
 fn client_mail(stack: &Stack) -> BTreeMap<String, usize> {
@@ -44,7 +32,7 @@ fn dovecot_restarted_under_idle_buzon_reconnects_and_takes_what_arrived_meanwhil
     let Some(stack) = Stack::start("dovecot restart") else { return };
     let inst = stack.instance("");
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     std::thread::sleep(Duration::from_millis(300)); // in IDLE now
     stack.stop_dovecot();
     assert!(wait_until(Duration::from_secs(10), || !connected(&inst)), "the loss was not noticed");
@@ -56,15 +44,15 @@ fn dovecot_restarted_under_idle_buzon_reconnects_and_takes_what_arrived_meanwhil
     std::thread::sleep(Duration::from_secs(2));
     stack.start_dovecot();
     stack.flush_queue();
-    assert!(wait_until(Duration::from_secs(30), || connected(&inst)), "no reconnection:\n{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(30), || connected(&inst)), "no reconnection:\n{}", daemon_log(&inst));
     assert!(
         wait_until(Duration::from_secs(40), || client_mail(&stack).len() == 3),
         "acknowledgements after the restart: {} of 3\n{}",
         client_mail(&stack).len(),
-        log(&inst)
+        daemon_log(&inst)
     );
     assert_eq!(processed(&inst), 3);
-    assert!(log(&inst).contains("reconnecting"), "the reconnection is logged");
+    assert!(daemon_log(&inst).contains("reconnecting"), "the reconnection is logged");
 }
 
 #[test]
@@ -72,12 +60,12 @@ fn postfix_away_for_a_while_replies_wait_in_the_outbox_and_all_arrive_after() {
     let Some(stack) = Stack::start("postfix outage") else { return };
     let inst = stack.instance("");
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     stack.stop_postfix();
     // Mail still reaches the shared mailbox (straight into Dovecot).
     let (mails, replies) = burst(10);
     stack.lmtp_deliver("remitente@andestextil.test", "ops@cli.test", &mails);
-    assert!(wait_until(Duration::from_secs(20), || processed(&inst) == 10), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || processed(&inst) == 10), "{}", daemon_log(&inst));
     // The outage (shortened from the hour of the promise): everything waits.
     std::thread::sleep(Duration::from_secs(8));
     let s = status(&inst);
@@ -89,7 +77,7 @@ fn postfix_away_for_a_while_replies_wait_in_the_outbox_and_all_arrive_after() {
         wait_until(Duration::from_secs(60), || client_mail(&stack).len() == replies),
         "after the outage {} of {replies} replies arrived\n{}",
         client_mail(&stack).len(),
-        log(&inst)
+        daemon_log(&inst)
     );
     assert!(wait_until(Duration::from_secs(20), || status(&inst)["outbox"]["pending"] == 0));
 }
@@ -101,7 +89,7 @@ fn sigkill_during_a_burst_of_500_each_mail_processed_once_each_reply_sent_once()
     {
         // First start on the empty mailbox: the cursor starts here.
         let _d = Daemon::start(&inst);
-        assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+        assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     }
     let (mails, replies) = burst(500);
     let feeder = {
@@ -133,7 +121,7 @@ fn sigkill_during_a_burst_of_500_each_mail_processed_once_each_reply_sent_once()
         "processed {} / client mail {} of {replies}\n{}",
         processed(&inst),
         client_mail(&stack).len(),
-        log(&inst)
+        daemon_log(&inst)
     );
     std::thread::sleep(Duration::from_secs(2));
     let seen = client_mail(&stack);
@@ -150,10 +138,10 @@ fn sigterm_while_busy_exits_within_10_s_and_loses_nothing() {
     let Some(stack) = Stack::start("sigterm busy") else { return };
     let inst = stack.instance("");
     let mut d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     let (mails, replies) = burst(300);
     stack.lmtp_deliver("remitente@andestextil.test", "ops@cli.test", &mails);
-    assert!(wait_until(Duration::from_secs(30), || processed(&inst) >= 10), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(30), || processed(&inst) >= 10), "{}", daemon_log(&inst));
     let t = Instant::now();
     d.signal("-TERM");
     let took = d.wait_exit(Duration::from_secs(10));

@@ -9,19 +9,7 @@ use std::time::Duration;
 
 use sha2::Digest;
 use support::generate;
-use support::stack::{Daemon, Stack, header, status, wait_until};
-
-fn log(inst: &support::Instance) -> String {
-    std::fs::read_to_string(inst.path().join("daemon.log")).unwrap_or_default()
-}
-
-fn connected(inst: &support::Instance) -> bool {
-    status(inst)["source"]["state"] == "connected"
-}
-
-fn processed(inst: &support::Instance) -> u64 {
-    status(inst)["processed"].as_u64().unwrap_or(0)
-}
+use support::stack::{Daemon, Stack, connected, daemon_log, header, processed, status, wait_until};
 
 #[test]
 fn implicit_tls_imap_and_starttls_smtp_with_a_private_ca_and_a_copy_in_sent() {
@@ -36,10 +24,14 @@ fn implicit_tls_imap_and_starttls_smtp_with_a_private_ca_and_a_copy_in_sent() {
         &format!("tls = \"starttls\"\nca_file = \"{}\"", ca.display()),
     );
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     let (_, raw) = generate::mail(0);
     stack.smtp_send("usuario0@andestextil.test", "ops@cli.test", &raw);
-    assert!(wait_until(Duration::from_secs(15), || stack.inbox("andes@andestextil.test").len() == 1), "{}", log(&inst));
+    assert!(
+        wait_until(Duration::from_secs(15), || stack.inbox("andes@andestextil.test").len() == 1),
+        "{}",
+        daemon_log(&inst)
+    );
     // Staff see what was sent in the Sent folder of the shared mailbox.
     assert!(wait_until(Duration::from_secs(10), || stack.folder("ops@cli.test", "Enviados").len() == 1));
     let copy = stack.folder("ops@cli.test", "Enviados").remove(0);
@@ -59,10 +51,14 @@ fn starttls_imap_and_implicit_tls_smtp_with_a_private_ca() {
         &format!("port = {}\ntls = \"implicit\"\nca_file = \"{}\"", stack.smtps, ca.display()),
     );
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     let (_, raw) = generate::mail(0);
     stack.smtp_send("usuario0@andestextil.test", "ops@cli.test", &raw);
-    assert!(wait_until(Duration::from_secs(15), || stack.inbox("andes@andestextil.test").len() == 1), "{}", log(&inst));
+    assert!(
+        wait_until(Duration::from_secs(15), || stack.inbox("andes@andestextil.test").len() == 1),
+        "{}",
+        daemon_log(&inst)
+    );
     let dlog = std::fs::read_to_string(stack.dir.join("log/dovecot.log")).unwrap_or_default();
     assert!(dlog.contains("TLS"), "the IMAP session was encrypted");
 }
@@ -77,7 +73,7 @@ fn a_certificate_from_an_unknown_ca_is_refused_and_retried_not_fatal() {
         let s = status(&inst);
         s["last_error"]["error"].as_str().is_some_and(|e| e.to_lowercase().contains("certificate"))
     });
-    assert!(seen, "{}\n{}", status(&inst), log(&inst));
+    assert!(seen, "{}\n{}", status(&inst), daemon_log(&inst));
     let s = status(&inst);
     assert_eq!(s["source"]["state"], "disconnected, reconnecting", "{s}");
 }
@@ -91,11 +87,11 @@ fn a_refused_login_stops_the_source_loudly_and_shows_in_status() {
         wait_until(Duration::from_secs(15), || status(&inst)["source"]["state"] == "STOPPED (authentication refused)"),
         "{}\n{}",
         status(&inst),
-        log(&inst)
+        daemon_log(&inst)
     );
     let s = status(&inst);
     assert!(s["last_error"]["error"].as_str().is_some_and(|e| e.contains("refused the login")), "{s}");
-    assert!(log(&inst).contains("IMAP source stopped"), "logged loudly");
+    assert!(daemon_log(&inst).contains("IMAP source stopped"), "logged loudly");
     // It does not hammer the server: one attempt only.
     std::thread::sleep(Duration::from_secs(2));
     let dlog = std::fs::read_to_string(stack.dir.join("log/dovecot.log")).unwrap_or_default();
@@ -113,10 +109,10 @@ fn the_first_start_takes_only_new_mail_unless_told_to_import_silently() {
     let inst = stack.instance("");
     {
         let _d = Daemon::start(&inst);
-        assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+        assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
         let (_, new) = generate::mail(4);
         stack.lmtp_deliver("remitente@andestextil.test", "ops@cli.test", &[new]);
-        assert!(wait_until(Duration::from_secs(15), || processed(&inst) == 1), "{}", log(&inst));
+        assert!(wait_until(Duration::from_secs(15), || processed(&inst) == 1), "{}", daemon_log(&inst));
         std::thread::sleep(Duration::from_secs(1));
         assert_eq!(processed(&inst), 1, "the old mail was left alone");
         assert_eq!(stack.inbox("ops@cli.test").len(), 2, "the old mail stays in INBOX");
@@ -127,7 +123,7 @@ fn the_first_start_takes_only_new_mail_unless_told_to_import_silently() {
     // three mails are recorded (orders), and nobody gets a mail.
     let inst = stack.shadow_instance("import_existing = true\nprocessed_folder = \"Importados\"");
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || processed(&inst) == 2), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || processed(&inst) == 2), "{}", daemon_log(&inst));
     assert_eq!(inst.json(&["orders", "list", "--json"]).len(), 2);
     std::thread::sleep(Duration::from_millis(500));
     assert!(inst.outbox_files().is_empty(), "an import sends nothing");
@@ -139,10 +135,10 @@ fn shadow_mode_leaves_mail_in_place_and_a_uidvalidity_change_rescans_without_a_r
     let Some(stack) = Stack::start("shadow + uidvalidity") else { return };
     let inst = stack.shadow_instance("keep_in_folder = true");
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     let mails: Vec<Vec<u8>> = [0usize, 2].iter().map(|i| generate::mail(*i).1).collect();
     stack.lmtp_deliver("remitente@andestextil.test", "ops@cli.test", &mails);
-    assert!(wait_until(Duration::from_secs(15), || processed(&inst) == 2), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(15), || processed(&inst) == 2), "{}", daemon_log(&inst));
     assert!(wait_until(Duration::from_secs(5), || inst.outbox_files().len() == 2));
     assert_eq!(stack.inbox("ops@cli.test").len(), 2, "shadow mode moves nothing");
 
@@ -158,13 +154,13 @@ fn shadow_mode_leaves_mail_in_place_and_a_uidvalidity_change_rescans_without_a_r
     std::thread::sleep(Duration::from_millis(1100)); // UIDVALIDITY is a time in seconds
     stack.start_dovecot();
     assert!(
-        wait_until(Duration::from_secs(30), || log(&inst).contains("UIDVALIDITY")),
+        wait_until(Duration::from_secs(30), || daemon_log(&inst).contains("UIDVALIDITY")),
         "no UIDVALIDITY change seen:\n{}",
-        log(&inst)
+        daemon_log(&inst)
     );
     let (_, third) = generate::mail(4);
     stack.lmtp_deliver("remitente@andestextil.test", "ops@cli.test", &[third]);
-    assert!(wait_until(Duration::from_secs(20), || processed(&inst) == 3), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || processed(&inst) == 3), "{}", daemon_log(&inst));
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(processed(&inst), 3, "the rescan ran nothing twice");
     assert_eq!(inst.outbox_files().len(), 3, "one acknowledgement each");
@@ -187,7 +183,7 @@ fn a_message_that_cannot_be_processed_goes_to_quarantine_with_its_reason() {
         inst.write(&format!("var/attachments/{}", &sha[..2]), "not a folder");
     }
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     let (_, raw) = generate::mail(0);
     stack.lmtp_deliver("usuario0@andestextil.test", "ops@cli.test", &[raw]);
     let (_, fine) = generate::mail(5); // a status request: no documents
@@ -195,7 +191,7 @@ fn a_message_that_cannot_be_processed_goes_to_quarantine_with_its_reason() {
     assert!(
         wait_until(Duration::from_secs(15), || stack.folder("ops@cli.test", "Cuarentena").len() == 1),
         "{}",
-        log(&inst)
+        daemon_log(&inst)
     );
     let s = status(&inst);
     assert_eq!(s["quarantined"], 1, "{s}");
@@ -210,11 +206,15 @@ fn a_server_without_idle_and_move_is_polled_and_gets_copy_and_expunge() {
     let Some(stack) = Stack::start_with("no idle, no move", caps) else { return };
     let inst = stack.instance("poll_ms = 200");
     let _d = Daemon::start(&inst);
-    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", log(&inst));
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
     assert_eq!(status(&inst)["source"]["idle"], false);
     let (_, raw) = generate::mail(0);
     stack.smtp_send("usuario0@andestextil.test", "ops@cli.test", &raw);
-    assert!(wait_until(Duration::from_secs(10), || stack.inbox("andes@andestextil.test").len() == 1), "{}", log(&inst));
+    assert!(
+        wait_until(Duration::from_secs(10), || stack.inbox("andes@andestextil.test").len() == 1),
+        "{}",
+        daemon_log(&inst)
+    );
     // Moved without MOVE: copied, flagged deleted and expunged by UID.
     assert!(
         wait_until(Duration::from_secs(10), || stack.folder("ops@cli.test", "Procesados").len() == 1

@@ -36,8 +36,9 @@ enum Mode {
 struct Settings {
     host: String,
     port: u16,
-    mode: Mode,
-    ca_file: Option<std::path::PathBuf>,
+    /// Implicit TLS: the connector (CA read once, at start-up).
+    implicit: Option<tokio_rustls::TlsConnector>,
+    /// STARTTLS: lettre's parameters.
     tls: Option<TlsParameters>,
     credentials: Option<Credentials>,
     timeout: Duration,
@@ -79,10 +80,12 @@ impl SmtpSink {
         } else {
             None
         };
-        if mode == Mode::Implicit {
-            // Fail at start-up, not at the first mail, on a bad CA file.
-            crate::mailbox::imap::tls_connector(o.ca_file.as_deref())?;
-        }
+        // Built once: a bad CA file fails start-up, not the first mail.
+        let implicit = if mode == Mode::Implicit {
+            Some(crate::mailbox::imap::tls_connector(o.ca_file.as_deref())?)
+        } else {
+            None
+        };
         let credentials = match &o.user {
             Some(user) => {
                 let password = crate::config::secret(&o.password, &o.password_env, &o.password_file)
@@ -103,8 +106,7 @@ impl SmtpSink {
             settings: Arc::new(Settings {
                 host,
                 port,
-                mode,
-                ca_file: o.ca_file.clone(),
+                implicit,
                 tls,
                 credentials,
                 timeout: Duration::from_secs(o.timeout_seconds.max(1)),
@@ -178,10 +180,8 @@ async fn connect(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
         .map_err(|e| ConnectError::Unreachable(format!("connect to {}:{}: {e}", s.host, s.port)))?;
     let _ = tcp.set_nodelay(true);
     let greeting = |e: lettre::transport::smtp::Error| ConnectError::Unreachable(format!("SMTP greeting: {e}"));
-    let mut conn = match s.mode {
-        Mode::Implicit => {
-            let tls = crate::mailbox::imap::tls_connector(s.ca_file.as_deref())
-                .map_err(|e| ConnectError::Refused(format!("{e:#}")))?;
+    let mut conn = match &s.implicit {
+        Some(tls) => {
             let name = rustls_pki_types::ServerName::try_from(s.host.clone())
                 .map_err(|e| ConnectError::Refused(format!("bad host name: {e}")))?;
             let stream = within(s.timeout, "TLS handshake", tls.connect(name, tcp))
@@ -195,7 +195,7 @@ async fn connect(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
             .await?
             .map_err(greeting)?
         }
-        _ => within(s.timeout, "greeting", AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &s.hello))
+        None => within(s.timeout, "greeting", AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &s.hello))
             .await?
             .map_err(greeting)?,
     };

@@ -143,52 +143,26 @@ impl Stack {
 
     /// Messages in a user's INBOX (new/ and cur/), as text.
     pub fn inbox(&self, addr: &str) -> Vec<String> {
-        let md = self.maildir(addr);
-        let mut v = Vec::new();
-        for sub in ["new", "cur"] {
-            if let Ok(rd) = std::fs::read_dir(md.join(sub)) {
-                for e in rd.flatten() {
-                    if let Ok(b) = std::fs::read(e.path()) {
-                        v.push(String::from_utf8_lossy(&b).into_owned());
-                    }
-                }
-            }
-        }
-        v
+        messages_in(&self.maildir(addr))
     }
 
     /// Messages in one of a user's folders (Maildir++ `.Name`).
     pub fn folder(&self, addr: &str, name: &str) -> Vec<String> {
-        let md = self.maildir(addr).join(format!(".{name}"));
-        let mut v = Vec::new();
-        for sub in ["new", "cur"] {
-            if let Ok(rd) = std::fs::read_dir(md.join(sub)) {
-                for e in rd.flatten() {
-                    if let Ok(b) = std::fs::read(e.path()) {
-                        v.push(String::from_utf8_lossy(&b).into_owned());
-                    }
-                }
-            }
-        }
-        v
+        messages_in(&self.maildir(addr).join(format!(".{name}")))
     }
 
     /// Send through Postfix (SMTP); returns when Postfix answered 250.
     pub fn smtp_send(&self, from: &str, to: &str, raw: &[u8]) {
-        if let Err(e) = self.try_send(self.smtp, false, from, to, &[raw.to_vec()]) {
+        if let Err(e) = send_mail(self.smtp, false, from, to, &[raw.to_vec()]) {
             panic!("SMTP send to {to}: {e}");
         }
     }
 
     /// Deliver straight into Dovecot over LMTP (Postfix not involved).
     pub fn lmtp_deliver(&self, from: &str, to: &str, raws: &[Vec<u8>]) {
-        if let Err(e) = self.try_send(self.lmtp, true, from, to, raws) {
+        if let Err(e) = send_mail(self.lmtp, true, from, to, raws) {
             panic!("LMTP delivery to {to}: {e}");
         }
-    }
-
-    pub fn try_send(&self, port: u16, lmtp: bool, from: &str, to: &str, raws: &[Vec<u8>]) -> Result<(), String> {
-        send_mail(port, lmtp, from, to, raws)
     }
 
     /// A buzon instance reading ops@cli.test over IMAP and sending over SMTP.
@@ -349,10 +323,6 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
     value
 }
 
-pub fn path_str(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
 /// A minimal SMTP/LMTP client: one session, one recipient, many messages.
 pub fn send_mail(port: u16, lmtp: bool, from: &str, to: &str, raws: &[Vec<u8>]) -> Result<(), String> {
     let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
@@ -437,4 +407,32 @@ pub fn imap_headers(port: u16, user: &str, password: &str) -> Result<String, Str
     let headers = until("c")?;
     let _ = w.write_all(b"d LOGOUT\r\n");
     Ok(headers)
+}
+
+/// The messages of a Maildir folder (new/ and cur/), as text.
+fn messages_in(md: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    for sub in ["new", "cur"] {
+        for e in std::fs::read_dir(md.join(sub)).into_iter().flatten().flatten() {
+            if let Ok(b) = std::fs::read(e.path()) {
+                v.push(String::from_utf8_lossy(&b).into_owned());
+            }
+        }
+    }
+    v
+}
+
+/// What the daemon of an instance logged so far.
+pub fn daemon_log(inst: &Instance) -> String {
+    std::fs::read_to_string(inst.path().join("daemon.log")).unwrap_or_default()
+}
+
+/// Is the instance's IMAP source connected (per `buzon status`)?
+pub fn connected(inst: &Instance) -> bool {
+    status(inst)["source"]["state"] == "connected"
+}
+
+/// Messages processed so far (per `buzon status`).
+pub fn processed(inst: &Instance) -> u64 {
+    status(inst)["processed"].as_u64().unwrap_or(0)
 }
