@@ -14,6 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use tracing::{error, info, warn};
 
 use crate::app::App;
@@ -200,7 +201,9 @@ fn pipeline_loop(
     bell: &Bell,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let mut last_pass: Option<std::time::Instant> = None;
+    // When the scheduler last ran: slots (digests, status summaries) after
+    // it are due, even if the loop wakes a little after their instant.
+    let mut last_run: Option<DateTime<Utc>> = None;
     loop {
         if control.shutdown.load(Ordering::SeqCst) {
             info!("Shutdown requested: stopping between messages");
@@ -216,17 +219,31 @@ fn pipeline_loop(
             }
         }
         let app_now = app.lock().map_err(|_| anyhow::anyhow!("app lock poisoned"))?.clone();
-        // Time-driven work, idempotent by key. Its instants have minute
-        // granularity and a pass scans the store (88 ms at 50,000 orders,
-        // BENCHMARKS.md): at most once a second.
-        if last_pass.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-            last_pass = Some(std::time::Instant::now());
-            if crate::scheduler::run_due(&app_now, store, clock.now())? > 0 {
+        // Time-driven work, idempotent by key: run when its next instant
+        // has come, then sleep until the next one or new mail. Finding that
+        // instant is a few B-tree lookups (schedule index; BENCHMARKS.md),
+        // so it is asked again on every turn: mail just processed, a new
+        // config or a refused outgoing mail may have brought it forward.
+        // The first turn always runs (what fell due while the daemon was
+        // down runs late, once).
+        let now = clock.now();
+        let mut due = match last_run {
+            Some(after) => crate::scheduler::next_due(&app_now, store, after)?,
+            None => Some(now),
+        };
+        if due.is_some_and(|t| t <= now) {
+            if crate::scheduler::run_due(&app_now, store, now)? > 0 {
                 bell.ring();
             }
+            last_run = Some(now);
+            due = crate::scheduler::next_due(&app_now, store, now)?;
         }
+        let wait = match due {
+            Some(t) => (t - now).to_std().unwrap_or(Duration::ZERO).min(poll),
+            None => poll,
+        };
         let stop = || control.shutdown.load(Ordering::SeqCst) || control.reload.load(Ordering::SeqCst);
-        let pending = match source.pending(poll, &stop) {
+        let pending = match source.pending(wait, &stop) {
             Ok(p) => p,
             Err(e) if once => return Err(e),
             Err(e) => {

@@ -116,6 +116,16 @@ pub fn due_slot(s: &Settings, now: DateTime<Utc>) -> Option<NaiveTime> {
     s.digest_times.iter().copied().filter(|t| cal.at_local(today, *t) <= now).max()
 }
 
+/// The next digest slot strictly after `now` (on a business day). Pure.
+pub fn next_slot(s: &Settings, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let cal = &s.calendar;
+    let today = cal.local_date(now);
+    (0..=31u64)
+        .filter_map(|d| today.checked_add_days(chrono::Days::new(d)))
+        .filter(|day| cal.is_business_day(*day))
+        .find_map(|day| s.digest_times.iter().map(|t| cal.at_local(day, *t)).filter(|at| *at > now).min())
+}
+
 /// The job key of a digest.
 pub fn key(assistant: &str, now: DateTime<Utc>, s: &Settings, slot: NaiveTime) -> String {
     format!("digest:{assistant}:{}:{}", s.calendar.local_date(now), slot.format("%H:%M"))

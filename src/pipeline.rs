@@ -126,6 +126,8 @@ pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Res
         decision.effects.retain(|e| !matches!(e, Effect::Queue { .. } | Effect::CountReply { .. }));
         decision.outcome.push("imported silently: nothing sent".into());
     }
+    let schedule = crate::scheduler::schedule_effects(app, &decision.effects);
+    decision.effects.extend(schedule);
     let record = Processed {
         at: now,
         message_id: mail.message_id.clone(),

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::calendar::BusinessCalendar;
 use crate::desk::compose::{Envelope, compose};
-use crate::desk::model::{Event, Outgoing, Reclamo};
+use crate::desk::model::{Event, Order, Outgoing, Reclamo, Task};
 use crate::desk::{Effect, local_fmt};
 use crate::store::{Store, StoreError};
 
@@ -63,28 +63,6 @@ pub fn reclamo_step(
     (fire, skipped)
 }
 
-/// The next instant at which a reclamo step falls due (for the daemon's sleep).
-pub fn next_due(
-    reclamos: &[Reclamo],
-    now: DateTime<Utc>,
-    cal: &BusinessCalendar,
-    hours: u32,
-    warnings: &[u32],
-) -> Option<DateTime<Utc>> {
-    reclamos
-        .iter()
-        .filter(|r| r.state != "resuelto")
-        .flat_map(|r| {
-            warnings
-                .iter()
-                .map(|p| cal.add_business_hours(r.received_at, f64::from(hours) * f64::from(*p) / 100.0))
-                .chain(std::iter::once(r.due_at))
-                .collect::<Vec<_>>()
-        })
-        .filter(|t| *t > now)
-        .min()
-}
-
 /// Render and format a generated (not a reply) mail into a queue effect.
 #[allow(clippy::too_many_arguments)]
 fn generated(
@@ -130,15 +108,184 @@ fn generated(
     Ok(Effect::Queue { mail, bytes })
 }
 
-/// Run every job due at `now`; returns how many mails were queued.
+/// Run every job due at `now`; returns how many mails were queued. Reads
+/// only what the schedule index says is due (plus the few digest and
+/// status-summary slots of the config), never the whole store.
 pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    let mut queued = run_reclamos(app, store, now)?;
-    queued += run_task_reminders(app, store, now)?;
-    queued += run_reviews(app, store, now)?;
+    ensure_schedule(app, store)?;
+    let mut queued = 0;
+    for subject in store.scheduled_until(now)? {
+        queued += run_subject(app, store, &subject, now)?;
+    }
     queued += run_digests(app, store, now)?;
     queued += run_status_schedules(app, store, now)?;
     run_refusals(app, store, now)?;
     store.flush()?;
+    Ok(queued)
+}
+
+/// The next instant at which `run_due` has something to do (for the
+/// daemon's sleep): the first entry of the schedule index, the next digest
+/// slot, the next status-summary slot; `now` when a refused mail waits for
+/// its task. A few B-tree lookups and some calendar arithmetic.
+pub fn next_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    if store.has_unnoticed_refusals() || store.schedule_signature()?.as_deref() != Some(signature(app).as_str()) {
+        return Ok(Some(now));
+    }
+    let s = &app.settings;
+    let statuses = app
+        .directory
+        .clients
+        .iter()
+        .filter_map(|c| c.status.as_ref())
+        .filter_map(|st| next_status_slot(st, now, &s.calendar));
+    Ok([store.next_scheduled()?, crate::digest::next_slot(s, now)].into_iter().flatten().chain(statuses).min())
+}
+
+/// What the schedule index depends on besides the records themselves: the
+/// business calendar, the reclamo clock and the reminder days of alerts.
+/// When it changes (a new config), the index is rebuilt.
+pub fn signature(app: &App) -> String {
+    let s = &app.settings;
+    let alerts: Vec<(&str, &[u32])> =
+        app.rules.desk.alerts.iter().map(|(a, _)| (a.kind.as_str(), a.remind_days_before.as_slice())).collect();
+    format!("1|{:?}|{}|{:?}|{alerts:?}", s.calendar, s.reclamo_hours, s.reclamo_warnings)
+}
+
+/// Rebuild the schedule index when it was computed with other settings (or
+/// never: a store from before the index). Every open record is scheduled at
+/// its earliest step, so nothing is skipped; steps already done are known
+/// by their job keys and not redone.
+pub fn ensure_schedule(app: &App, store: &Store) -> Result<(), StoreError> {
+    let sig = signature(app);
+    if store.schedule_signature()?.as_deref() == Some(sig.as_str()) {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    store.clear_schedule()?;
+    let mut effects: Vec<Effect> = Vec::new();
+    let mut n = 0;
+    let mut put = |e: Option<Effect>, effects: &mut Vec<Effect>| -> Result<(), StoreError> {
+        if let Some(e) = e {
+            n += 1;
+            effects.push(e);
+        }
+        if effects.len() >= 1024 {
+            store.commit(None, effects)?;
+            effects.clear();
+        }
+        Ok(())
+    };
+    for r in store.reclamos()? {
+        put(schedule_of(app, &Effect::SaveReclamo(r), None), &mut effects)?;
+    }
+    for o in store.open_orders()? {
+        put(schedule_of(app, &Effect::SaveOrder(o), None), &mut effects)?;
+    }
+    for t in store.tasks()? {
+        put(schedule_of(app, &Effect::SaveTask(t), None), &mut effects)?;
+    }
+    store.commit(None, &effects)?;
+    store.set_schedule_signature(&sig)?;
+    store.flush()?;
+    tracing::info!("Schedule index rebuilt: {n} entries in {} ms", started.elapsed().as_millis());
+    Ok(())
+}
+
+/// The instants at which a reclamo's clock steps (warnings, then due);
+/// none once it is resolved. Pure.
+pub fn reclamo_instants(r: &Reclamo, cal: &BusinessCalendar, hours: u32, warnings: &[u32]) -> Vec<DateTime<Utc>> {
+    if r.state == "resuelto" {
+        return Vec::new();
+    }
+    warnings
+        .iter()
+        .map(|p| cal.add_business_hours(r.received_at, f64::from(hours) * f64::from(*p) / 100.0))
+        .chain(std::iter::once(r.due_at))
+        .collect()
+}
+
+/// The instants of an order's document review (warning, due); none once
+/// it is closed or reviewed. Pure.
+pub fn review_instants(o: &Order, cal: &BusinessCalendar) -> Vec<DateTime<Utc>> {
+    match o.review_due {
+        Some(due) if o.is_open() => vec![review_warning(due, cal), due],
+        _ => Vec::new(),
+    }
+}
+
+/// The reminder instants of an alert task with a deadline; none once done. Pure.
+pub fn task_instants(t: &Task, app: &App) -> Vec<DateTime<Utc>> {
+    let (Some(due), true) = (t.due_at, t.state != "hecha") else { return Vec::new() };
+    let Some(kind) = t.kind.strip_prefix("alerta_") else { return Vec::new() };
+    task_steps(due, &remind_days(app, kind), &app.settings.calendar).into_iter().map(|(at, _)| at).collect()
+}
+
+fn remind_days(app: &App, kind: &str) -> Vec<u32> {
+    app.rules
+        .desk
+        .alerts
+        .iter()
+        .find(|(a, _)| a.kind == kind)
+        .map(|(a, _)| a.remind_days_before.clone())
+        .unwrap_or_default()
+}
+
+/// The schedule entry a saved record needs: its earliest step (`after`
+/// `None`: even a past one, which the next pass handles or finds done), or
+/// its earliest step after `after` (once a pass at that instant handled
+/// it). Other effects need none. Pure.
+pub fn schedule_of(app: &App, e: &Effect, after: Option<DateTime<Utc>>) -> Option<Effect> {
+    let (subject, instants) = match e {
+        Effect::SaveReclamo(r) => {
+            let s = &app.settings;
+            (format!("reclamo:{}", r.id), reclamo_instants(r, &s.calendar, s.reclamo_hours, &s.reclamo_warnings))
+        }
+        Effect::SaveOrder(o) => (format!("review:{}", o.id), review_instants(o, &app.settings.calendar)),
+        Effect::SaveTask(t) => (format!("task:{}", t.id), task_instants(t, app)),
+        _ => return None,
+    };
+    let at = instants.into_iter().filter(|t| after.is_none_or(|a| *t > a)).min();
+    Some(Effect::Schedule { subject, at })
+}
+
+/// The schedule entries of every record these effects save (appended by
+/// the pipeline to a message's effects, in the same transaction).
+pub fn schedule_effects(app: &App, effects: &[Effect]) -> Vec<Effect> {
+    effects.iter().filter_map(|e| schedule_of(app, e, None)).collect()
+}
+
+/// Handle one subject the index says is due, and schedule its next step.
+fn run_subject(app: &App, store: &Store, subject: &str, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let (mut effects, queued, record) = match subject.split_once(':') {
+        Some(("reclamo", id)) => match store.reclamo(id)? {
+            Some(r) => {
+                let (effects, queued, r) = reclamo_job(app, store, r, now)?;
+                (effects, queued, Some(Effect::SaveReclamo(r)))
+            }
+            None => (Vec::new(), 0, None),
+        },
+        Some(("review", id)) => match store.order(id)? {
+            Some(o) => {
+                let (effects, queued) = review_job(app, store, &o, now)?;
+                (effects, queued, Some(Effect::SaveOrder(o)))
+            }
+            None => (Vec::new(), 0, None),
+        },
+        Some(("task", id)) => match store.task(id)? {
+            Some(t) => {
+                let (effects, queued) = task_job(app, store, &t, now)?;
+                (effects, queued, Some(Effect::SaveTask(t)))
+            }
+            None => (Vec::new(), 0, None),
+        },
+        _ => (Vec::new(), 0, None),
+    };
+    let next = record
+        .and_then(|r| schedule_of(app, &r, Some(now)))
+        .unwrap_or(Effect::Schedule { subject: subject.to_string(), at: None });
+    effects.push(next);
+    store.commit(None, &effects)?;
     Ok(queued)
 }
 
@@ -186,10 +333,17 @@ fn run_refusals(app: &App, store: &Store, now: DateTime<Utc>) -> Result<(), Stor
     Ok(())
 }
 
-fn run_reclamos(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+/// One reclamo's due step: the mails, job marks and the reclamo with its
+/// history (saved only when a step fired).
+fn reclamo_job(
+    app: &App,
+    store: &Store,
+    mut r: Reclamo,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Effect>, usize, Reclamo), StoreError> {
     let s = &app.settings;
     let mut queued = 0;
-    for mut r in store.reclamos()? {
+    {
         let done = |k: &str| store.job_done(k).unwrap_or(false);
         let (fire, skipped) = reclamo_step(&r, now, &s.calendar, s.reclamo_hours, &s.reclamo_warnings, &done);
         let mut effects: Vec<Effect> = skipped.into_iter().map(|key| Effect::JobDone { key, at: now }).collect();
@@ -230,13 +384,10 @@ fn run_reclamos(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, S
                 Err(e) => tracing::error!("Cannot send {key}: {e}"),
             }
             effects.push(Effect::JobDone { key, at: now });
-            effects.push(Effect::SaveReclamo(r));
+            effects.push(Effect::SaveReclamo(r.clone()));
         }
-        if !effects.is_empty() {
-            store.commit(None, &effects)?;
-        }
+        Ok((effects, queued, r))
     }
-    Ok(queued)
 }
 
 /// Reminder instants of a task with a deadline: `days` before the due date
@@ -277,58 +428,45 @@ fn reminder_context(
     })
 }
 
-fn run_task_reminders(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+/// One alert task's due reminder (earlier ones coalesced away).
+fn task_job(app: &App, store: &Store, t: &Task, now: DateTime<Utc>) -> Result<(Vec<Effect>, usize), StoreError> {
     let s = &app.settings;
+    let mut effects: Vec<Effect> = Vec::new();
+    let (Some(due), true) = (t.due_at, t.state != "hecha") else { return Ok((effects, 0)) };
+    let Some(kind) = t.kind.strip_prefix("alerta_") else { return Ok((effects, 0)) };
+    let reached: Vec<String> = task_steps(due, &remind_days(app, kind), &s.calendar)
+        .into_iter()
+        .filter(|(at, _)| *at <= now)
+        .map(|(_, k)| format!("task:{}:{k}", t.id))
+        .collect();
+    let Some(last) = reached.last().cloned() else { return Ok((effects, 0)) };
     let mut queued = 0;
-    for t in store.tasks()? {
-        let (Some(due), true) = (t.due_at, t.state != "hecha") else { continue };
-        let Some(kind) = t.kind.strip_prefix("alerta_") else { continue };
-        let days = app
-            .rules
-            .desk
-            .alerts
-            .iter()
-            .find(|(a, _)| a.kind == kind)
-            .map(|(a, _)| a.remind_days_before.clone())
-            .unwrap_or_default();
-        let reached: Vec<String> = task_steps(due, &days, &s.calendar)
-            .into_iter()
-            .filter(|(at, _)| *at <= now)
-            .map(|(_, k)| format!("task:{}:{k}", t.id))
-            .collect();
-        let Some(last) = reached.last().cloned() else { continue };
-        let mut effects: Vec<Effect> = Vec::new();
-        for k in &reached[..reached.len() - 1] {
-            if !store.job_done(k)? {
-                effects.push(Effect::JobDone { key: k.clone(), at: now });
-            }
-        }
-        if !store.job_done(&last)? {
-            let ctx =
-                reminder_context(app, &t.id, &t.summary, t.order.as_deref(), due, now, format!("#hecho {}", t.id));
-            match generated(
-                app,
-                "recordatorio_tarea",
-                last.replace(':', "-"),
-                vec![t.assignee.clone()],
-                &ctx,
-                now,
-                &[],
-                t.order.clone(),
-            ) {
-                Ok(e) => {
-                    effects.push(e);
-                    queued += 1;
-                }
-                Err(e) => tracing::error!("Cannot send {last}: {e}"),
-            }
-            effects.push(Effect::JobDone { key: last, at: now });
-        }
-        if !effects.is_empty() {
-            store.commit(None, &effects)?;
+    for k in &reached[..reached.len() - 1] {
+        if !store.job_done(k)? {
+            effects.push(Effect::JobDone { key: k.clone(), at: now });
         }
     }
-    Ok(queued)
+    if !store.job_done(&last)? {
+        let ctx = reminder_context(app, &t.id, &t.summary, t.order.as_deref(), due, now, format!("#hecho {}", t.id));
+        match generated(
+            app,
+            "recordatorio_tarea",
+            last.replace(':', "-"),
+            vec![t.assignee.clone()],
+            &ctx,
+            now,
+            &[],
+            t.order.clone(),
+        ) {
+            Ok(e) => {
+                effects.push(e);
+                queued += 1;
+            }
+            Err(e) => tracing::error!("Cannot send {last}: {e}"),
+        }
+        effects.push(Effect::JobDone { key: last, at: now });
+    }
+    Ok((effects, queued))
 }
 
 /// Document review of an order: a warning to the assistant at the start of
@@ -345,7 +483,7 @@ pub fn review_step(
     let stamp = due.format("%Y%m%dT%H%M");
     let warn_key = format!("review:{order}:{stamp}:aviso");
     let late_key = format!("review:{order}:{stamp}:vencida");
-    let warn_at = cal.at_local(cal.local_date(due), cal.day_start).min(due);
+    let warn_at = review_warning(due, cal);
     if now >= due {
         let skipped = if done(&warn_key) { vec![] } else { vec![warn_key] };
         return ((!done(&late_key)).then_some((late_key, true)), skipped);
@@ -356,11 +494,17 @@ pub fn review_step(
     (None, vec![])
 }
 
-fn run_reviews(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+/// The review warning: the start of the business day it is due.
+fn review_warning(due: DateTime<Utc>, cal: &BusinessCalendar) -> DateTime<Utc> {
+    cal.at_local(cal.local_date(due), cal.day_start).min(due)
+}
+
+/// One order's due review step.
+fn review_job(app: &App, store: &Store, o: &Order, now: DateTime<Utc>) -> Result<(Vec<Effect>, usize), StoreError> {
     let s = &app.settings;
     let mut queued = 0;
-    for o in store.open_orders()? {
-        let Some(due) = o.review_due else { continue };
+    let (Some(due), true) = (o.review_due, o.is_open()) else { return Ok((Vec::new(), 0)) };
+    {
         let done = |k: &str| store.job_done(k).unwrap_or(false);
         let (fire, skipped) = review_step(&o.id, due, now, &s.calendar, &done);
         let mut effects: Vec<Effect> = skipped.into_iter().map(|key| Effect::JobDone { key, at: now }).collect();
@@ -391,11 +535,8 @@ fn run_reviews(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
             }
             effects.push(Effect::JobDone { key, at: now });
         }
-        if !effects.is_empty() {
-            store.commit(None, &effects)?;
-        }
+        Ok((effects, queued))
     }
-    Ok(queued)
 }
 
 /// The job key of a client's scheduled status summary due at `now`, if one
@@ -416,6 +557,25 @@ pub fn status_slot(s: &crate::clients::StatusSchedule, now: DateTime<Utc>, cal: 
             })
         }
     }
+}
+
+/// The next instant after `now` at which a status schedule falls due. Pure.
+pub fn next_status_slot(
+    s: &crate::clients::StatusSchedule,
+    now: DateTime<Utc>,
+    cal: &BusinessCalendar,
+) -> Option<DateTime<Utc>> {
+    use chrono::Datelike;
+    let time = chrono::NaiveTime::parse_from_str(&s.time, "%H:%M").ok()?;
+    let today = cal.local_date(now);
+    (0..=21u64).filter_map(|d| today.checked_add_days(chrono::Days::new(d))).find_map(|day| {
+        let fits = match s.frequency.as_str() {
+            "daily" => cal.is_business_day(day),
+            _ => day.weekday().number_from_monday() == u32::from(s.weekday.clamp(1, 7)),
+        };
+        let at = cal.at_local(day, time);
+        (fits && at > now).then_some(at)
+    })
 }
 
 fn run_status_schedules(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
@@ -567,9 +727,10 @@ mod tests {
         );
         let all_done = |_: &str| true;
         assert_eq!(reclamo_step(&r, at("2026-07-03T10:00:00-05:00"), &cal, 24, &[50, 90], &all_done), (None, vec![]));
-        assert_eq!(
-            next_due(std::slice::from_ref(&r), at("2026-06-29T12:00:00-05:00"), &cal, 24, &[50, 90]),
-            Some(at("2026-07-01T10:30:00-05:00"))
-        );
+        let next = reclamo_instants(&r, &cal, 24, &[50, 90])
+            .into_iter()
+            .filter(|t| *t > at("2026-06-29T12:00:00-05:00"))
+            .min();
+        assert_eq!(next, Some(at("2026-07-01T10:30:00-05:00")));
     }
 }

@@ -101,3 +101,52 @@ fn sigterm_while_busy_stops_within_ten_seconds_and_loses_nothing() {
     assert_eq!(inst.json(&["status", "--json"])[0]["processed"], total, "nothing twice");
     eprintln!("stopped {took:?} after SIGTERM with {done}/{total} done");
 }
+
+/// The running daemon sleeps until the next due instant and wakes for it on
+/// its own (no mail arrives): a digest slot set to the next minute is sent
+/// within seconds of it, once per assistant.
+#[test]
+fn the_running_daemon_wakes_on_its_own_for_the_next_due_instant() {
+    use chrono::{Timelike, Utc};
+    let cal = buzon::calendar::BusinessCalendar { work_days: vec![1, 2, 3, 4, 5, 6, 7], ..Default::default() };
+    let mut slot = Utc::now() + chrono::Duration::seconds(60);
+    if slot.second() > 50 {
+        slot += chrono::Duration::seconds(15); // leave the daemon time to start
+    }
+    let slot = slot.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(slot);
+    let local = slot.with_timezone(&cal.tz);
+    if !cal.is_business_day(cal.local_date(slot)) {
+        eprintln!("SKIP: {} is a holiday in Peru: no digest slot today", cal.local_date(slot));
+        return;
+    }
+    let inst = Instance::new();
+    let config = std::fs::read_to_string(inst.path().join("config.toml")).unwrap_or_default();
+    let config = config.replace(
+        "work_days = [1, 2, 3, 4, 5]",
+        &format!(
+            "work_days = [1, 2, 3, 4, 5, 6, 7]\ndigest_times = [\"{}\"]\ndigest_when_empty = true",
+            local.format("%H:%M")
+        ),
+    );
+    inst.write("config.toml", &config);
+    let mut child = spawn(&inst);
+    let digests = || inst.outbox_files().into_iter().filter(|(name, _)| name.contains("digest-")).count();
+    let start = Instant::now();
+    while digests() == 0 {
+        assert!(start.elapsed() < Duration::from_secs(100), "no digest by {slot} (now {})", Utc::now());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let late = Utc::now() - slot;
+    assert!(late >= chrono::Duration::zero(), "a digest before its slot {slot}");
+    // The outbox worker writes the file right after the commit (the old
+    // once-a-second scheduler pass could be up to 1 s late).
+    assert!(late < chrono::Duration::seconds(1), "woke {late} after the slot {slot}");
+    std::thread::sleep(Duration::from_secs(2));
+    let assistants =
+        inst.json(&["outbox", "list", "--json"]).iter().filter(|m| m["kind"] == "resumen_asistente").count();
+    assert_eq!(digests(), assistants, "one digest per assistant, once");
+    assert!(assistants >= 2, "{assistants} digests");
+    signal(&child, "-TERM");
+    let _ = child.wait();
+    eprintln!("digest slot {slot}: written {late} after it");
+}

@@ -23,6 +23,9 @@ pub enum Effect {
     CountReply { address: String, hour: String },
     /// A scheduled job ran (or was coalesced away): never again.
     JobDone { key: String, at: chrono::DateTime<chrono::Utc> },
+    /// When the scheduler must next look at `subject` (`reclamo:R-…`,
+    /// `review:OC-…`, `task:T-…`); `None`: never again.
+    Schedule { subject: String, at: Option<chrono::DateTime<chrono::Utc>> },
     /// Advance a numbering sequence (orders per year, reclamos, tasks).
     Sequence { name: String, value: u64 },
 }

@@ -1,7 +1,7 @@
 //! The only definition of tree names and key encodings.
 
 /// Layout version of the database; bump with a migration in `migrate.rs`.
-pub const LAYOUT_VERSION: u64 = 1;
+pub const LAYOUT_VERSION: u64 = 2;
 
 pub const META: &str = "meta";
 pub const PROCESSED: &str = "processed";
@@ -30,7 +30,33 @@ pub const QUARANTINE: &str = "quarantine";
 /// all recipients) that no task tells a person about yet.
 pub const OUTBOX_FAILED: &str = "outbox_failed";
 
+/// Index of the scheduler: `<instant>|<subject>` → "" (instant: 8 bytes,
+/// big-endian, order-preserving; subject: `reclamo:R-000001`, `review:OC-…`,
+/// `task:T-…`). The first key is the next instant something falls due.
+pub const SCHEDULE: &str = "schedule";
+/// Reverse of `schedule`: subject → its instant (to move or drop its entry).
+pub const SCHEDULE_BY: &str = "schedule_by";
+
 pub const LAYOUT_KEY: &[u8] = b"layout_version";
+/// What the schedule index was computed with (see `scheduler::signature`).
+pub const SCHEDULE_SIGNATURE_KEY: &[u8] = b"schedule_signature";
+
+/// An instant as 8 order-preserving bytes (milliseconds since the epoch,
+/// sign bit flipped so that earlier instants sort first).
+pub fn instant_bytes(at: chrono::DateTime<chrono::Utc>) -> [u8; 8] {
+    ((at.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+pub fn instant_from_bytes(b: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
+    let bytes: [u8; 8] = b.get(..8)?.try_into().ok()?;
+    chrono::DateTime::from_timestamp_millis((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
+}
+
+pub fn schedule_key(at: &[u8], subject: &str) -> Vec<u8> {
+    let mut k = at.to_vec();
+    k.extend_from_slice(subject.as_bytes());
+    k
+}
 
 /// A message's identity: SHA-256 of its bytes plus its Message-ID.
 pub fn processed_key(sha256: &str, message_id: Option<&str>) -> Vec<u8> {

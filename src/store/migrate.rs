@@ -20,6 +20,14 @@ pub fn migrate(meta: &sled::Tree) -> Result<(), StoreError> {
     if found > LAYOUT_VERSION {
         return Err(StoreError::Layout { found, expected: LAYOUT_VERSION });
     }
-    // Ordered steps from `found` to LAYOUT_VERSION go here (none yet: v1 is the first).
+    // Ordered steps from `found` to LAYOUT_VERSION.
+    if found < 2 {
+        // v2 adds the scheduler's index (`schedule`, `schedule_by`): new
+        // trees, filled by the scheduler when it finds no signature for it.
+        meta.remove(super::keys::SCHEDULE_SIGNATURE_KEY)?;
+    }
+    if found < LAYOUT_VERSION {
+        meta.insert(LAYOUT_KEY, &LAYOUT_VERSION.to_be_bytes())?;
+    }
     Ok(())
 }

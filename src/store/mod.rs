@@ -60,6 +60,8 @@ pub struct Store {
     jobs: sled::Tree,
     quarantine: sled::Tree,
     outbox_failed: sled::Tree,
+    schedule: sled::Tree,
+    schedule_by: sled::Tree,
 }
 
 /// Where an IMAP folder was read up to (persisted after each acknowledgement).
@@ -155,6 +157,8 @@ impl Store {
             jobs: tree(keys::JOBS)?,
             quarantine: tree(keys::QUARANTINE)?,
             outbox_failed: tree(keys::OUTBOX_FAILED)?,
+            schedule: tree(keys::SCHEDULE)?,
+            schedule_by: tree(keys::SCHEDULE_BY)?,
             db,
         };
         migrate::migrate(&store.meta)?;
@@ -192,6 +196,7 @@ impl Store {
         const FAILED: usize = 14;
         let mut links: std::collections::BTreeMap<String, ThreadLink> = std::collections::BTreeMap::new();
         let mut counts: Vec<Vec<u8>> = Vec::new();
+        let mut schedule: Vec<(&str, Option<[u8; 8]>)> = Vec::new();
         if let Some((sha, mid, p)) = key {
             puts.push((PROC, keys::processed_key(sha, mid), Some(to_json(p)?)));
         }
@@ -239,6 +244,7 @@ impl Store {
                 Effect::JobDone { key, at } => {
                     puts.push((JOBS, key.clone().into_bytes(), Some(at.to_rfc3339().into_bytes())))
                 }
+                Effect::Schedule { subject, at } => schedule.push((subject, at.map(keys::instant_bytes))),
                 Effect::Sequence { name, value } => {
                     puts.push((META, keys::seq_key(name), Some(value.to_be_bytes().to_vec())))
                 }
@@ -263,6 +269,8 @@ impl Store {
             self.outbox_pending.clone(),
             self.jobs.clone(),
             self.outbox_failed.clone(),
+            self.schedule.clone(),
+            self.schedule_by.clone(),
         ];
         trees.as_slice().transaction(|t| {
             for (tree, k, v) in &puts {
@@ -277,6 +285,21 @@ impl Store {
                     None => 0,
                 };
                 t[7].insert(k.as_slice(), &(n + 1).to_be_bytes())?;
+            }
+            for (subject, at) in &schedule {
+                let (sched, by) = (&t[15], &t[16]);
+                if let Some(old) = by.get(subject.as_bytes())? {
+                    sched.remove(keys::schedule_key(&old, subject))?;
+                }
+                match at {
+                    Some(at) => {
+                        sched.insert(keys::schedule_key(at, subject), &[])?;
+                        by.insert(subject.as_bytes(), at)?;
+                    }
+                    None => {
+                        by.remove(subject.as_bytes())?;
+                    }
+                }
             }
             Ok::<(), ConflictableTransactionError<StoreError>>(())
         })?;
@@ -386,6 +409,51 @@ impl Store {
     /// Outbox ids of refused mails no task tells a person about yet.
     pub fn unnoticed_refusals(&self) -> Result<Vec<String>, StoreError> {
         self.outbox_failed.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+    }
+
+    /// The earliest instant in the scheduler's index (one B-tree lookup).
+    pub fn next_scheduled(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.schedule.first()?.and_then(|(k, _)| keys::instant_from_bytes(&k)))
+    }
+
+    /// Subjects whose scheduled instant is at or before `now`, earliest first.
+    pub fn scheduled_until(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let end = keys::instant_bytes(now + chrono::Duration::milliseconds(1));
+        let mut out = Vec::new();
+        for k in self.schedule.range(..end.to_vec()).keys() {
+            let k = k?;
+            out.push(String::from_utf8_lossy(&k[8.min(k.len())..]).into_owned());
+        }
+        Ok(out)
+    }
+
+    /// The scheduled instant of one subject.
+    pub fn scheduled(&self, subject: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.schedule_by.get(subject.as_bytes())?.and_then(|v| keys::instant_from_bytes(&v)))
+    }
+
+    /// What the schedule index was computed with (`None`: it must be rebuilt).
+    pub fn schedule_signature(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.meta.get(keys::SCHEDULE_SIGNATURE_KEY)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Empty the schedule index (before a rebuild) and forget its signature.
+    pub fn clear_schedule(&self) -> Result<(), StoreError> {
+        self.meta.remove(keys::SCHEDULE_SIGNATURE_KEY)?;
+        self.schedule.clear()?;
+        self.schedule_by.clear()?;
+        Ok(())
+    }
+
+    /// The index was rebuilt with this signature.
+    pub fn set_schedule_signature(&self, signature: &str) -> Result<(), StoreError> {
+        self.meta.insert(keys::SCHEDULE_SIGNATURE_KEY, signature.as_bytes())?;
+        Ok(())
+    }
+
+    /// Are there refused outbox mails no task tells a person about yet?
+    pub fn has_unnoticed_refusals(&self) -> bool {
+        !self.outbox_failed.is_empty()
     }
 
     /// Has the scheduled job `key` run?
@@ -509,5 +577,24 @@ mod tests {
         std::fs::write(path.join("snap.00000000FFFFFFFF.generating"), b"").unwrap_or_else(|e| panic!("{e}"));
         let s = Store::open(&path).unwrap_or_else(|e| panic!("the store must open after a crash: {e}"));
         assert_eq!(s.sequence("task").unwrap_or(0), 7);
+    }
+
+    #[test]
+    fn the_schedule_index_keeps_one_entry_per_subject_in_time_order() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let s = Store::open(&dir.path().join("store")).unwrap_or_else(|e| panic!("{e}"));
+        let at = |h: i64| DateTime::from_timestamp(1_800_000_000 + h * 3600, 0).unwrap_or_default();
+        let sched = |subject: &str, t: Option<DateTime<Utc>>| Effect::Schedule { subject: subject.into(), at: t };
+        let commit = |e: &[Effect]| s.commit(None, e).unwrap_or_else(|e| panic!("{e}"));
+        commit(&[sched("reclamo:R-1", Some(at(5))), sched("task:T-1", Some(at(3)))]);
+        assert_eq!(s.next_scheduled().ok().flatten(), Some(at(3)));
+        // Moving a subject drops its old entry, in the same transaction.
+        commit(&[sched("task:T-1", Some(at(7))), sched("review:OC-1", Some(at(-1)))]);
+        assert_eq!(s.next_scheduled().ok().flatten(), Some(at(-1)), "earliest first");
+        assert_eq!(s.scheduled_until(at(5)).unwrap_or_default(), vec!["review:OC-1", "reclamo:R-1"]);
+        assert_eq!(s.scheduled("task:T-1").ok().flatten(), Some(at(7)));
+        commit(&[sched("review:OC-1", None), sched("reclamo:R-1", None)]);
+        assert_eq!(s.scheduled_until(at(100)).unwrap_or_default(), vec!["task:T-1"]);
+        assert_eq!(s.next_scheduled().ok().flatten(), Some(at(7)));
     }
 }
