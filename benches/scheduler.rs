@@ -143,5 +143,14 @@ fn main() {
     next.sort_by(f64::total_cmp);
     println!("  p99 {:.3} ms, max {:.3} ms", next[989], next[999]);
     println!("scheduler pass (finds nothing due): median {:.2} ms", median(pass));
+    let t = Instant::now();
+    let (o, r, k) = (store.open_orders(), store.reclamos(), store.tasks());
+    println!(
+        "  of which reading {} open orders, {} reclamos, {} tasks: {:.1} ms",
+        o.map(|v| v.len()).unwrap_or(0),
+        r.map(|v| v.len()).unwrap_or(0),
+        k.map(|v| v.len()).unwrap_or(0),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     println!("digest for one assistant, rendered: median {:.1} ms (target < 100 ms)", median(digest));
 }
