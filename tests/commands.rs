@@ -135,6 +135,29 @@ fn reclamo_warnings_and_overdue_escalation_fire_once_each_and_stop_when_resolved
 }
 
 #[test]
+fn a_new_warning_setting_reschedules_the_open_reclamos() {
+    let inst = Instance::new();
+    inst.deliver(
+        "7.eml",
+        &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
+    );
+    run_once(&inst, "2026-06-26T16:30:00-05:00");
+    let base = kinds(&inst).len();
+    // Scheduled at 50 % (Wed 10:30); the desk now wants a warning at 25 %:
+    // 6 business hours = 1.5 on Friday + 4.5 on Tuesday (Monday 29 is a holiday).
+    let config = std::fs::read_to_string(inst.path().join("config.toml")).unwrap_or_default();
+    inst.write("config.toml", &config.replace("reclamo_hours = 24", "reclamo_hours = 24\nreclamo_warnings = [25]"));
+    run_once(&inst, "2026-06-30T13:29:00-05:00");
+    assert_eq!(kinds(&inst).len(), base, "{:?}", kinds(&inst));
+    run_once(&inst, "2026-06-30T13:31:00-05:00");
+    let all = kinds(&inst);
+    assert_eq!(all.len(), base + 1, "{all:?}");
+    assert!(all.iter().any(|k| k == "reclamo-R-000001-aviso25"), "{all:?}");
+    run_once(&inst, "2026-07-01T10:31:00-05:00"); // the old 50 % instant: nothing
+    assert_eq!(kinds(&inst).len(), base + 1);
+}
+
+#[test]
 fn after_an_outage_only_the_overdue_escalation_is_sent() {
     let inst = Instance::new();
     inst.deliver(
