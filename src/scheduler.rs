@@ -47,14 +47,10 @@ pub fn reclamo_step(
     warnings: &[u32],
     done: &dyn Fn(&str) -> bool,
 ) -> (Option<Step>, Vec<String>) {
-    if r.state == "resuelto" {
-        return (None, Vec::new());
-    }
-    let mut steps: Vec<(DateTime<Utc>, Step)> = warnings
-        .iter()
-        .map(|p| (cal.add_business_hours(r.received_at, f64::from(hours) * f64::from(*p) / 100.0), Step::Aviso(*p)))
-        .collect();
-    steps.push((r.due_at, Step::Vencido));
+    // The same instants the schedule index uses: warnings, then due.
+    let names = warnings.iter().map(|p| Step::Aviso(*p)).chain(std::iter::once(Step::Vencido));
+    let mut steps: Vec<(DateTime<Utc>, Step)> =
+        reclamo_instants(r, cal, hours, warnings).into_iter().zip(names).collect();
     steps.sort_by_key(|(t, _)| *t);
     let reached: Vec<&Step> = steps.iter().filter(|(t, _)| *t <= now).map(|(_, s)| s).collect();
     let Some(last) = reached.last() else { return (None, Vec::new()) };

@@ -96,15 +96,22 @@ fn all_ids(inst: &Instance) -> Vec<String> {
     inst.json(&["outbox", "list", "--json"]).iter().map(|m| m["id"].as_str().unwrap_or_default().to_string()).collect()
 }
 
-#[test]
-fn reclamo_warnings_and_overdue_escalation_fire_once_each_and_stop_when_resolved() {
+/// The overstay reclamo of the scenarios, received Friday 26 June 2026 16:30
+/// (Monday 29 June is a holiday).
+fn reclamo_on_friday_before_a_holiday() -> Instance {
     let inst = Instance::new();
     inst.deliver(
         "7.eml",
         &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
     );
-    // Friday 26 June 2026 16:30, before the Monday 29 June holiday: due Thu 2 July 13:30.
     run_once(&inst, "2026-06-26T16:30:00-05:00");
+    inst
+}
+
+#[test]
+fn reclamo_warnings_and_overdue_escalation_fire_once_each_and_stop_when_resolved() {
+    // Due Thursday 2 July 13:30.
+    let inst = reclamo_on_friday_before_a_holiday();
     assert_eq!(inst.json(&["reclamos", "list", "--json"])[0]["due_at"], "2026-07-02T13:30:00-05:00");
     let base = kinds(&inst).len();
     run_once(&inst, "2026-06-29T12:00:00-05:00"); // holiday
@@ -136,12 +143,7 @@ fn reclamo_warnings_and_overdue_escalation_fire_once_each_and_stop_when_resolved
 
 #[test]
 fn a_new_warning_setting_reschedules_the_open_reclamos() {
-    let inst = Instance::new();
-    inst.deliver(
-        "7.eml",
-        &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
-    );
-    run_once(&inst, "2026-06-26T16:30:00-05:00");
+    let inst = reclamo_on_friday_before_a_holiday();
     let base = kinds(&inst).len();
     // Scheduled at 50 % (Wed 10:30); the desk now wants a warning at 25 %:
     // 6 business hours = 1.5 on Friday + 4.5 on Tuesday (Monday 29 is a holiday).
@@ -159,12 +161,7 @@ fn a_new_warning_setting_reschedules_the_open_reclamos() {
 
 #[test]
 fn after_an_outage_only_the_overdue_escalation_is_sent() {
-    let inst = Instance::new();
-    inst.deliver(
-        "7.eml",
-        &std::fs::read(shared().join("corpus/scenarios/07-reclamo-sobreestadia.eml")).unwrap_or_default(),
-    );
-    run_once(&inst, "2026-06-26T16:30:00-05:00");
+    let inst = reclamo_on_friday_before_a_holiday();
     let base = kinds(&inst).len();
     // Down until after the due time: no stale warnings, one overdue mail.
     run_once(&inst, "2026-07-06T09:00:00-05:00");

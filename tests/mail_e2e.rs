@@ -41,13 +41,7 @@ fn a_client_mail_opens_an_order_and_the_threaded_acknowledgement_arrives_and_a_r
     assert_eq!(orders[0]["client"], "andestextil");
 
     // The processed mail left INBOX for the processed folder.
-    assert!(
-        wait_until(Duration::from_secs(10), || stack.folder("ops@cli.test", "Procesados").len() == 1
-            && stack.inbox("ops@cli.test").is_empty()),
-        "INBOX {} / Procesados {}",
-        stack.inbox("ops@cli.test").len(),
-        stack.folder("ops@cli.test", "Procesados").len()
-    );
+    stack.assert_moved_to_processed(1);
 
     // A reclamo: the escalation reaches the supervisor's mailbox.
     let (_, raw) = generate::mail(7);

@@ -216,11 +216,5 @@ fn a_server_without_idle_and_move_is_polled_and_gets_copy_and_expunge() {
         daemon_log(&inst)
     );
     // Moved without MOVE: copied, flagged deleted and expunged by UID.
-    assert!(
-        wait_until(Duration::from_secs(10), || stack.folder("ops@cli.test", "Procesados").len() == 1
-            && stack.inbox("ops@cli.test").is_empty()),
-        "INBOX {} / Procesados {}",
-        stack.inbox("ops@cli.test").len(),
-        stack.folder("ops@cli.test", "Procesados").len()
-    );
+    stack.assert_moved_to_processed(1);
 }

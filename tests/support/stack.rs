@@ -151,6 +151,18 @@ impl Stack {
         messages_in(&self.maildir(addr).join(format!(".{name}")))
     }
 
+    /// Wait until the shared mailbox's INBOX is empty and `n` messages are
+    /// in its processed folder (panics with both counts otherwise).
+    pub fn assert_moved_to_processed(&self, n: usize) {
+        let moved = || self.folder("ops@cli.test", "Procesados").len() == n && self.inbox("ops@cli.test").is_empty();
+        assert!(
+            wait_until(Duration::from_secs(10), moved),
+            "INBOX {} / Procesados {}",
+            self.inbox("ops@cli.test").len(),
+            self.folder("ops@cli.test", "Procesados").len()
+        );
+    }
+
     /// Send through Postfix (SMTP); returns when Postfix answered 250.
     pub fn smtp_send(&self, from: &str, to: &str, raw: &[u8]) {
         if let Err(e) = send_mail(self.smtp, false, from, to, &[raw.to_vec()]) {
