@@ -77,7 +77,7 @@ fn main() {
             order: Some(format!("OC-2026-{:06}", 45_000 + i)),
             received_at: received,
             due_at: now + Duration::days(3 + (i % 10) as i64),
-            state: "abierto".into(),
+            state: buzon::desk::model::ReclamoState::Abierto,
             from: format!("usuario{i}@andestextil.test"),
             subject: "Reclamo por demora".into(),
             excerpt: "Es inaceptable la demora".into(),
@@ -93,7 +93,7 @@ fn main() {
             client: Some(clients[i % 3].to_string()),
             order: Some(format!("OC-2026-{:06}", 45_000 + i % 5_000)),
             due_at: Some(now + Duration::days(10 + (i % 30) as i64)),
-            state: "pendiente".into(),
+            state: buzon::desk::model::TaskState::Pendiente,
             assignee: if i % 2 == 0 { "asistente1@cli.test".into() } else { "asistente2@cli.test".into() },
             summary: format!("Alerta: pago de tributos {i}"),
             created_at: now - Duration::days(1),
@@ -133,8 +133,8 @@ fn main() {
     let mut digest = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
-        let (_, ctx) =
-            buzon::scheduler::render_digest(&app, &store, "asistente1@cli.test", now).unwrap_or_else(|e| panic!("{e}"));
+        let (_, ctx) = buzon::desk::render_digest(&app.desk(), &store, "asistente1@cli.test", now)
+            .unwrap_or_else(|e| panic!("{e}"));
         let r = app.templates.render("resumen_asistente", &ctx).unwrap_or_else(|e| panic!("{e}"));
         assert!(!r.text.is_empty());
         digest.push(t.elapsed().as_secs_f64() * 1000.0);

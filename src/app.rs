@@ -4,7 +4,7 @@
 
 use crate::clients::Directory;
 use crate::config::Config;
-use crate::desk::Settings;
+use crate::desk::{Desk, Settings};
 use crate::diag::Diagnostics;
 use crate::rules::RuleSet;
 use crate::templates::Templates;
@@ -15,6 +15,8 @@ pub struct App {
     pub directory: Directory,
     pub templates: Templates,
     pub settings: Settings,
+    /// What the scheduler's index is computed with (see `desk::deadlines::signature`).
+    schedule_signature: String,
 }
 
 impl App {
@@ -27,11 +29,21 @@ impl App {
         match (rules, clients, templates) {
             (Some(rules), Some(clients), Some(templates)) if errors.is_empty() => {
                 let directory = Directory::new(&config, clients);
-                let settings = Settings::from_config(&config);
-                Ok(App { config, rules, directory, templates, settings })
+                let settings = config.desk_settings();
+                let schedule_signature = crate::desk::deadlines::signature(&settings, &rules.desk);
+                Ok(App { config, rules, directory, templates, settings, schedule_signature })
             }
             _ => Err(Diagnostics(errors)),
         }
+    }
+
+    /// The desk, for decisions.
+    pub fn desk(&self) -> Desk<'_> {
+        Desk { settings: &self.settings, directory: &self.directory, rules: &self.rules, templates: &self.templates }
+    }
+
+    pub fn schedule_signature(&self) -> &str {
+        &self.schedule_signature
     }
 
     pub fn parse_options(&self) -> crate::mail::ParseOptions {

@@ -466,8 +466,37 @@ impl Config {
         self.raw.desk.address.get_ref().to_ascii_lowercase()
     }
 
-    pub fn is_staff_domain(&self, domain: &str) -> bool {
-        self.raw.desk.staff_domains.iter().any(|d| d.get_ref().eq_ignore_ascii_case(domain))
+    /// The desk's settings, validated.
+    pub fn desk_settings(&self) -> crate::desk::Settings {
+        let d = self.desk();
+        crate::desk::Settings {
+            address: self.desk_address(),
+            name: d.name.clone(),
+            supervisors: addresses(&d.supervisors),
+            managers: addresses(&d.managers),
+            assistants: addresses(&d.assistants),
+            administracion: addresses(&d.administracion),
+            default_assistant: d.default_assistant.get_ref().to_ascii_lowercase(),
+            order_prefix: d.order_prefix.get_ref().clone(),
+            reclamo_hours: d.reclamo_hours,
+            reclamo_warnings: d.reclamo_warnings.clone(),
+            digest_times: d
+                .digest_times
+                .iter()
+                .filter_map(|t| NaiveTime::parse_from_str(t.get_ref(), "%H:%M").ok())
+                .collect(),
+            digest_when_empty: d.digest_when_empty,
+            review_hours: d.review_hours,
+            replies_per_hour: d.replies_per_sender_hour,
+            replies_per_day: d.replies_per_sender_day,
+            calendar: crate::calendar::BusinessCalendar {
+                tz: self.timezone,
+                day_start: self.day_start,
+                day_end: self.day_end,
+                work_days: d.work_days.clone(),
+                extra_holidays: self.extra_holidays.clone(),
+            },
+        }
     }
 }
 

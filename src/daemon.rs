@@ -25,7 +25,7 @@ use crate::mailbox::{Body, MaildirSource, Meta, Source};
 use crate::outbox::Sink;
 use crate::outbox::file::FileSink;
 use crate::outbox::smtp::SmtpSink;
-use crate::pipeline::{Handled, Prepared, commit, prepare, sync_attachments};
+use crate::pipeline::{Handled, Prepared, commit, prepare};
 use crate::store::{Quarantined, Store};
 
 /// Messages per group commit.
@@ -319,7 +319,7 @@ struct Batch {
 /// more memory, and within the noise over IMAP: sled's flush competes with
 /// the transactions it runs beside.)
 fn finish(store: &Store, acker: &dyn crate::mailbox::Acker, b: Batch, bell: &Bell) -> anyhow::Result<()> {
-    sync_attachments(&b.written).context("cannot sync attachment files")?;
+    crate::store::attachments::sync(&b.written).context("cannot sync attachment files")?;
     store.flush()?;
     for (meta, why) in &b.aside {
         acker.quarantine(meta, why);
@@ -423,10 +423,10 @@ pub fn run(config_path: &Path, clock: Clock, once: bool) -> anyhow::Result<Repor
     let store = loop {
         match Store::open(&store_path) {
             Ok(s) => break s,
-            Err(e) if crate::store::is_locked(&e) && started.elapsed() < Duration::from_secs(5) => {
+            Err(crate::store::StoreError::Locked(_)) if started.elapsed() < Duration::from_secs(5) => {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(e) if crate::store::is_locked(&e) => {
+            Err(e @ crate::store::StoreError::Locked(_)) => {
                 anyhow::bail!("another buzon is already running on {} ({e})", store_path.display())
             }
             Err(e) => return Err(e.into()),

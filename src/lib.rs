@@ -41,7 +41,6 @@ pub mod config;
 pub mod daemon;
 pub mod desk;
 pub mod diag;
-pub mod digest;
 pub mod mail;
 pub mod mailbox;
 pub mod outbox;

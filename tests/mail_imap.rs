@@ -196,7 +196,11 @@ fn a_message_that_cannot_be_processed_goes_to_quarantine_with_its_reason() {
     let s = status(&inst);
     assert_eq!(s["quarantined"], 1, "{s}");
     assert!(wait_until(Duration::from_secs(10), || processed(&inst) == 1), "the next mail went on");
-    assert!(stack.inbox("ops@cli.test").is_empty(), "nothing left unseen in INBOX");
+    // The move to the processed folder follows the commit (after the flush).
+    assert!(
+        wait_until(Duration::from_secs(5), || stack.inbox("ops@cli.test").is_empty()),
+        "nothing left unseen in INBOX"
+    );
 }
 
 #[test]

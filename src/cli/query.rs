@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Outcome;
 use crate::config::Config;
-use crate::desk::model::{Order, Reclamo, Task};
+use crate::desk::model::{Order, OutboxState, Reclamo, Task};
 use crate::store::Store;
 
 /// A read command, as sent to the daemon.
@@ -155,14 +155,13 @@ pub fn answer(
             }
         }
         Query::Reclamos { open, json } => {
-            let mut v: Vec<Reclamo> =
-                store.reclamos()?.into_iter().filter(|r| !*open || r.state != "resuelto").collect();
+            let mut v: Vec<Reclamo> = store.reclamos()?.into_iter().filter(|r| !*open || r.is_open()).collect();
             v.sort_by(|a, b| a.id.cmp(&b.id));
             if *json {
                 return Ok(lines(v.iter().map(|r| reclamo_json(config, r))));
             }
             for r in v {
-                let overdue = if r.state != "resuelto" && r.due_at < now { "  VENCIDO" } else { "" };
+                let overdue = if r.is_open() && r.due_at < now { "  VENCIDO" } else { "" };
                 let _ = writeln!(
                     out,
                     "{}  {:<9} due {}  {}  {}{overdue}",
@@ -175,7 +174,7 @@ pub fn answer(
             }
         }
         Query::Tasks { open, json } => {
-            let mut v: Vec<Task> = store.tasks()?.into_iter().filter(|t| !*open || t.state != "hecha").collect();
+            let mut v: Vec<Task> = store.tasks()?.into_iter().filter(|t| !*open || t.is_open()).collect();
             v.sort_by(|a, b| a.id.cmp(&b.id));
             if *json {
                 return Ok(lines(v.iter().map(|t| task_json(config, t))));
@@ -201,13 +200,13 @@ pub fn answer(
         }
         Query::Digest { to } => {
             let app = crate::app::App::load(&config.file)?;
-            let all = crate::digest::assistants(&app.settings, &app.directory);
+            let all = crate::desk::assistants(&app.settings, &app.directory);
             let who: Vec<String> = match to {
                 Some(a) => vec![a.to_ascii_lowercase()],
                 None => all,
             };
             for a in who {
-                let (_, ctx) = crate::scheduler::render_digest(&app, store, &a, now)?;
+                let (_, ctx) = crate::desk::render_digest(&app.desk(), store, &a, now)?;
                 let r = app
                     .templates
                     .render("resumen_asistente", &ctx)
@@ -217,7 +216,7 @@ pub fn answer(
         }
         Query::Status { json } => {
             let outbox = store.outbox()?;
-            let count = |s: &str| outbox.iter().filter(|m| m.state == s).count();
+            let count = |s: OutboxState| outbox.iter().filter(|m| m.state == s).count();
             let processed = store.processed()?;
             let last = processed.iter().max_by_key(|p| p.at);
             let quarantined = store.quarantined()?;
@@ -269,7 +268,7 @@ pub fn answer(
                 "processed": processed.len(),
                 "last_processed": last.map(|p| json!({"at": ts(config, p.at), "from": p.from, "subject": p.subject})),
                 "quarantined": quarantined.len(),
-                "outbox": {"pending": count("pendiente"), "sent": count("enviado"), "failed": count("fallido")},
+                "outbox": {"pending": count(OutboxState::Pendiente), "sent": count(OutboxState::Enviado), "failed": count(OutboxState::Fallido)},
                 "last_error": last_error.as_ref().map(|(at, e)| json!({"at": ts(config, *at), "error": e})),
                 "store": config.store_path,
             });
@@ -294,9 +293,9 @@ pub fn answer(
             let _ = writeln!(
                 out,
                 "outbox:      {} pending, {} sent, {} failed",
-                count("pendiente"),
-                count("enviado"),
-                count("fallido")
+                count(OutboxState::Pendiente),
+                count(OutboxState::Enviado),
+                count(OutboxState::Fallido)
             );
             let _ = writeln!(
                 out,
@@ -313,7 +312,7 @@ pub fn execute(config_path: &Path, now: DateTime<Utc>, q: Query) -> anyhow::Resu
     let config = Config::load(config_path)?;
     let text = match Store::open(&config.store_path) {
         Ok(store) => answer(&store, &config, &q, now, None)?,
-        Err(e) if crate::store::is_locked(&e) => ask_daemon(&crate::daemon::socket_path(&config.store_path), &q)?,
+        Err(crate::store::StoreError::Locked(_)) => ask_daemon(&crate::daemon::socket_path(&config.store_path), &q)?,
         Err(e) => return Err(e.into()),
     };
     std::io::stdout().write_all(text.as_bytes())?;

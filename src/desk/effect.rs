@@ -1,11 +1,16 @@
-//! Effects: what `decide` wants done. The store applies all of a message's
-//! effects, its processed mark and its outgoing mails in one transaction.
+//! Effects: what a decision wants done, as values. The store applies all of
+//! one decision's effects (and, for a mail, its processed mark) in one
+//! transaction. The keys effects name are typed here and encoded by the
+//! store's key module, the only place that knows the layout.
+
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Create or update an order.
+    /// Create or update an order (one per order and decision: the changes
+    /// of every handler compose in the decision's working copy).
     SaveOrder(Order),
     /// Create or update a reclamo.
     SaveReclamo(Reclamo),
@@ -20,12 +25,65 @@ pub enum Effect {
     /// A task now tells a person about this refused outbox mail.
     RefusalNoticed { id: String },
     /// Count an automatic reply to this address (rate limit).
-    CountReply { address: String, hour: String },
+    CountReply { address: String, hour: ReplyHour },
     /// A scheduled job ran (or was coalesced away): never again.
-    JobDone { key: String, at: chrono::DateTime<chrono::Utc> },
-    /// When the scheduler must next look at `subject` (`reclamo:R-…`,
-    /// `review:OC-…`, `task:T-…`); `None`: never again.
-    Schedule { subject: String, at: Option<chrono::DateTime<chrono::Utc>> },
+    JobDone { key: JobKey, at: DateTime<Utc> },
+    /// When the scheduler must next look at `subject`; `None`: never again.
+    Schedule { subject: Subject, at: Option<DateTime<Utc>> },
     /// Advance a numbering sequence (orders per year, reclamos, tasks).
-    Sequence { name: String, value: u64 },
+    Sequence { name: Sequence, value: u64 },
+}
+
+/// One hour of the reply-rate windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReplyHour {
+    pub date: NaiveDate,
+    /// 0–23.
+    pub hour: u32,
+}
+
+/// A record with a clock: what the scheduler's index points at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    /// A reclamo's warnings and due time.
+    Reclamo(String),
+    /// An order's document review.
+    Review(String),
+    /// A task's reminders and deadline.
+    Task(String),
+}
+
+/// One step of a reclamo's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// `percent` of the business hours have passed.
+    Aviso(u32),
+    /// The due time passed and it is still open.
+    Vencido,
+}
+
+/// The identity of a time-driven job, done at most once.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum JobKey {
+    /// A reclamo's warning or overdue escalation.
+    Reclamo { id: String, step: Step },
+    /// An order's review warning (or overdue escalation) for one due time.
+    Review { order: String, due: DateTime<Utc>, overdue: bool },
+    /// A task's reminder `days` before its deadline (`None`: the deadline itself).
+    TaskReminder { id: String, days_before: Option<u32> },
+    /// An assistant's digest of one slot of one day.
+    Digest { assistant: String, date: NaiveDate, slot: chrono::NaiveTime },
+    /// When an assistant last got a digest (its `at` is the instant).
+    DigestLast { assistant: String },
+    /// A client's scheduled status summary of one slot (`2026-12-01`, `2026-W49`).
+    Status { client: String, slot: String },
+}
+
+/// A numbering sequence.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Sequence {
+    /// Orders of one year: `OC-2026-000123`.
+    Orders(i32),
+    Reclamos,
+    Tasks,
 }

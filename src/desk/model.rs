@@ -6,9 +6,68 @@ use serde::{Deserialize, Serialize};
 
 use crate::refs::References;
 
+/// Where a reclamo stands. The serde names are the stored bytes and the
+/// `--json` values: they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReclamoState {
+    /// Registered, not yet escalated.
+    Abierto,
+    /// The supervisors were told.
+    Escalado,
+    /// A staff member closed it (`#resuelto`).
+    Resuelto,
+}
+
+/// Where a task stands (stored names, never changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    Pendiente,
+    Hecha,
+}
+
+/// Where an outgoing mail stands (stored names, never changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxState {
+    /// Waiting for (another) send attempt.
+    Pendiente,
+    /// Every recipient has it, or refused it for good with at least one delivered.
+    Enviado,
+    /// Nobody got it (refused, or bounced).
+    Fallido,
+}
+
+macro_rules! state_names {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The stored (and shown) name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+state_names!(ReclamoState { Abierto => "abierto", Escalado => "escalado", Resuelto => "resuelto" });
+state_names!(TaskState { Pendiente => "pendiente", Hecha => "hecha" });
+state_names!(OutboxState { Pendiente => "pendiente", Enviado => "enviado", Fallido => "fallido" });
+
+impl ReclamoState {
+    pub fn is_open(self) -> bool {
+        self != ReclamoState::Resuelto
+    }
+}
+
 /// One line of an order's or reclamo's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
+pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     /// What happened, in Spanish (shown in status summaries).
     pub what: String,
@@ -61,7 +120,7 @@ pub struct Order {
     pub regime_expires: Option<DateTime<Utc>>,
     /// Message-IDs of mails received or sent for this order (threading).
     pub message_ids: Vec<String>,
-    pub history: Vec<Event>,
+    pub history: Vec<HistoryEntry>,
     /// Closed orders are not matched by new mail and not in status summaries.
     #[serde(default)]
     pub closed: bool,
@@ -82,8 +141,7 @@ pub struct Reclamo {
     pub order: Option<String>,
     pub received_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
-    /// `abierto`, `escalado`, `resuelto`
-    pub state: String,
+    pub state: ReclamoState,
     /// Who complained.
     pub from: String,
     pub subject: String,
@@ -92,7 +150,13 @@ pub struct Reclamo {
     pub message_ids: Vec<String>,
     #[serde(default)]
     pub resolution: Option<String>,
-    pub history: Vec<Event>,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Reclamo {
+    pub fn is_open(&self) -> bool {
+        self.state.is_open()
+    }
 }
 
 /// Work for a person.
@@ -105,8 +169,7 @@ pub struct Task {
     pub client: Option<String>,
     pub order: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
-    /// `pendiente` or `hecha`
-    pub state: String,
+    pub state: TaskState,
     /// The person it is for.
     pub assignee: String,
     /// One line: what to do and why.
@@ -114,6 +177,12 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     /// The mail it came from.
     pub message_id: Option<String>,
+}
+
+impl Task {
+    pub fn is_open(&self) -> bool {
+        self.state == TaskState::Pendiente
+    }
 }
 
 /// A mail queued for sending. The formatted bytes are kept beside it so a
@@ -128,8 +197,7 @@ pub struct Outgoing {
     pub to: Vec<String>,
     pub subject: String,
     pub created_at: DateTime<Utc>,
-    /// `pendiente`, `enviado`, `fallido`
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: u32,
     #[serde(default)]
     pub next_attempt: Option<DateTime<Utc>>,

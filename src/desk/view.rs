@@ -1,54 +1,57 @@
-//! What decide may read from the store.
+//! What a decision may read of what the desk already knows. The store
+//! implements it (and applies the [`Effect`](super::Effect)s decisions
+//! produce); the desk never names the store. Tests use an in-memory one.
 
+use chrono::{DateTime, Utc};
+
+use super::effect::{JobKey, ReplyHour, Sequence};
 use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
-use crate::store::{Store, StoreError};
 
-/// Read access for `decide` (the store, or a test double).
-pub trait View {
-    fn order(&self, id: &str) -> Result<Option<Order>, StoreError>;
-    /// Orders (open or not) holding reference `kind`=`value`.
-    fn orders_by_ref(&self, kind: &str, value: &str) -> Result<Vec<Order>, StoreError>;
-    /// The `limit` most recent open orders of `client`, and how many are open.
-    fn open_orders_of_client(&self, client: &str, limit: usize) -> Result<(Vec<Order>, usize), StoreError>;
-    fn reclamo(&self, id: &str) -> Result<Option<Reclamo>, StoreError>;
-    fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
-    fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError>;
-    fn sequence(&self, name: &str) -> Result<u64, StoreError>;
-    fn replies_in(&self, address: &str, hour: &str) -> Result<u32, StoreError>;
-    fn replies_in_day(&self, address: &str, day: &str) -> Result<u32, StoreError>;
-    /// An outbox entry by its id.
-    fn outgoing(&self, id: &str) -> Result<Option<Outgoing>, StoreError>;
+/// A read failed: nothing of the decision is applied.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ViewError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl ViewError {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> ViewError {
+        ViewError(Box::new(e))
+    }
 }
 
-impl View for Store {
-    fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        Store::order(self, id)
+pub type ViewResult<T> = Result<T, ViewError>;
+
+/// Everything a digest reads, in one call (the store reads the three kinds
+/// in parallel: decoding the records is most of a digest's cost).
+#[derive(Debug, Default, Clone)]
+pub struct DigestRecords {
+    pub open_orders: Vec<Order>,
+    pub reclamos: Vec<Reclamo>,
+    pub tasks: Vec<Task>,
+}
+
+/// Read access for decisions.
+pub trait View: Sync {
+    fn order(&self, id: &str) -> ViewResult<Option<Order>>;
+    /// Orders (open or not) holding reference `kind`=`value`.
+    fn orders_by_ref(&self, kind: &str, value: &str) -> ViewResult<Vec<Order>>;
+    /// The `limit` most recent open orders of `client`, and how many are open.
+    fn open_orders_of_client(&self, client: &str, limit: usize) -> ViewResult<(Vec<Order>, usize)>;
+    fn reclamo(&self, id: &str) -> ViewResult<Option<Reclamo>>;
+    fn task(&self, id: &str) -> ViewResult<Option<Task>>;
+    fn thread(&self, message_id: &str) -> ViewResult<Option<ThreadLink>>;
+    /// The last number given in a sequence (0: none yet).
+    fn sequence(&self, name: &Sequence) -> ViewResult<u64>;
+    /// Automatic replies counted for `address` in that hour.
+    fn replies_in_hour(&self, address: &str, hour: ReplyHour) -> ViewResult<u32>;
+    /// Automatic replies counted for `address` in the day of `hour`.
+    fn replies_in_day(&self, address: &str, hour: ReplyHour) -> ViewResult<u32>;
+    /// An outbox entry by its id.
+    fn outgoing(&self, id: &str) -> ViewResult<Option<Outgoing>>;
+    /// When the job ran, if it did.
+    fn job_at(&self, key: &JobKey) -> ViewResult<Option<DateTime<Utc>>>;
+    fn job_done(&self, key: &JobKey) -> ViewResult<bool> {
+        Ok(self.job_at(key)?.is_some())
     }
-    fn orders_by_ref(&self, kind: &str, value: &str) -> Result<Vec<Order>, StoreError> {
-        Store::orders_by_ref(self, kind, value)
-    }
-    fn open_orders_of_client(&self, client: &str, limit: usize) -> Result<(Vec<Order>, usize), StoreError> {
-        Store::open_orders_of_client(self, client, limit)
-    }
-    fn reclamo(&self, id: &str) -> Result<Option<Reclamo>, StoreError> {
-        Store::reclamo(self, id)
-    }
-    fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError> {
-        Store::thread(self, message_id)
-    }
-    fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
-        Store::task(self, id)
-    }
-    fn sequence(&self, name: &str) -> Result<u64, StoreError> {
-        Store::sequence(self, name)
-    }
-    fn replies_in(&self, address: &str, hour: &str) -> Result<u32, StoreError> {
-        Store::replies_in(self, address, hour)
-    }
-    fn replies_in_day(&self, address: &str, day: &str) -> Result<u32, StoreError> {
-        Store::replies_in_day(self, address, day)
-    }
-    fn outgoing(&self, id: &str) -> Result<Option<Outgoing>, StoreError> {
-        Store::outgoing(self, id)
-    }
+    /// Open orders, reclamos and tasks, for a digest.
+    fn digest_records(&self) -> ViewResult<DigestRecords>;
 }

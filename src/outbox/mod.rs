@@ -8,6 +8,7 @@ pub mod smtp;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::desk::model::OutboxState;
 use crate::store::{Store, StoreError};
 
 /// What a sink says about one delivery attempt to one recipient.
@@ -129,7 +130,7 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
             m.error = Some(e);
             f.retried += 1;
         } else {
-            m.state = if m.delivered_to.is_empty() { "fallido".into() } else { "enviado".into() };
+            m.state = if m.delivered_to.is_empty() { OutboxState::Fallido } else { OutboxState::Enviado };
             m.sent_at = Some(now);
             m.error = if m.refused.is_empty() { None } else { Some(m.refused.join("; ")) };
             if !m.delivered_to.is_empty() {

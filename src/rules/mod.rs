@@ -5,6 +5,7 @@
 //! and the desk's checklists, stages and alert kinds. Loading collects every
 //! problem of every file as `file:line:col: message`.
 
+pub mod checklists;
 pub mod compile;
 pub mod eval;
 pub mod syntax;
@@ -16,8 +17,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::desk::rulebook::{DeskRules, DeskRulesBuilder};
 use crate::diag::{Diagnostic, Diagnostics, deserialize_value, suggest};
+use checklists::{DeskRules, DeskRulesBuilder};
 use compile::{Compiler, Cond, FieldSet, PatternTable};
 pub use eval::{Classification, DocumentMatch, Facts, classify};
 

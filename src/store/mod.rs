@@ -1,34 +1,47 @@
-//! The store (sled): the only module that knows the storage layout. A
-//! message's effects, its processed mark and its outgoing mails are applied
-//! in one transaction; `flush` makes them durable before any external side
-//! effect (moving the Maildir file, sending).
+//! The store (sled), with its key layout in [`keys`] and the attachments'
+//! in [`attachments`]: the only place that knows how things are kept. A
+//! decision's effects (and a mail's processed mark) are applied in one
+//! transaction; [`Store::flush`] makes them durable before any external
+//! side effect (moving the Maildir file, sending). The store implements
+//! the desk's [`View`](crate::desk::View) (`view.rs`).
 
+pub mod attachments;
 mod keys;
 mod migrate;
+mod view;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::desk::effect::Effect;
-use crate::desk::model::{Order, Outgoing, Processed, Reclamo, Task, ThreadLink};
+use crate::desk::effect::{Effect, Subject};
+use crate::desk::model::{Order, OutboxState, Outgoing, Processed, Reclamo, Task, ThreadLink};
+pub use keys::LAYOUT_VERSION;
+use keys::Tree;
 
 /// Store failures. All are fatal for the operation: nothing was committed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database engine failed (I/O, corruption, lock held by another process).
+    /// The database engine failed (I/O, corruption).
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
+    /// Another process holds the database (sled's lock on `<path>/db`).
+    #[error("store: {0} is in use by another process")]
+    Locked(String),
     /// A stored record could not be read back.
     #[error("store: corrupt record: {0}")]
     Corrupt(String),
     /// The database was written by a newer buzon.
     #[error("store: layout version {found} is newer than this buzon's ({expected})")]
     Layout { found: u64, expected: u64 },
+    /// A read for a decision failed.
+    #[error(transparent)]
+    View(#[from] crate::desk::ViewError),
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -44,24 +57,8 @@ impl From<TransactionError<StoreError>> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    meta: sled::Tree,
-    processed: sled::Tree,
-    orders: sled::Tree,
-    reclamos: sled::Tree,
-    tasks: sled::Tree,
-    outbox: sled::Tree,
-    outbox_raw: sled::Tree,
-    threads: sled::Tree,
-    replies: sled::Tree,
-    order_refs: sled::Tree,
-    client_orders: sled::Tree,
-    client_open: sled::Tree,
-    outbox_pending: sled::Tree,
-    jobs: sled::Tree,
-    quarantine: sled::Tree,
-    outbox_failed: sled::Tree,
-    schedule: sled::Tree,
-    schedule_by: sled::Tree,
+    /// Every tree, in the order of [`Tree::ALL`].
+    trees: Vec<sled::Tree>,
 }
 
 /// Where an IMAP folder was read up to (persisted after each acknowledgement).
@@ -94,16 +91,6 @@ fn from_json<T: DeserializeOwned>(b: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Is this error sled's "the folder is locked by another process"?
-pub fn is_locked(e: &StoreError) -> bool {
-    match e {
-        StoreError::Sled(sled::Error::Io(io)) => {
-            io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock")
-        }
-        _ => false,
-    }
-}
-
 /// sled 0.34.7 writes a snapshot to `snap.<lsn>.generating`, fsyncs it and
 /// renames it to `snap.<lsn>`; but when it opens, it also considers the
 /// `.generating` files, so a process killed while writing one (sled writes a
@@ -120,7 +107,7 @@ fn remove_unfinished_snapshots(path: &Path) -> Result<(), StoreError> {
         return Ok(()); // a new database: nothing to clean
     };
     if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
-        return Ok(()); // in use: sled's open reports the lock
+        return Err(StoreError::Locked(path.display().to_string()));
     }
     let Ok(rd) = std::fs::read_dir(path) else { return Ok(()) };
     for e in rd.flatten() {
@@ -133,36 +120,68 @@ fn remove_unfinished_snapshots(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// sled reports its lock as an I/O error; make it [`StoreError::Locked`].
+fn classify_open_error(path: &Path, e: sled::Error) -> StoreError {
+    match &e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            StoreError::Locked(path.display().to_string())
+        }
+        _ => StoreError::Sled(e),
+    }
+}
+
+/// One transaction's writes, prepared outside the closure (which may run again).
+#[derive(Default)]
+struct Writes {
+    puts: Vec<(Tree, Vec<u8>, Option<Vec<u8>>)>,
+    counts: Vec<Vec<u8>>,
+    schedule: Vec<(Vec<u8>, Option<[u8; 8]>)>,
+}
+
+impl Writes {
+    fn put(&mut self, t: Tree, k: Vec<u8>, v: Vec<u8>) {
+        self.puts.push((t, k, Some(v)));
+    }
+
+    fn del(&mut self, t: Tree, k: Vec<u8>) {
+        self.puts.push((t, k, None));
+    }
+
+    fn set(&mut self, t: Tree, k: Vec<u8>, present: bool) {
+        self.puts.push((t, k, present.then(Vec::new)));
+    }
+}
+
+/// The transactional trees of one transaction, by name.
+struct Tx<'a>(&'a [TransactionalTree]);
+
+impl Tx<'_> {
+    fn tree(&self, t: Tree) -> Result<&TransactionalTree, ConflictableTransactionError<StoreError>> {
+        self.0.get(t.index()).ok_or_else(|| {
+            ConflictableTransactionError::Abort(StoreError::Corrupt(format!("tree {} missing", t.name())))
+        })
+    }
+}
+
 impl Store {
     /// Open (or create) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         remove_unfinished_snapshots(path)?;
-        let db =
-            sled::Config::new().path(path).cache_capacity(64 * 1024 * 1024).mode(sled::Mode::HighThroughput).open()?;
-        let tree = |name: &str| db.open_tree(name);
-        let store = Store {
-            meta: tree(keys::META)?,
-            processed: tree(keys::PROCESSED)?,
-            orders: tree(keys::ORDERS)?,
-            reclamos: tree(keys::RECLAMOS)?,
-            tasks: tree(keys::TASKS)?,
-            outbox: tree(keys::OUTBOX)?,
-            outbox_raw: tree(keys::OUTBOX_RAW)?,
-            threads: tree(keys::THREADS)?,
-            replies: tree(keys::REPLIES)?,
-            order_refs: tree(keys::ORDER_REFS)?,
-            client_orders: tree(keys::CLIENT_ORDERS)?,
-            client_open: tree(keys::CLIENT_OPEN)?,
-            outbox_pending: tree(keys::OUTBOX_PENDING)?,
-            jobs: tree(keys::JOBS)?,
-            quarantine: tree(keys::QUARANTINE)?,
-            outbox_failed: tree(keys::OUTBOX_FAILED)?,
-            schedule: tree(keys::SCHEDULE)?,
-            schedule_by: tree(keys::SCHEDULE_BY)?,
-            db,
-        };
-        migrate::migrate(&store.meta)?;
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(64 * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| classify_open_error(path, e))?;
+        let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
+        let store = Store { db, trees };
+        migrate::migrate(&store.db, store.tree(Tree::Meta))?;
         Ok(store)
+    }
+
+    fn tree(&self, t: Tree) -> &sled::Tree {
+        // `trees` holds one tree per `Tree::ALL` entry, in that order.
+        &self.trees[t.index()]
     }
 
     /// Make everything committed so far durable (fsync).
@@ -172,51 +191,32 @@ impl Store {
     }
 
     pub fn is_processed(&self, sha256: &str, message_id: Option<&str>) -> Result<bool, StoreError> {
-        Ok(self.processed.contains_key(keys::processed_key(sha256, message_id))?)
+        Ok(self.tree(Tree::Processed).contains_key(keys::processed(sha256, message_id))?)
     }
 
-    /// Apply a message's effects and its processed mark in one transaction.
-    /// `key` is `None` for work that comes from the clock, not from a mail.
+    /// Apply a decision's effects, and a mail's processed mark, in one
+    /// transaction. `key` is `None` for work that comes from the clock.
     pub fn commit(&self, key: Option<(&str, Option<&str>, &Processed)>, effects: &[Effect]) -> Result<(), StoreError> {
-        // Serialise outside the transaction closure (which may run again).
-        let mut puts: Vec<(usize, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
-        const PROC: usize = 0;
-        const ORD: usize = 1;
-        const REC: usize = 2;
-        const TSK: usize = 3;
-        const OUT: usize = 4;
-        const RAW: usize = 5;
-        const THR: usize = 6;
-        const META: usize = 8;
-        const REFS: usize = 9;
-        const CLIENTS: usize = 10;
-        const OPEN: usize = 11;
-        const PENDING: usize = 12;
-        const JOBS: usize = 13;
-        const FAILED: usize = 14;
-        let mut links: std::collections::BTreeMap<String, ThreadLink> = std::collections::BTreeMap::new();
-        let mut counts: Vec<Vec<u8>> = Vec::new();
-        let mut schedule: Vec<(&str, Option<[u8; 8]>)> = Vec::new();
+        let mut w = Writes::default();
+        let mut links: BTreeMap<String, ThreadLink> = BTreeMap::new();
         if let Some((sha, mid, p)) = key {
-            puts.push((PROC, keys::processed_key(sha, mid), Some(to_json(p)?)));
+            w.put(Tree::Processed, keys::processed(sha, mid), to_json(p)?);
         }
         for e in effects {
             match e {
                 Effect::SaveOrder(o) => {
-                    puts.push((ORD, o.id.clone().into_bytes(), Some(to_json(o)?)));
-                    puts.push((CLIENTS, keys::client_order_key(&o.client, &o.id), Some(Vec::new())));
-                    let open = if o.closed { None } else { Some(Vec::new()) };
-                    puts.push((OPEN, keys::client_order_key(&o.client, &o.id), open));
+                    w.put(Tree::Orders, o.id.clone().into_bytes(), to_json(o)?);
+                    w.set(Tree::ClientOpen, keys::client_order(&o.client, &o.id), !o.closed);
                     for (kind, values) in &o.references {
                         for v in values {
-                            puts.push((REFS, keys::order_ref_key(kind, v, &o.id), Some(Vec::new())));
+                            w.set(Tree::OrderRefs, keys::order_ref(kind, v, &o.id), true);
                         }
                     }
                 }
-                Effect::SaveReclamo(r) => puts.push((REC, r.id.clone().into_bytes(), Some(to_json(r)?))),
-                Effect::SaveTask(t) => puts.push((TSK, t.id.clone().into_bytes(), Some(to_json(t)?))),
+                Effect::SaveReclamo(r) => w.put(Tree::Reclamos, r.id.clone().into_bytes(), to_json(r)?),
+                Effect::SaveTask(t) => w.put(Tree::Tasks, t.id.clone().into_bytes(), to_json(t)?),
                 Effect::LinkThread { message_id, link } => {
-                    // Merge with what the id already points at (stored or earlier in this batch).
+                    // Merge with what the id already points at (stored or earlier in this commit).
                     let merged = match links.remove(message_id) {
                         Some(m) => m,
                         None => self.thread(message_id)?.unwrap_or_default(),
@@ -228,76 +228,59 @@ impl Store {
                     links.insert(message_id.clone(), merged);
                 }
                 Effect::Queue { mail, bytes } => {
-                    puts.push((OUT, mail.id.clone().into_bytes(), Some(to_json(mail)?)));
-                    puts.push((RAW, mail.id.clone().into_bytes(), Some(bytes.clone())));
-                    if mail.state == "pendiente" {
-                        puts.push((PENDING, mail.id.clone().into_bytes(), Some(Vec::new())));
+                    w.put(Tree::Outbox, mail.id.clone().into_bytes(), to_json(mail)?);
+                    w.put(Tree::OutboxRaw, mail.id.clone().into_bytes(), bytes.clone());
+                    if mail.state == OutboxState::Pendiente {
+                        w.set(Tree::OutboxPending, mail.id.clone().into_bytes(), true);
                     }
                 }
                 Effect::UpdateOutgoing(mail) => {
-                    puts.push((OUT, mail.id.clone().into_bytes(), Some(to_json(mail)?)));
-                    let pending = if mail.state == "pendiente" { Some(Vec::new()) } else { None };
-                    puts.push((PENDING, mail.id.clone().into_bytes(), pending));
+                    w.put(Tree::Outbox, mail.id.clone().into_bytes(), to_json(mail)?);
+                    w.set(Tree::OutboxPending, mail.id.clone().into_bytes(), mail.state == OutboxState::Pendiente);
                 }
-                Effect::RefusalNoticed { id } => puts.push((FAILED, id.clone().into_bytes(), None)),
-                Effect::CountReply { address, hour } => counts.push(keys::reply_key(address, hour)),
-                Effect::JobDone { key, at } => {
-                    puts.push((JOBS, key.clone().into_bytes(), Some(at.to_rfc3339().into_bytes())))
+                Effect::RefusalNoticed { id } => w.del(Tree::OutboxFailed, id.clone().into_bytes()),
+                Effect::CountReply { address, hour } => w.counts.push(keys::reply(address, *hour)),
+                Effect::JobDone { key, at } => w.put(Tree::Jobs, keys::job(key), at.to_rfc3339().into_bytes()),
+                Effect::Schedule { subject, at } => {
+                    w.schedule.push((keys::subject(subject), at.map(keys::instant_bytes)))
                 }
-                Effect::Schedule { subject, at } => schedule.push((subject, at.map(keys::instant_bytes))),
                 Effect::Sequence { name, value } => {
-                    puts.push((META, keys::seq_key(name), Some(value.to_be_bytes().to_vec())))
+                    w.put(Tree::Meta, keys::sequence(name), value.to_be_bytes().to_vec())
                 }
             }
         }
         for (mid, link) in &links {
-            puts.push((THR, mid.clone().into_bytes(), Some(to_json(link)?)));
+            w.put(Tree::Threads, mid.clone().into_bytes(), to_json(link)?);
         }
-        let trees = [
-            self.processed.clone(),
-            self.orders.clone(),
-            self.reclamos.clone(),
-            self.tasks.clone(),
-            self.outbox.clone(),
-            self.outbox_raw.clone(),
-            self.threads.clone(),
-            self.replies.clone(),
-            self.meta.clone(),
-            self.order_refs.clone(),
-            self.client_orders.clone(),
-            self.client_open.clone(),
-            self.outbox_pending.clone(),
-            self.jobs.clone(),
-            self.outbox_failed.clone(),
-            self.schedule.clone(),
-            self.schedule_by.clone(),
-        ];
-        trees.as_slice().transaction(|t| {
-            for (tree, k, v) in &puts {
+        self.trees.as_slice().transaction(|t| {
+            let tx = Tx(t);
+            for (tree, k, v) in &w.puts {
+                let tree = tx.tree(*tree)?;
                 match v {
-                    Some(v) => t[*tree].insert(k.as_slice(), v.as_slice())?,
-                    None => t[*tree].remove(k.as_slice())?,
+                    Some(v) => tree.insert(k.as_slice(), v.as_slice())?,
+                    None => tree.remove(k.as_slice())?,
                 };
             }
-            for k in &counts {
-                let n = match t[7].get(k)? {
+            let replies = tx.tree(Tree::Replies)?;
+            for k in &w.counts {
+                let n = match replies.get(k)? {
                     Some(v) => v.as_ref().try_into().map(u32::from_be_bytes).unwrap_or(0),
                     None => 0,
                 };
-                t[7].insert(k.as_slice(), &(n + 1).to_be_bytes())?;
+                replies.insert(k.as_slice(), &(n + 1).to_be_bytes())?;
             }
-            for (subject, at) in &schedule {
-                let (sched, by) = (&t[15], &t[16]);
-                if let Some(old) = by.get(subject.as_bytes())? {
+            let (sched, by) = (tx.tree(Tree::Schedule)?, tx.tree(Tree::ScheduleBy)?);
+            for (subject, at) in &w.schedule {
+                if let Some(old) = by.get(subject.as_slice())? {
                     sched.remove(keys::schedule_key(&old, subject))?;
                 }
                 match at {
                     Some(at) => {
                         sched.insert(keys::schedule_key(at, subject), &[])?;
-                        by.insert(subject.as_bytes(), at)?;
+                        by.insert(subject.as_slice(), at)?;
                     }
                     None => {
-                        by.remove(subject.as_bytes())?;
+                        by.remove(subject.as_slice())?;
                     }
                 }
             }
@@ -306,27 +289,27 @@ impl Store {
         Ok(())
     }
 
-    fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &str) -> Result<Option<T>, StoreError> {
-        tree.get(key.as_bytes())?.map(|v| from_json(&v)).transpose()
+    fn get<T: DeserializeOwned>(&self, tree: Tree, key: &str) -> Result<Option<T>, StoreError> {
+        self.tree(tree).get(key.as_bytes())?.map(|v| from_json(&v)).transpose()
     }
 
-    fn all<T: DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, StoreError> {
-        tree.iter().values().map(|v| from_json(&v?)).collect()
+    fn all<T: DeserializeOwned>(&self, tree: Tree) -> Result<Vec<T>, StoreError> {
+        self.tree(tree).iter().values().map(|v| from_json(&v?)).collect()
     }
 
     pub fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        Self::get(&self.orders, id)
+        self.get(Tree::Orders, id)
     }
 
     pub fn orders(&self) -> Result<Vec<Order>, StoreError> {
-        Self::all(&self.orders)
+        self.all(Tree::Orders)
     }
 
     /// Orders holding reference `kind`=`value` (through the index).
     pub fn orders_by_ref(&self, kind: &str, value: &str) -> Result<Vec<Order>, StoreError> {
         let prefix = keys::order_ref_prefix(kind, value);
         let mut out = Vec::new();
-        for kv in self.order_refs.scan_prefix(&prefix) {
+        for kv in self.tree(Tree::OrderRefs).scan_prefix(&prefix) {
             let (k, _) = kv?;
             let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
             if let Some(o) = self.order(&id)? {
@@ -337,39 +320,41 @@ impl Store {
     }
 
     pub fn reclamo(&self, id: &str) -> Result<Option<Reclamo>, StoreError> {
-        Self::get(&self.reclamos, id)
+        self.get(Tree::Reclamos, id)
     }
 
     pub fn reclamos(&self) -> Result<Vec<Reclamo>, StoreError> {
-        Self::all(&self.reclamos)
+        self.all(Tree::Reclamos)
     }
 
     pub fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
-        Self::get(&self.tasks, id)
+        self.get(Tree::Tasks, id)
     }
 
     pub fn tasks(&self) -> Result<Vec<Task>, StoreError> {
-        Self::all(&self.tasks)
+        self.all(Tree::Tasks)
     }
 
     pub fn outbox(&self) -> Result<Vec<Outgoing>, StoreError> {
-        Self::all(&self.outbox)
+        self.all(Tree::Outbox)
     }
 
     pub fn outgoing(&self, id: &str) -> Result<Option<Outgoing>, StoreError> {
-        Self::get(&self.outbox, id)
+        self.get(Tree::Outbox, id)
     }
 
     pub fn outgoing_bytes(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.outbox_raw.get(id.as_bytes())?.map(|v| v.to_vec()))
+        Ok(self.tree(Tree::OutboxRaw).get(id.as_bytes())?.map(|v| v.to_vec()))
     }
 
     /// Save an outbox entry's new state (sent, failed, next attempt).
     pub fn update_outgoing(&self, mail: &Outgoing) -> Result<(), StoreError> {
         let bytes = to_json(mail)?;
-        let pending = mail.state == "pendiente";
+        let pending = mail.state == OutboxState::Pendiente;
         let refused = !pending && !mail.refused.is_empty();
-        (&self.outbox, &self.outbox_pending, &self.outbox_failed).transaction(|(outbox, idx, failed)| {
+        let (outbox, idx, failed) =
+            (self.tree(Tree::Outbox), self.tree(Tree::OutboxPending), self.tree(Tree::OutboxFailed));
+        (outbox, idx, failed).transaction(|(outbox, idx, failed)| {
             outbox.insert(mail.id.as_bytes(), bytes.as_slice())?;
             if pending {
                 idx.insert(mail.id.as_bytes(), &[])?;
@@ -386,137 +371,95 @@ impl Store {
 
     /// The cursor of an IMAP folder (`source` names server, user and folder).
     pub fn cursor(&self, source: &str) -> Result<Option<Cursor>, StoreError> {
-        self.meta.get(keys::cursor_key(source))?.map(|v| from_json(&v)).transpose()
+        self.tree(Tree::Meta).get(keys::cursor(source))?.map(|v| from_json(&v)).transpose()
     }
 
     pub fn set_cursor(&self, source: &str, cursor: &Cursor) -> Result<(), StoreError> {
-        self.meta.insert(keys::cursor_key(source), to_json(cursor)?)?;
+        self.tree(Tree::Meta).insert(keys::cursor(source), to_json(cursor)?)?;
         Ok(())
     }
 
     /// Record a message that could not be processed (durable at the next flush).
     pub fn record_quarantine(&self, q: &Quarantined) -> Result<(), StoreError> {
-        let key = format!("{}|{}", q.at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true), q.name);
-        self.quarantine.insert(key.as_bytes(), to_json(q)?)?;
+        self.tree(Tree::Quarantine).insert(keys::quarantine(q.at, &q.name), to_json(q)?)?;
         Ok(())
     }
 
     /// Quarantined messages, oldest first.
     pub fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
-        Self::all(&self.quarantine)
+        self.all(Tree::Quarantine)
     }
 
     /// Outbox ids of refused mails no task tells a person about yet.
     pub fn unnoticed_refusals(&self) -> Result<Vec<String>, StoreError> {
-        self.outbox_failed.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+        self.tree(Tree::OutboxFailed).iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
     }
 
     /// The earliest instant in the scheduler's index (one B-tree lookup).
     pub fn next_scheduled(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.schedule.first()?.and_then(|(k, _)| keys::instant_from_bytes(&k)))
+        Ok(self.tree(Tree::Schedule).first()?.and_then(|(k, _)| keys::instant_from_bytes(&k)))
     }
 
-    /// Subjects whose scheduled instant is at or before `now`, earliest first.
-    pub fn scheduled_until(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+    /// Subjects whose scheduled instant is at or before `now`, earliest
+    /// first (an entry whose subject this buzon cannot read is skipped).
+    pub fn scheduled_until(&self, now: DateTime<Utc>) -> Result<Vec<Subject>, StoreError> {
         let end = keys::instant_bytes(now + chrono::Duration::milliseconds(1));
         let mut out = Vec::new();
-        for k in self.schedule.range(..end.to_vec()).keys() {
+        for k in self.tree(Tree::Schedule).range(..end.to_vec()).keys() {
             let k = k?;
-            out.push(String::from_utf8_lossy(&k[8.min(k.len())..]).into_owned());
+            match k.get(8..).and_then(keys::subject_from) {
+                Some(s) => out.push(s),
+                None => tracing::warn!("Unreadable schedule entry {:?}: skipped", String::from_utf8_lossy(&k)),
+            }
         }
         Ok(out)
     }
 
     /// The scheduled instant of one subject.
-    pub fn scheduled(&self, subject: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.schedule_by.get(subject.as_bytes())?.and_then(|v| keys::instant_from_bytes(&v)))
+    pub fn scheduled(&self, subject: &Subject) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.tree(Tree::ScheduleBy).get(keys::subject(subject))?.and_then(|v| keys::instant_from_bytes(&v)))
     }
 
     /// What the schedule index was computed with (`None`: it must be rebuilt).
     pub fn schedule_signature(&self) -> Result<Option<String>, StoreError> {
-        Ok(self.meta.get(keys::SCHEDULE_SIGNATURE_KEY)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self.tree(Tree::Meta).get(keys::SCHEDULE_SIGNATURE_KEY)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     /// Empty the schedule index (before a rebuild) and forget its signature.
     pub fn clear_schedule(&self) -> Result<(), StoreError> {
-        self.meta.remove(keys::SCHEDULE_SIGNATURE_KEY)?;
-        self.schedule.clear()?;
-        self.schedule_by.clear()?;
+        self.tree(Tree::Meta).remove(keys::SCHEDULE_SIGNATURE_KEY)?;
+        self.tree(Tree::Schedule).clear()?;
+        self.tree(Tree::ScheduleBy).clear()?;
         Ok(())
     }
 
     /// The index was rebuilt with this signature.
     pub fn set_schedule_signature(&self, signature: &str) -> Result<(), StoreError> {
-        self.meta.insert(keys::SCHEDULE_SIGNATURE_KEY, signature.as_bytes())?;
+        self.tree(Tree::Meta).insert(keys::SCHEDULE_SIGNATURE_KEY, signature.as_bytes())?;
         Ok(())
     }
 
     /// Are there refused outbox mails no task tells a person about yet?
     pub fn has_unnoticed_refusals(&self) -> bool {
-        !self.outbox_failed.is_empty()
-    }
-
-    /// Has the scheduled job `key` run?
-    pub fn job_done(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.jobs.contains_key(key.as_bytes())?)
-    }
-
-    /// When the job `key` ran, if it did.
-    pub fn job_at(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self
-            .jobs
-            .get(key.as_bytes())?
-            .and_then(|v| DateTime::parse_from_rfc3339(&String::from_utf8_lossy(&v)).ok())
-            .map(|d| d.with_timezone(&Utc)))
+        !self.tree(Tree::OutboxFailed).is_empty()
     }
 
     pub fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError> {
-        Self::get(&self.threads, message_id)
+        self.get(Tree::Threads, message_id)
     }
 
     pub fn processed(&self) -> Result<Vec<Processed>, StoreError> {
-        Self::all(&self.processed)
-    }
-
-    pub fn processed_count(&self) -> usize {
-        self.processed.len()
-    }
-
-    pub fn replies_in(&self, address: &str, hour: &str) -> Result<u32, StoreError> {
-        Ok(self
-            .replies
-            .get(keys::reply_key(address, hour))?
-            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
-            .unwrap_or(0))
-    }
-
-    /// Automatic replies to `address` in the day of `hour` (`YYYYMMDD…`).
-    pub fn replies_in_day(&self, address: &str, day: &str) -> Result<u32, StoreError> {
-        let prefix = format!("{address}|{day}");
-        let mut n = 0;
-        for kv in self.replies.scan_prefix(prefix.as_bytes()) {
-            let (_, v) = kv?;
-            n += v.as_ref().try_into().map(u32::from_be_bytes).unwrap_or(0);
-        }
-        Ok(n)
-    }
-
-    pub fn sequence(&self, name: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .meta
-            .get(keys::seq_key(name))?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(0))
+        self.all(Tree::Processed)
     }
 
     /// Outgoing mails due for a send attempt at `now`, oldest first.
     pub fn due_outgoing(&self, now: DateTime<Utc>) -> Result<Vec<Outgoing>, StoreError> {
         let mut v = Vec::new();
-        for k in self.outbox_pending.iter().keys() {
+        for k in self.tree(Tree::OutboxPending).iter().keys() {
             let k = k?;
             let id = String::from_utf8_lossy(&k).into_owned();
             if let Some(o) = self.outgoing(&id)?
-                && o.state == "pendiente"
+                && o.state == OutboxState::Pendiente
                 && o.next_attempt.is_none_or(|t| t <= now)
             {
                 v.push(o);
@@ -529,7 +472,7 @@ impl Store {
     /// Every open order (through the open-orders index: closed ones are not read).
     pub fn open_orders(&self) -> Result<Vec<Order>, StoreError> {
         let mut out = Vec::new();
-        for k in self.client_open.iter().keys() {
+        for k in self.tree(Tree::ClientOpen).iter().keys() {
             let k = k?;
             let key = String::from_utf8_lossy(&k);
             if let Some((_, id)) = key.split_once('|')
@@ -543,10 +486,10 @@ impl Store {
 
     /// The `limit` most recent open orders of `client`, and how many are open.
     pub fn open_orders_of_client(&self, client: &str, limit: usize) -> Result<(Vec<Order>, usize), StoreError> {
-        let prefix = format!("{client}|");
+        let prefix = keys::client_prefix(client);
         let mut out = Vec::new();
         let mut total = 0;
-        for k in self.client_open.scan_prefix(prefix.as_bytes()).keys().rev() {
+        for k in self.tree(Tree::ClientOpen).scan_prefix(&prefix).keys().rev() {
             let k = k?;
             total += 1;
             if out.len() < limit {
@@ -563,6 +506,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desk::effect::Sequence;
 
     #[test]
     fn a_snapshot_left_unfinished_by_a_crash_does_not_stop_the_store() {
@@ -570,13 +514,13 @@ mod tests {
         let path = dir.path().join("store");
         {
             let s = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
-            s.commit(None, &[Effect::Sequence { name: "task".into(), value: 7 }]).unwrap_or_else(|e| panic!("{e}"));
+            s.commit(None, &[Effect::Sequence { name: Sequence::Tasks, value: 7 }]).unwrap_or_else(|e| panic!("{e}"));
             s.flush().unwrap_or_else(|e| panic!("{e}"));
         }
         // What a kill -9 during sled's snapshot writing leaves behind.
         std::fs::write(path.join("snap.00000000FFFFFFFF.generating"), b"").unwrap_or_else(|e| panic!("{e}"));
         let s = Store::open(&path).unwrap_or_else(|e| panic!("the store must open after a crash: {e}"));
-        assert_eq!(s.sequence("task").unwrap_or(0), 7);
+        assert_eq!(crate::desk::View::sequence(&s, &Sequence::Tasks).unwrap_or(0), 7);
     }
 
     #[test]
@@ -584,17 +528,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let s = Store::open(&dir.path().join("store")).unwrap_or_else(|e| panic!("{e}"));
         let at = |h: i64| DateTime::from_timestamp(1_800_000_000 + h * 3600, 0).unwrap_or_default();
-        let sched = |subject: &str, t: Option<DateTime<Utc>>| Effect::Schedule { subject: subject.into(), at: t };
+        let sched = |subject: Subject, t: Option<DateTime<Utc>>| Effect::Schedule { subject, at: t };
         let commit = |e: &[Effect]| s.commit(None, e).unwrap_or_else(|e| panic!("{e}"));
-        commit(&[sched("reclamo:R-1", Some(at(5))), sched("task:T-1", Some(at(3)))]);
+        let (r1, t1, o1) =
+            (Subject::Reclamo("R-1".into()), Subject::Task("T-1".into()), Subject::Review("OC-1".into()));
+        commit(&[sched(r1.clone(), Some(at(5))), sched(t1.clone(), Some(at(3)))]);
         assert_eq!(s.next_scheduled().ok().flatten(), Some(at(3)));
         // Moving a subject drops its old entry, in the same transaction.
-        commit(&[sched("task:T-1", Some(at(7))), sched("review:OC-1", Some(at(-1)))]);
+        commit(&[sched(t1.clone(), Some(at(7))), sched(o1.clone(), Some(at(-1)))]);
         assert_eq!(s.next_scheduled().ok().flatten(), Some(at(-1)), "earliest first");
-        assert_eq!(s.scheduled_until(at(5)).unwrap_or_default(), vec!["review:OC-1", "reclamo:R-1"]);
-        assert_eq!(s.scheduled("task:T-1").ok().flatten(), Some(at(7)));
-        commit(&[sched("review:OC-1", None), sched("reclamo:R-1", None)]);
-        assert_eq!(s.scheduled_until(at(100)).unwrap_or_default(), vec!["task:T-1"]);
+        assert_eq!(s.scheduled_until(at(5)).unwrap_or_default(), vec![o1.clone(), r1.clone()]);
+        assert_eq!(s.scheduled(&t1).ok().flatten(), Some(at(7)));
+        commit(&[sched(o1, None), sched(r1, None)]);
+        assert_eq!(s.scheduled_until(at(100)).unwrap_or_default(), vec![t1]);
         assert_eq!(s.next_scheduled().ok().flatten(), Some(at(7)));
     }
 }

@@ -1,5 +1,6 @@
 //! The desk's business data from `rules/`: checklists per regime, the stage
-//! list, alert kinds and how to infer a regime. Data, not code.
+//! list, alert kinds and how to infer a regime. Data, not code: the rule
+//! loader reads it, the desk uses it.
 
 use std::path::Path;
 

@@ -1,0 +1,75 @@
+//! `aviso_transportista`: a carrier's or agent's notice (arrival, BL issued,
+//! ETA change) updates the open orders that hold its BL/AWB/container/DAM.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Incoming;
+use super::context::excerpt;
+use super::draft::Draft;
+use super::model::{HistoryEntry, Order};
+use super::view::ViewResult;
+
+static ETA: LazyLock<Regex> = LazyLock::new(|| super::re(r"(?i)\bETA\b[^0-9\n]{0,40}(\d{1,2}/\d{1,2}(?:/\d{2,4})?)"));
+static VESSEL: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(
+        r"(?i)\b(?:la nave|nave|vessel|m/?v)\s+([A-Z][A-Z0-9]*(?:\s+[A-Z][A-Z0-9]*){0,3})\s+(?:viaje|voy\.?|v\.)\s*([A-Z0-9]+)",
+    )
+});
+
+/// Reference kinds a carrier notice names a shipment by.
+const CARRIER_REFS: &[&str] = &["bl", "awb", "container", "dam"];
+
+pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
+    let mut orders: BTreeMap<String, Order> = BTreeMap::new();
+    for (kind, values) in &m.class.references {
+        if !CARRIER_REFS.contains(&kind.as_str()) {
+            continue;
+        }
+        for v in values {
+            for o in d.orders_by_ref(kind, v)? {
+                if o.is_open() {
+                    orders.insert(o.id.clone(), o);
+                }
+            }
+        }
+    }
+    let text = format!("{}\n{}", m.mail.subject, m.mail.new_text);
+    let eta = ETA.captures(&text).and_then(|c| c.get(1)).map(|c| c.as_str().to_string());
+    let vessel = VESSEL.captures(&text).map(|c| format!("{} {}", &c[1], &c[2]).trim().to_string());
+    if orders.is_empty() {
+        let summary = format!("Aviso de transportista sin orden identificada de {}: «{}».", m.from(), m.mail.subject);
+        d.open_task("aviso_sin_orden", None, None, None, summary, m.mail.message_id.clone())?;
+        return Ok(());
+    }
+    for (_, mut o) in orders {
+        let mut parts = Vec::new();
+        if let Some(e) = &eta {
+            if o.eta.as_deref() != Some(e) {
+                parts.push(format!("ETA {e}"));
+            }
+            o.eta = Some(e.clone());
+        }
+        if let Some(v) = &vessel {
+            o.vessel = Some(v.clone());
+            parts.push(format!("nave {v}"));
+        }
+        let what = if parts.is_empty() {
+            format!("Aviso del transportista: {}", excerpt(&m.mail.subject, 120))
+        } else {
+            format!("Aviso del transportista: {}", parts.join(", "))
+        };
+        o.history.push(HistoryEntry { at: d.now, what });
+        o.updated_at = d.now;
+        if let Some(mid) = &m.mail.message_id
+            && !o.message_ids.contains(mid)
+        {
+            o.message_ids.push(mid.clone());
+        }
+        d.note(format!("carrier notice filed in {}", o.id));
+        d.save_order(o);
+    }
+    Ok(())
+}

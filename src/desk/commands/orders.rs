@@ -1,0 +1,102 @@
+//! Commands on one order: stage, ETA, vessel, regime, regime expiry,
+//! close/archive/reopen, documents reviewed.
+
+use super::super::context::parse_dmy;
+use super::super::documents::missing;
+use super::super::draft::Draft;
+use super::super::view::ViewResult;
+use super::{Command, Done, entry};
+use crate::text::fold;
+
+pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
+    let desk = d.desk;
+    let rules = &desk.rules.desk;
+    let Some(mut o) = d.order(&c.target)? else {
+        return Ok(Err(format!("no existe la orden {}", c.target)));
+    };
+    let msg = match c.verb.as_str() {
+        "estado" | "etapa" => {
+            let stages = &rules.stages;
+            let rest = fold(&c.rest);
+            let Some(stage) = stages.iter().filter(|s| rest.starts_with(&fold(s))).max_by_key(|s| s.len()) else {
+                return Ok(Err(format!("etapa desconocida; use una de: {}", stages.join(", "))));
+            };
+            let extra = c.rest.get(stage.len()..).unwrap_or("").trim().to_string();
+            for kv in extra.split_whitespace() {
+                match kv.split_once('=') {
+                    Some(("dam", v)) => {
+                        let refs = crate::refs::extract(&format!("DAM {v}"));
+                        let Some(dam) = refs.get("dam").and_then(|s| s.iter().next()) else {
+                            return Ok(Err(format!("DAM inválida: {v}")));
+                        };
+                        o.references.entry("dam".into()).or_default().insert(dam.clone());
+                    }
+                    Some(("canal", v)) => o.history.push(entry(d, who, format!("Canal {v}"))),
+                    Some(("eta", v)) => o.eta = Some(v.to_string()),
+                    _ => return Ok(Err(format!("no entiendo «{kv}» (use dam=, canal=, eta=)"))),
+                }
+            }
+            o.stage = stage.clone();
+            if o.stage == stages.last().cloned().unwrap_or_default() {
+                o.closed = true;
+            }
+            format!("orden {} en etapa «{stage}»", o.id)
+        }
+        "eta" => {
+            if parse_dmy(&c.rest).is_none() {
+                return Ok(Err(format!("fecha inválida «{}» (dd/mm/aaaa)", c.rest)));
+            }
+            o.eta = Some(c.rest.clone());
+            format!("orden {} con ETA {}", o.id, c.rest)
+        }
+        "nave" => {
+            if c.rest.is_empty() {
+                return Ok(Err("falta el nombre de la nave".into()));
+            }
+            o.vessel = Some(c.rest.clone());
+            format!("orden {} con nave {}", o.id, c.rest)
+        }
+        "regimen" => {
+            let code = c.rest.trim().to_string();
+            if rules.checklist(&code).is_none() {
+                let known: Vec<&str> = rules.checklists.iter().map(|c| c.regime.as_str()).collect();
+                return Ok(Err(format!("régimen desconocido «{code}»; use uno de: {}", known.join(", "))));
+            }
+            o.regime = code;
+            o.missing = missing(rules, &o.regime, &o.documents);
+            format!("orden {} con régimen {}", o.id, o.regime)
+        }
+        "vence" => {
+            let Some(day) = parse_dmy(&c.rest) else {
+                return Ok(Err(format!("fecha inválida «{}» (dd/mm/aaaa)", c.rest)));
+            };
+            let cal = &desk.settings.calendar;
+            let due = cal.at_local(day, cal.day_end);
+            o.regime_expires = Some(due);
+            // The reminders come from the task (days before per alert kind in rules/).
+            let summary = format!("Vence el régimen {} de la orden {} el {}", o.regime, o.id, day.format("%d/%m/%Y"));
+            let (client, id) = (o.client.clone(), o.id.clone());
+            let task = d.open_task("alerta_vencimiento_regimen", Some(&client), Some(&id), Some(due), summary, None)?;
+            format!("orden {} con vencimiento de régimen el {} (tarea {task})", o.id, day.format("%d/%m/%Y"))
+        }
+        "reabrir" => {
+            o.closed = false;
+            format!("orden {} reabierta", o.id)
+        }
+        "revisado" => {
+            o.review_due = None;
+            format!("documentos de la orden {} revisados", o.id)
+        }
+        _ => {
+            o.closed = true;
+            if c.verb == "archivar" {
+                o.stage = rules.stages.last().cloned().unwrap_or_else(|| "archivada".into());
+            }
+            format!("orden {} cerrada", o.id)
+        }
+    };
+    o.history.push(entry(d, who, format!("Comando #{} {}", c.verb, c.rest).trim().to_string()));
+    o.updated_at = d.now;
+    d.save_order(o);
+    Ok(Ok(msg))
+}

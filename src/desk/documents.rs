@@ -1,0 +1,202 @@
+//! `documentos`: a client (or its partner) sends customs documents. The
+//! order is found (order tag, thread, shared reference) or opened; the
+//! documents are filed by SHA-256; the sender gets an acknowledgement with
+//! what was received and what the regime's checklist still needs.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::context::{kind_name, mail_context, order_context};
+use super::draft::Draft;
+use super::effect::Sequence;
+use super::matching::{client_of, client_sender, link_ours, link_thread, pointed_orders};
+use super::model::{HistoryEntry, Order, OrderDocument, ThreadLink};
+use super::reply::{Letter, Threading};
+use super::view::ViewResult;
+use super::{Desk, Incoming};
+use crate::refs::References;
+use crate::rules::checklists::DeskRules;
+
+/// The required document kinds of `regime` not among the readable `docs`.
+pub fn missing(rules: &DeskRules, regime: &str, docs: &[OrderDocument]) -> Vec<String> {
+    let have: BTreeSet<&str> = docs.iter().filter(|d| d.unreadable.is_none()).map(|d| d.kind.as_str()).collect();
+    rules
+        .checklist(regime)
+        .map(|c| c.required.iter().filter(|k| !have.contains(k.as_str())).cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The stage once documents arrived: the first stage while something is
+/// missing, the second once complete; later stages are kept.
+fn stage_after_documents(rules: &DeskRules, order: &Order) -> String {
+    let stages = &rules.stages;
+    let first = stages.first().cloned().unwrap_or_else(|| "abierta".into());
+    let complete = stages.get(1).cloned().unwrap_or_else(|| first.clone());
+    if order.stage == first || order.stage == complete {
+        if order.missing.is_empty() { complete } else { first }
+    } else {
+        order.stage.clone()
+    }
+}
+
+/// The regime of a new order: a DAM's regime code, words of the mail, the
+/// client's configured regime, the default checklist.
+fn infer_regime(desk: &Desk<'_>, m: &Incoming<'_>, client: &str) -> String {
+    let rb = &desk.rules.desk;
+    for dam in m.class.references.get("dam").into_iter().flatten() {
+        if let Some(r) = crate::refs::dam_regime(dam)
+            && rb.checklist(r).is_some()
+        {
+            return r.to_string();
+        }
+    }
+    let text = format!("{}\n{}", m.mail.subject, m.mail.new_text);
+    if let Some(r) = rb.regime_from_text(&text) {
+        return r.to_string();
+    }
+    if let Some(r) = desk.directory.client(client).and_then(|c| c.regime.clone())
+        && rb.checklist(&r).is_some()
+    {
+        return r;
+    }
+    rb.default_regime().unwrap_or("10").to_string()
+}
+
+fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<Order> {
+    let desk = d.desk;
+    let year = chrono::Datelike::year(&desk.settings.calendar.local_date(d.now));
+    let n = d.next(Sequence::Orders(year))?;
+    Ok(Order {
+        id: format!("{}-{year}-{n:06}", desk.settings.order_prefix),
+        client: client.to_string(),
+        stage: desk.rules.desk.stages.first().cloned().unwrap_or_else(|| "abierta".into()),
+        regime: infer_regime(desk, m, client),
+        references: References::new(),
+        documents: Vec::new(),
+        missing: Vec::new(),
+        opened_at: d.now,
+        updated_at: d.now,
+        subject: m.mail.subject.clone(),
+        eta: None,
+        vessel: None,
+        review_due: None,
+        regime_expires: None,
+        message_ids: Vec::new(),
+        history: Vec::new(),
+        closed: false,
+    })
+}
+
+pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
+    let desk = d.desk;
+    let mid = m.mail.message_id.clone();
+    let Some(client) = client_of(&m.sender) else {
+        let summary = format!(
+            "Documentos de un remitente no registrado ({}): «{}». Asignar a un cliente u orden.",
+            m.from(),
+            m.mail.subject
+        );
+        d.open_task("triage_documentos", None, None, None, summary, mid)?;
+        return Ok(());
+    };
+    if m.mail.dmarc_failed() {
+        let summary = format!(
+            "Documentos con DMARC fallido de {}: «{}». Verificar el remitente antes de archivarlos.",
+            m.from(),
+            m.mail.subject
+        );
+        d.open_task("remitente_no_verificado", Some(&client), None, None, summary, mid)?;
+        return Ok(());
+    }
+    let existing = pointed_orders(d, m, &client, true)?.into_iter().next();
+    let new_order = existing.is_none();
+    let mut order = match existing {
+        Some(o) => o,
+        None => open_order(d, m, &client)?,
+    };
+    let mut added = Vec::new();
+    let mut unreadable = Vec::new();
+    for doc in &m.class.documents {
+        let Some(att) = m.mail.attachments.get(doc.index) else { continue };
+        if order.documents.iter().any(|x| x.sha256 == att.sha256) {
+            continue; // the same file sent again
+        }
+        let k = m.kept.get(doc.index).cloned().unwrap_or_default();
+        let reason =
+            att.problems.iter().find(|p| p.code.starts_with("pdf_")).map(|p| p.to_string()).or(k.not_kept.clone());
+        if let Some(r) = &reason {
+            unreadable.push(format!("{} ({r})", att.name));
+        }
+        let filed = OrderDocument {
+            kind: doc.kind.clone(),
+            name: att.name.clone(),
+            sha256: att.sha256.clone(),
+            path: k.path,
+            size: att.size as u64,
+            received_at: d.now,
+            unreadable: reason,
+        };
+        added.push(filed.clone());
+        order.documents.push(filed);
+    }
+    for (kind, values) in &m.class.references {
+        order.references.entry(kind.clone()).or_default().extend(values.iter().cloned());
+    }
+    let rules = &desk.rules.desk;
+    order.missing = missing(rules, &order.regime, &order.documents);
+    order.stage = stage_after_documents(rules, &order);
+    order.updated_at = d.now;
+    if !added.is_empty() {
+        order.review_due =
+            Some(desk.settings.calendar.add_business_hours(d.now, f64::from(desk.settings.review_hours)));
+    }
+    let names: Vec<&str> = added.iter().map(|doc| kind_name(&doc.kind)).collect();
+    let what = if new_order {
+        format!("Orden abierta con {} documento(s): {}", added.len(), names.join(", "))
+    } else if added.is_empty() {
+        "Correo recibido sin documentos nuevos".to_string()
+    } else {
+        format!("Documentos recibidos: {}", names.join(", "))
+    };
+    order.history.push(HistoryEntry { at: d.now, what });
+    if let Some(mid) = &m.mail.message_id
+        && !order.message_ids.contains(mid)
+    {
+        order.message_ids.push(mid.clone());
+    }
+    d.note(format!("{} {}", if new_order { "opened" } else { "updated" }, order.id));
+    if !unreadable.is_empty() {
+        let summary = format!(
+            "Documento(s) ilegible(s) en {}: {}. Pedir una copia legible o revisar a mano.",
+            order.id,
+            unreadable.join("; ")
+        );
+        d.open_task("documento_ilegible", Some(&client), Some(&order.id), None, summary, mid)?;
+    }
+    // Acknowledge to the sender (a client address or the partner).
+    let to = m.reply_address(desk.directory);
+    let link = ThreadLink { order: Some(order.id.clone()), reclamo: None };
+    if d.may_reply(m, &to)? {
+        let registered = client_sender(&m.sender).and_then(|c| desk.directory.client(c));
+        let mut ctx = mail_context(desk.settings, m, registered, d.now);
+        ctx["order"] = order_context(rules, &desk.settings.calendar, &order);
+        ctx["new_order"] = json!(new_order);
+        ctx["added"] = json!(added.iter().map(|doc| json!({"kind": doc.kind, "kind_name": kind_name(&doc.kind), "name": doc.name, "unreadable": doc.unreadable})).collect::<Vec<_>>());
+        let letter = Letter {
+            template: "acuse_documentos",
+            to: vec![to],
+            ctx: &ctx,
+            threading: Threading::Reply(m),
+            order: Some(&order.id),
+            id: None,
+        };
+        if let Some(sent) = d.send(letter) {
+            order.message_ids.push(sent.clone());
+            link_ours(d, sent, link.clone());
+        }
+    }
+    link_thread(d, m, link)?;
+    d.save_order(order);
+    Ok(())
+}

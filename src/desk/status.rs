@@ -1,0 +1,74 @@
+//! `estado`: a client's registered address gets the summary of the orders
+//! its mail points at, or of its open orders. Anyone else (or a mail whose
+//! DMARC failed) gets a polite generic answer, and a person a task.
+
+use serde_json::json;
+
+use super::Incoming;
+use super::context::{mail_context, order_context};
+use super::draft::Draft;
+use super::matching::{client_sender, pointed_orders};
+use super::reply::{Letter, Threading};
+use super::view::ViewResult;
+
+/// Orders shown at most in one status summary (the most recent open ones).
+pub const STATUS_LIMIT: usize = 10;
+
+pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
+    let desk = d.desk;
+    let to = m.reply_address(desk.directory);
+    let registered = client_sender(&m.sender).and_then(|c| desk.directory.client(c));
+    let verified = registered.is_some() && !m.mail.dmarc_failed();
+    if !verified {
+        let why = if m.mail.dmarc_failed() { "DMARC fallido" } else { "remitente no registrado" };
+        let summary = format!(
+            "Consulta de estado de {} ({why}): «{}». Responder a mano si corresponde.",
+            m.from(),
+            m.mail.subject
+        );
+        let client = client_sender(&m.sender).map(str::to_string);
+        d.open_task("estado_sin_verificar", client.as_deref(), None, None, summary, m.mail.message_id.clone())?;
+        if d.may_reply(m, &to)? {
+            let ctx = mail_context(desk.settings, m, registered, d.now);
+            let letter = Letter {
+                template: "estado_generico",
+                to: vec![to],
+                ctx: &ctx,
+                threading: Threading::Reply(m),
+                order: None,
+                id: None,
+            };
+            d.send(letter);
+        }
+        return Ok(());
+    }
+    let Some(client) = registered else { return Ok(()) };
+    // The orders the mail points at, else the client's most recent open ones.
+    let mut pointed = pointed_orders(d, m, &client.id, false)?;
+    pointed.sort_by(|a, b| a.id.cmp(&b.id));
+    let (orders, total) = if pointed.is_empty() {
+        d.open_orders_of_client(&client.id, STATUS_LIMIT)?
+    } else {
+        let n = pointed.len();
+        (pointed, n)
+    };
+    if !d.may_reply(m, &to)? {
+        d.note("status request not answered (loop guard or rate limit)");
+        return Ok(());
+    }
+    let rules = &desk.rules.desk;
+    let mut ctx = mail_context(desk.settings, m, Some(client), d.now);
+    ctx["orders"] = json!(orders.iter().map(|o| order_context(rules, &desk.settings.calendar, o)).collect::<Vec<_>>());
+    ctx["more"] = json!(total.saturating_sub(orders.len()));
+    let single = (orders.len() == 1).then(|| orders[0].id.clone());
+    let letter = Letter {
+        template: "estado",
+        to: vec![to],
+        ctx: &ctx,
+        threading: Threading::Reply(m),
+        order: single.as_deref(),
+        id: None,
+    };
+    d.send(letter);
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Work that only a person can do: quotation requests (`proforma`), mail
+//! nobody recognised (`otro`: triage), and refused outgoing mail.
+
+use super::Incoming;
+use super::draft::Draft;
+use super::matching::client_of;
+use super::view::ViewResult;
+use crate::clients::Sender;
+
+/// `proforma`: a task for the client's assistant.
+pub fn proforma(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
+    let client = client_of(&m.sender);
+    let summary = format!("Solicitud de cotización/proforma de {}: «{}».", m.from(), m.mail.subject);
+    d.open_task("proforma", client.as_deref(), None, None, summary, m.mail.message_id.clone())?;
+    Ok(())
+}
+
+/// `otro`: a triage task (never for our own mail).
+pub fn triage(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
+    if matches!(m.sender, Sender::Ours) {
+        return Ok(());
+    }
+    let client = client_of(&m.sender);
+    let summary = format!("Correo sin clasificar de {}: «{}». Revisar y asignar.", m.from(), m.mail.subject);
+    d.open_task("triage", client.as_deref(), None, None, summary, m.mail.message_id.clone())?;
+    Ok(())
+}
+
+/// Mails the SMTP server refused (for some or all recipients): a task for
+/// the assistant of the order's client (or the default one) each.
+pub fn refusals(d: &mut Draft<'_>, ids: &[String]) -> ViewResult<()> {
+    for id in ids {
+        d.push(super::Effect::RefusalNoticed { id: id.clone() });
+        let Some(m) = d.outgoing(id)? else { continue };
+        let client = match m.order.as_deref() {
+            Some(o) => d.order(o)?.map(|o| o.client),
+            None => None,
+        };
+        let summary = format!(
+            "El servidor de correo rechazó «{}» para: {}. Contactar al destinatario por otra vía o corregir la dirección.",
+            m.subject,
+            m.refused.join("; ")
+        );
+        let task = d.open_task(
+            "correo_rechazado",
+            client.as_deref(),
+            m.order.as_deref(),
+            None,
+            summary,
+            Some(m.message_id.clone()),
+        )?;
+        d.note(format!("outbox {id} refused ({}): task {task}", m.refused.join("; ")));
+    }
+    Ok(())
+}
