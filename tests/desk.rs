@@ -283,3 +283,71 @@ fn the_follow_up_processed_first_still_ends_in_one_order() {
     assert_eq!(orders[0]["documents"].as_array().map(Vec::len), Some(3));
     assert_eq!(orders[0]["missing"], serde_json::json!([]));
 }
+
+/// A mail with one PDF attachment.
+fn with_pdf(from: &str, subject: &str, id: &str, body: &str, file: &str, pdf_lines: &[&str]) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let pdf = generate::pdf(pdf_lines);
+    let mut b64 = String::new();
+    for chunk in
+        base64_chunks(&pdf).as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>()
+    {
+        let _ = writeln!(b64, "{chunk}");
+    }
+    format!(
+        "From: {from}\r\nTo: ops@cli.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: Tue, 01 Dec 2026 09:00:00 -0500\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n--b1\r\nContent-Type: application/pdf; name=\"{file}\"\r\nContent-Disposition: attachment; filename=\"{file}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+fn base64_chunks(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in data.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            s.push(if k <= c.len() { T[((v >> (18 - 6 * k)) & 63) as usize] as char } else { '=' });
+        }
+    }
+    s
+}
+
+#[test]
+fn a_suppliers_draft_bl_that_is_also_a_carrier_notice_keeps_the_bl_and_sets_the_eta() {
+    // Two labels, one order: the documents handler files the BL, the carrier
+    // handler sets the ETA. Each used to save the order as it was before the
+    // mail, and the last save won: the BL was acknowledged and then lost.
+    let inst = Instance::new();
+    inst.deliver(
+        "1.eml",
+        &with_pdf(
+            "Patricia Huamán <phuaman@andestextil.test>",
+            "Documentos embarque",
+            "c1@andestextil.test",
+            "Buenos días, adjunto la factura comercial.",
+            "Factura AT-5521.pdf",
+            &["COMMERCIAL INVOICE AT-5521"],
+        ),
+    );
+    run_once(&inst, NOW);
+    inst.deliver(
+        "2.eml",
+        &with_pdf(
+            "Li Wei <li@guangzhoufabrics.test>",
+            "Pre-alerta [OC-2026-000001] draft BL MEDUHG271461",
+            "g1@guangzhoufabrics.test",
+            "Dear team, pre-alerta: please find attached the draft BL. ETA 20/12/2026.",
+            "Draft BL MEDUHG271461.pdf",
+            &["BILL OF LADING", "MEDUHG271461"],
+        ),
+    );
+    run_once(&inst, "2026-12-01T11:00:00-05:00");
+    let orders = inst.json(&["orders", "list", "--json"]);
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    let o = &orders[0];
+    let kinds: BTreeSet<&str> =
+        o["documents"].as_array().into_iter().flatten().filter_map(|d| d["kind"].as_str()).collect();
+    assert!(kinds.contains("documento_transporte"), "the BL is kept: {o}");
+    assert_eq!(o["eta"], "20/12/2026", "and the ETA set: {o}");
+}
