@@ -29,7 +29,7 @@ impl App {
         match (rules, clients, templates) {
             (Some(rules), Some(clients), Some(templates)) if errors.is_empty() => {
                 let directory = Directory::new(&config, clients);
-                let settings = config.desk_settings();
+                let settings = config.desk.clone();
                 let schedule_signature = crate::desk::deadlines::signature(&settings, &rules.desk);
                 Ok(App { config, rules, directory, templates, settings, schedule_signature })
             }
@@ -47,7 +47,7 @@ impl App {
     }
 
     pub fn parse_options(&self) -> crate::mail::ParseOptions {
-        crate::mail::ParseOptions { authserv_id: self.config.desk().authserv_id.clone(), ..Default::default() }
+        crate::mail::ParseOptions { authserv_id: self.config.authserv_id.clone(), ..Default::default() }
     }
 
     /// Parse and classify one raw message.
@@ -56,5 +56,32 @@ impl App {
         let sender = self.directory.sender(mail.from_address());
         let c = crate::rules::classify(&self.rules, &mail, crate::rules::Facts { sender: sender.role() });
         (mail, c)
+    }
+}
+
+/// The business files in force, shared by the daemon's tasks; SIGHUP swaps
+/// them (a refused reload leaves the previous ones).
+#[derive(Clone)]
+pub struct AppCell(std::sync::Arc<std::sync::Mutex<std::sync::Arc<App>>>);
+
+impl AppCell {
+    pub fn new(app: App) -> AppCell {
+        AppCell(std::sync::Arc::new(std::sync::Mutex::new(std::sync::Arc::new(app))))
+    }
+
+    /// The files in force now (a poisoned lock still holds a whole `App`).
+    pub fn current(&self) -> std::sync::Arc<App> {
+        match self.0.lock() {
+            Ok(a) => a.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn replace(&self, app: App) {
+        let new = std::sync::Arc::new(app);
+        match self.0.lock() {
+            Ok(mut a) => *a = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
     }
 }

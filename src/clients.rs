@@ -181,11 +181,7 @@ pub struct Directory {
 
 impl Directory {
     pub fn new(config: &Config, clients: Vec<Client>) -> Self {
-        Directory {
-            desk_address: config.desk_address(),
-            staff_domains: crate::config::addresses(&config.desk().staff_domains),
-            clients,
-        }
+        Directory { desk_address: config.desk.address.clone(), staff_domains: config.staff_domains.clone(), clients }
     }
 
     /// Who is `address`?

@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod backoff;
 pub mod calendar;
 pub mod cli;
 pub mod clients;
@@ -45,9 +46,11 @@ pub mod mail;
 pub mod mailbox;
 pub mod outbox;
 pub mod pipeline;
+pub mod query;
 pub mod refs;
 pub mod rules;
 pub mod scheduler;
 pub mod store;
 pub mod templates;
 pub mod text;
+pub mod tls;

@@ -47,7 +47,7 @@ pub struct Prepared {
 /// to be processed already is harmless.
 pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
     let (mail, class) = app.classify(raw);
-    let max = app.config.raw.store.max_attachment_bytes;
+    let max = app.config.store.max_attachment_bytes;
     let mut kept = vec![Kept::default(); mail.attachments.len()];
     let mut written = Vec::new();
     for d in &class.documents {
@@ -56,7 +56,7 @@ pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
             kept[d.index].not_kept = Some(format!("{} bytes, over the {max}-byte limit", att.size));
             continue;
         }
-        let (rel, new) = crate::store::attachments::keep(&app.config.attachments_path, &att.sha256, &att.data)
+        let (rel, new) = crate::store::attachments::keep(&app.config.store.attachments_path, &att.sha256, &att.data)
             .map_err(PipelineError::Attachment)?;
         kept[d.index].path = rel;
         written.extend(new);

@@ -94,3 +94,44 @@ pub fn ensure_schedule(app: &App, store: &Store) -> Result<(), StoreError> {
     tracing::info!("Schedule index rebuilt: {n} entries in {} ms", started.elapsed().as_millis());
     Ok(())
 }
+
+/// The scheduler's runner: sleep until the next due instant or until a
+/// commit rings (it may have brought one forward), then ask the committer —
+/// the store's single writer — to run what is due (mini-redis's
+/// `purge_expired_tasks`). Ends when `token` is cancelled.
+pub async fn runner(
+    app: crate::app::AppCell,
+    store: Store,
+    clock: crate::clock::Clock,
+    ticks: tokio::sync::mpsc::Sender<()>,
+    bell: std::sync::Arc<tokio::sync::Notify>,
+    last_run: std::sync::Arc<std::sync::Mutex<Option<DateTime<Utc>>>>,
+    token: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let now = clock.now();
+        let after = last_run.lock().ok().and_then(|l| *l).unwrap_or(now);
+        let wait = match next_due(&app.current(), &store, after) {
+            Ok(Some(t)) => (t - now).to_std().unwrap_or_default(),
+            Ok(None) => std::time::Duration::from_secs(3600),
+            Err(e) => {
+                tracing::error!("Scheduler: cannot read the schedule: {e}");
+                std::time::Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = bell.notified() => continue,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if ticks.send(()).await.is_err() {
+            return;
+        }
+        // Wait until the committer ran it (it rings), so the next due
+        // instant is asked after this run.
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = bell.notified() => {}
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Outcome;
+use super::Exit;
 use crate::app::App as Setup;
 use crate::rules::Classification;
 
@@ -85,7 +85,7 @@ fn render(setup: &Setup, path: &Path, json: bool) -> String {
     out
 }
 
-pub fn execute(config: &Path, args: Args) -> anyhow::Result<Outcome> {
+pub fn execute(config: &Path, args: Args) -> anyhow::Result<Exit> {
     let setup = Setup::load(config)?;
     let mut files = Vec::new();
     for root in &args.paths {
@@ -141,5 +141,5 @@ pub fn execute(config: &Path, args: Args) -> anyhow::Result<Outcome> {
         Ok(())
     })?;
     out.flush()?;
-    Ok(Outcome::Ok)
+    Ok(Exit::Ok)
 }

@@ -3,7 +3,6 @@
 //! 0 ok, 1 ran and found problems (failing rule tests), 2 error.
 
 mod classify;
-pub mod query;
 mod rules_cmd;
 
 use std::path::PathBuf;
@@ -12,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::clock::Clock;
-use query::Query;
+use crate::query::{self, Query};
 
 /// buzon: the customs desk's mail agent.
 #[derive(Debug, Parser)]
@@ -112,7 +111,7 @@ pub enum SimpleList {
 }
 
 /// How a command ended when it did not fail.
-pub enum Outcome {
+pub enum Exit {
     Ok,
     /// It ran, and found problems (e.g. failing rule tests).
     Problems,
@@ -121,8 +120,8 @@ pub enum Outcome {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Problems) => ExitCode::from(1),
+        Ok(Exit::Ok) => ExitCode::SUCCESS,
+        Ok(Exit::Problems) => ExitCode::from(1),
         Err(e) => {
             eprintln!("buzon: {e:#}");
             ExitCode::from(2)
@@ -136,10 +135,10 @@ fn init_logs() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let clock = Clock::from_flag(cli.now.as_deref())?;
     let now = clock.now();
-    let q = |query: Query| query::execute(&cli.config, now, query);
+    let q = |query: Query| query::execute(&cli.config, now, query).map(|()| Exit::Ok);
     match cli.command {
         Command::Run { once } => {
             init_logs();
@@ -151,7 +150,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 r.quarantined,
                 r.sent
             );
-            Ok(Outcome::Ok)
+            Ok(Exit::Ok)
         }
         Command::Classify(args) => classify::execute(&cli.config, args),
         Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd),

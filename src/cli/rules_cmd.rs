@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::Outcome;
+use super::Exit;
 use crate::config::Config;
 use crate::rules::RuleSet;
 
@@ -18,7 +18,7 @@ pub enum RulesCommand {
     },
 }
 
-pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Outcome> {
+pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Exit> {
     let config = Config::load(config)?;
     match cmd {
         RulesCommand::Check => {
@@ -34,14 +34,13 @@ pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Outcome> {
                 crate::templates::REQUIRED.len(),
                 rules.dir.display()
             );
-            Ok(Outcome::Ok)
+            Ok(Exit::Ok)
         }
         RulesCommand::Test { filter } => {
             let rules = RuleSet::load(&config.rules_path)?;
             let dir = rules.dir.join("tests");
             let cases = crate::rules::test::load_cases(&dir).map_err(crate::diag::Diagnostics)?;
-            let opts =
-                crate::mail::ParseOptions { authserv_id: config.desk().authserv_id.clone(), ..Default::default() };
+            let opts = crate::mail::ParseOptions { authserv_id: config.authserv_id.clone(), ..Default::default() };
             let (mut passed, mut failed) = (0, 0);
             for case in cases {
                 if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
@@ -59,7 +58,7 @@ pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Outcome> {
                 }
             }
             println!("{passed} passed, {failed} failed");
-            Ok(if failed == 0 { Outcome::Ok } else { Outcome::Problems })
+            Ok(if failed == 0 { Exit::Ok } else { Exit::Problems })
         }
     }
 }

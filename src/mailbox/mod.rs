@@ -1,13 +1,26 @@
-//! The source: raw messages with a stable identity. The embedded default is a
-//! Maildir (`maildir.rs`); in production an IMAP folder (`imap.rs`). A message
-//! is acknowledged (moved to `cur/`, or to the processed folder) only after
-//! the store committed and flushed its processing.
+//! The source: raw messages with a stable identity, fed into a bounded
+//! channel by a task of their own. The embedded default is a Maildir
+//! (`maildir.rs`); in production an IMAP folder (`imap/`). A message is
+//! acknowledged (moved to `cur/`, or to the processed folder) only after the
+//! store committed and flushed its processing.
 
 pub mod imap;
 pub mod maildir;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Mailbox};
+use crate::store::Store;
+
+/// Messages waiting between the source and the pipeline.
+pub const CHANNEL: usize = 256;
 
 /// How a message is acknowledged at its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,13 +31,13 @@ pub enum Token {
 
 /// Where the bytes are.
 pub enum Body {
-    /// Read it (on the reader thread).
+    /// Read it (on the pipeline's preparing thread).
     File(PathBuf),
     Bytes(Vec<u8>),
 }
 
 /// A message waiting at the source.
-pub struct Incoming {
+pub struct RawMessage {
     pub meta: Meta,
     pub body: Body,
 }
@@ -39,19 +52,14 @@ pub struct Meta {
     pub silent: bool,
 }
 
-/// A place messages come from.
-pub trait Source: Send {
-    /// Messages waiting, in delivery order; waits up to `wait` when there
-    /// are none (returning early when `stop` says so).
-    fn pending(&mut self, wait: Duration, stop: &dyn Fn() -> bool) -> anyhow::Result<Vec<Incoming>>;
+/// What a source says, in order.
+pub enum SourceEvent {
+    Message(RawMessage),
     /// Everything the source holds now has been handed out (`run --once`
-    /// stops when this is true and `pending` is empty).
-    fn drained(&self) -> bool;
-    /// Who acknowledges messages at this source (from another thread: the
-    /// group-commit flusher).
-    fn acker(&self) -> std::sync::Arc<dyn Acker>;
-    /// Finish what was acknowledged (within `deadline`) and let go.
-    fn close(&mut self, _deadline: Duration) {}
+    /// stops at the first of these once the messages before it are done).
+    CaughtUp,
+    /// The source stopped for good (refused login…): the reason.
+    Fatal(String),
 }
 
 /// Acknowledges messages at their source, once the store made their
@@ -63,68 +71,68 @@ pub trait Acker: Send + Sync {
     fn quarantine(&self, item: &Meta, why: &str);
 }
 
-/// The Maildir as a source.
-pub struct MaildirSource {
-    pub maildir: maildir::Maildir,
+/// Asks a source to finish what was acknowledged, within a deadline.
+pub type Closer = Box<dyn FnOnce(Duration) -> futures_util::future::BoxFuture<'static, ()> + Send>;
+
+/// A running source: its events, who acknowledges, how to close it.
+pub struct Source {
+    pub events: mpsc::Receiver<SourceEvent>,
+    pub acker: Arc<dyn Acker>,
+    pub closer: Option<Closer>,
+    /// Copies of sent mail to the IMAP Sent folder, when configured.
+    pub sent_copies: Option<imap::SentCopies>,
 }
 
-impl Source for MaildirSource {
-    fn pending(&mut self, wait: Duration, stop: &dyn Fn() -> bool) -> anyhow::Result<Vec<Incoming>> {
-        let list = self
-            .maildir
-            .pending()
-            .map_err(|e| anyhow::anyhow!("cannot list the Maildir {}: {e}", self.maildir.root().display()))?;
-        if list.is_empty() {
-            let until = Instant::now() + wait;
-            while Instant::now() < until && !stop() {
-                std::thread::sleep(Duration::from_millis(10).min(wait));
-            }
+impl Source {
+    /// Finish what was acknowledged (within `deadline`) and let go.
+    pub async fn close(&mut self, deadline: Duration) {
+        if let Some(close) = self.closer.take() {
+            close(deadline).await;
         }
-        Ok(list
-            .into_iter()
-            .map(|p| Incoming {
-                meta: Meta {
-                    name: p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                    token: Token::File(p.clone()),
-                    silent: false,
-                },
-                body: Body::File(p),
-            })
-            .collect())
-    }
-
-    fn drained(&self) -> bool {
-        true
-    }
-
-    fn acker(&self) -> std::sync::Arc<dyn Acker> {
-        std::sync::Arc::new(MaildirAcker { maildir: self.maildir.clone() })
     }
 }
 
-struct MaildirAcker {
-    maildir: maildir::Maildir,
+/// The source's state, for `buzon status`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Health {
+    pub connected: bool,
+    /// Connected, or disconnected, since.
+    pub since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// The source stopped for good (authentication refused).
+    pub fatal: bool,
+    /// The server offers IDLE (else it is polled).
+    pub idle: bool,
+    pub last_fetch_at: Option<DateTime<Utc>>,
 }
 
-impl Acker for MaildirAcker {
-    fn ack(&self, done: &[Meta]) -> anyhow::Result<()> {
-        for m in done {
-            if let Token::File(p) = &m.token {
-                self.maildir.ack(p).map_err(|e| anyhow::anyhow!("cannot move {} to cur/: {e}", p.display()))?;
-            }
-        }
-        Ok(())
-    }
+pub type SharedHealth = Arc<Mutex<Health>>;
 
-    fn quarantine(&self, item: &Meta, why: &str) {
-        if let Token::File(path) = &item.token {
-            let dir = self.maildir.root().join("quarantine");
-            let moved = std::fs::create_dir_all(&dir)
-                .and_then(|_| std::fs::rename(path, dir.join(&item.name)))
-                .and_then(|_| std::fs::write(dir.join(format!("{}.reason", item.name)), why));
-            if let Err(e) = moved {
-                tracing::error!("Cannot quarantine {}: {e}", path.display());
-            }
+pub fn set_health(h: &SharedHealth, f: impl FnOnce(&mut Health)) {
+    if let Ok(mut g) = h.lock() {
+        f(&mut g);
+    }
+}
+
+/// Start the configured source on the current runtime.
+pub fn open(
+    config: &Config,
+    store: &Store,
+    token: CancellationToken,
+    health: SharedHealth,
+    tracker: &tokio_util::task::TaskTracker,
+) -> anyhow::Result<Source> {
+    match &config.mailbox {
+        Mailbox::Imap(settings) => Ok(imap::spawn(settings.clone(), store.clone(), token, health, tracker)),
+        Mailbox::Maildir { path, poll } => {
+            let md = maildir::Maildir::open(path)
+                .map_err(|e| anyhow::anyhow!("cannot open the Maildir {}: {e}", path.display()))?;
+            set_health(&health, |h| {
+                h.connected = true;
+                h.since = Some(Utc::now());
+            });
+            Ok(maildir::spawn(md, *poll, token, tracker))
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Outcome, Sink};
+use super::{Delivery, Sink};
 
 pub struct FileSink {
     dir: PathBuf,
@@ -28,11 +28,11 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
-    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Outcome> {
+    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Delivery> {
         // One file holds the mail for every recipient.
         let outcome = match self.write(id, bytes) {
-            Ok(()) => Outcome::Delivered,
-            Err(e) => Outcome::Retry(format!("cannot write the outbox file: {e}")),
+            Ok(()) => Delivery::Delivered,
+            Err(e) => Delivery::Retry(format!("cannot write the outbox file: {e}")),
         };
         vec![outcome; to.len()]
     }

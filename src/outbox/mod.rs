@@ -13,7 +13,7 @@ use crate::store::{Store, StoreError};
 
 /// What a sink says about one delivery attempt to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Delivery {
     Delivered,
     /// Transient failure: try again later.
     Retry(String),
@@ -24,7 +24,7 @@ pub enum Outcome {
 /// A place mail goes to.
 pub trait Sink {
     /// Send `bytes` to each of `to`; one outcome per recipient, in order.
-    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Outcome>;
+    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Delivery>;
     /// Make every `Delivered` so far durable (a no-op where the peer
     /// already took responsibility, as an SMTP server does on 250).
     fn sync(&mut self) -> std::io::Result<()> {
@@ -32,7 +32,7 @@ pub trait Sink {
     }
     /// Send several mails; one list of outcomes per mail. Sinks that can
     /// send in parallel (SMTP over several connections) override this.
-    fn send_many(&mut self, mails: &[(&str, &[String], &[u8])]) -> Vec<Vec<Outcome>> {
+    fn send_many(&mut self, mails: &[(&str, &[String], &[u8])]) -> Vec<Vec<Delivery>> {
         mails.iter().map(|(id, to, bytes)| self.send(id, to, bytes)).collect()
     }
     /// The peer could not be reached at all on the last attempt: stop this
@@ -44,11 +44,12 @@ pub trait Sink {
     fn reset(&mut self) {}
 }
 
-/// Retry schedule: 5 s, 10 s, 20 s … capped at 10 min; never given up on
-/// (a mail server down for an hour loses nothing).
-pub fn backoff(attempts: u32) -> Duration {
-    let secs = 5i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(10));
-    Duration::seconds(secs.min(600))
+/// When to try a mail again after `attempts` failed ones: the one backoff
+/// policy (5 s doubling to 10 min, jittered); never given up on (a mail
+/// server down for an hour loses nothing).
+pub fn retry_at(now: DateTime<Utc>, attempts: u32) -> DateTime<Utc> {
+    let d = crate::backoff::OUTBOX_RETRY.delay(attempts);
+    now + Duration::from_std(d).unwrap_or(Duration::seconds(600))
 }
 
 /// Counts of one flush.
@@ -83,7 +84,7 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
         let remaining = m.remaining();
         let Some(bytes) = store.outgoing_bytes(&m.id)? else {
             let outcomes =
-                vec![Outcome::Rejected("the formatted mail is missing from the store".into()); remaining.len()];
+                vec![Delivery::Rejected("the formatted mail is missing from the store".into()); remaining.len()];
             done.push((m, remaining, outcomes));
             continue;
         };
@@ -98,7 +99,7 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
     for (m, remaining, _) in round {
         let mut o = outcomes.next().unwrap_or_default();
         // A sink that answered for fewer recipients: the rest is retried.
-        o.resize(remaining.len(), Outcome::Retry("no answer from the sink".into()));
+        o.resize(remaining.len(), Delivery::Retry("no answer from the sink".into()));
         done.push((m, remaining, o));
     }
     if done.is_empty() {
@@ -109,16 +110,16 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
         let mut retry = None;
         for (addr, outcome) in remaining.iter().zip(outcomes) {
             let outcome = match (&outcome, &synced) {
-                (Outcome::Delivered, Err(e)) => Outcome::Retry(format!("cannot make the delivery durable: {e}")),
+                (Delivery::Delivered, Err(e)) => Delivery::Retry(format!("cannot make the delivery durable: {e}")),
                 _ => outcome,
             };
             match outcome {
-                Outcome::Delivered => m.delivered_to.push(addr.clone()),
-                Outcome::Retry(e) => {
+                Delivery::Delivered => m.delivered_to.push(addr.clone()),
+                Delivery::Retry(e) => {
                     tracing::warn!("Outbox {}: {addr}: {e} (will retry)", m.id);
                     retry = Some(format!("{addr}: {e}"));
                 }
-                Outcome::Rejected(e) => {
+                Delivery::Rejected(e) => {
                     tracing::warn!("Outbox {}: {addr} refused: {e}", m.id);
                     m.refused.push(format!("{addr}: {e}"));
                     f.rejected += 1;
@@ -126,7 +127,7 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
             }
         }
         if let Some(e) = retry {
-            m.next_attempt = Some(now + backoff(m.attempts));
+            m.next_attempt = Some(retry_at(now, m.attempts));
             m.error = Some(e);
             f.retried += 1;
         } else {

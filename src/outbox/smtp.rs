@@ -20,26 +20,21 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
-use super::{Outcome, Sink};
-use crate::config::Config;
+use super::{Delivery, Sink};
+use crate::config::SmtpConfig;
+use crate::tls::Tls;
 
 /// Connections used at once.
 const PARALLEL: usize = 4;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Plain,
-    StartTls,
-    Implicit,
-}
-
-struct Settings {
+/// What a connection needs, prepared once at start-up.
+struct Server {
     host: String,
     port: u16,
     /// Implicit TLS: the connector (CA read once, at start-up).
     implicit: Option<tokio_rustls::TlsConnector>,
     /// STARTTLS: lettre's parameters.
-    tls: Option<TlsParameters>,
+    starttls: Option<TlsParameters>,
     credentials: Option<Credentials>,
     timeout: Duration,
     from: lettre::Address,
@@ -47,8 +42,9 @@ struct Settings {
 }
 
 pub struct SmtpSink {
-    runtime: tokio::runtime::Runtime,
-    settings: Arc<Settings>,
+    /// The daemon's runtime: the sink is driven from the outbox thread.
+    runtime: tokio::runtime::Handle,
+    server: Arc<Server>,
     /// Open connections kept for the next round.
     idle: Vec<AsyncSmtpConnection>,
     /// The server could not be reached on the last attempt.
@@ -56,21 +52,11 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    pub fn from_config(c: &Config) -> anyhow::Result<SmtpSink> {
-        let o = &c.raw.outbox;
-        let host = o.host.clone().context("[outbox] kind \"smtp\" needs `host`")?;
-        let mode = match o.tls.as_ref().map(|t| t.get_ref().as_str()) {
-            Some("implicit") => Mode::Implicit,
-            Some("starttls") => Mode::StartTls,
-            _ => Mode::Plain,
-        };
-        let port = o.port.unwrap_or(match mode {
-            Mode::Implicit => 465,
-            Mode::StartTls => 587,
-            Mode::Plain => 25,
-        });
-        let tls = if mode == Mode::StartTls {
-            let mut params = TlsParameters::builder(host.clone());
+    /// Prepare the sink (CA files and the password are read now: a bad one
+    /// fails start-up, not the first mail).
+    pub fn new(o: &SmtpConfig, desk_address: &str, runtime: tokio::runtime::Handle) -> anyhow::Result<SmtpSink> {
+        let starttls = if o.tls == Tls::StartTls {
+            let mut params = TlsParameters::builder(o.host.clone());
             if let Some(ca) = &o.ca_file {
                 let pem = std::fs::read(ca).with_context(|| format!("cannot read the CA file {}", ca.display()))?;
                 let cert = Certificate::from_pem(&pem).with_context(|| format!("bad CA file {}", ca.display()))?;
@@ -80,36 +66,24 @@ impl SmtpSink {
         } else {
             None
         };
-        // Built once: a bad CA file fails start-up, not the first mail.
-        let implicit = if mode == Mode::Implicit {
-            Some(crate::mailbox::imap::tls_connector(o.ca_file.as_deref())?)
-        } else {
-            None
-        };
+        let implicit = if o.tls == Tls::Implicit { Some(crate::tls::connector(o.ca_file.as_deref())?) } else { None };
         let credentials = match &o.user {
             Some(user) => {
-                let password = crate::config::secret(&o.password, &o.password_env, &o.password_file)
-                    .map_err(|e| anyhow::anyhow!("[outbox] {e}"))?
-                    .unwrap_or_default();
+                let password = o.password.read().map_err(|e| anyhow::anyhow!("[outbox] {e}"))?.unwrap_or_default();
                 Some(Credentials::new(user.clone(), password))
             }
             None => None,
         };
-        let from =
-            c.desk_address().parse().with_context(|| format!("the desk address {} is not usable", c.desk_address()))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the SMTP runtime")?;
+        let from = desk_address.parse().with_context(|| format!("the desk address {desk_address} is not usable"))?;
         Ok(SmtpSink {
             runtime,
-            settings: Arc::new(Settings {
-                host,
-                port,
+            server: Arc::new(Server {
+                host: o.host.clone(),
+                port: o.port,
                 implicit,
-                tls,
+                starttls,
                 credentials,
-                timeout: Duration::from_secs(o.timeout_seconds.max(1)),
+                timeout: o.timeout,
                 from,
                 hello: ClientId::default(),
             }),
@@ -174,7 +148,7 @@ async fn within<T>(d: Duration, what: &str, f: impl std::future::Future<Output =
     tokio::time::timeout(d, f).await.map_err(|_| ConnectError::Unreachable(format!("{what}: no answer within {d:?}")))
 }
 
-async fn connect(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
+async fn connect(s: &Server) -> Result<AsyncSmtpConnection, ConnectError> {
     let tcp = within(s.timeout, "connect", tokio::net::TcpStream::connect((s.host.as_str(), s.port)))
         .await?
         .map_err(|e| ConnectError::Unreachable(format!("connect to {}:{}: {e}", s.host, s.port)))?;
@@ -199,7 +173,7 @@ async fn connect(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
             .await?
             .map_err(greeting)?,
     };
-    if let Some(params) = &s.tls {
+    if let Some(params) = &s.starttls {
         within(s.timeout, "STARTTLS", conn.starttls(params.clone(), &s.hello))
             .await?
             .map_err(|e| ConnectError::Refused(format!("STARTTLS: {e}")))?;
@@ -214,12 +188,12 @@ async fn connect(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
 
 /// One connection's share of a round: mails taken from a shared counter.
 async fn worker(
-    s: &Settings,
+    s: &Server,
     mut conn: Option<AsyncSmtpConnection>,
     mails: &[(&str, &[String], &[u8])],
     next: &std::sync::atomic::AtomicUsize,
     down: &std::sync::atomic::AtomicBool,
-    results: &[std::sync::Mutex<Vec<Outcome>>],
+    results: &[std::sync::Mutex<Vec<Delivery>>],
 ) -> Option<AsyncSmtpConnection> {
     use std::sync::atomic::Ordering;
     loop {
@@ -228,17 +202,17 @@ async fn worker(
         let mut out = Vec::with_capacity(to.len());
         for rcpt in to.iter() {
             if down.load(Ordering::SeqCst) {
-                out.push(Outcome::Retry("the SMTP server is unreachable".into()));
+                out.push(Delivery::Retry("the SMTP server is unreachable".into()));
                 continue;
             }
             let envelope = match rcpt.parse::<lettre::Address>().map(|a| Envelope::new(Some(s.from.clone()), vec![a])) {
                 Ok(Ok(e)) => e,
                 Ok(Err(e)) => {
-                    out.push(Outcome::Rejected(format!("bad envelope: {e}")));
+                    out.push(Delivery::Rejected(format!("bad envelope: {e}")));
                     continue;
                 }
                 Err(e) => {
-                    out.push(Outcome::Rejected(format!("not a usable address: {e}")));
+                    out.push(Delivery::Rejected(format!("not a usable address: {e}")));
                     continue;
                 }
             };
@@ -253,11 +227,11 @@ async fn worker(
                         Ok(c) => conn = Some(c),
                         Err(ConnectError::Unreachable(e)) => {
                             down.store(true, Ordering::SeqCst);
-                            outcome = Some(Outcome::Retry(e));
+                            outcome = Some(Delivery::Retry(e));
                             break;
                         }
                         Err(ConnectError::Refused(e)) => {
-                            outcome = Some(Outcome::Retry(e));
+                            outcome = Some(Delivery::Retry(e));
                             break;
                         }
                     }
@@ -265,32 +239,32 @@ async fn worker(
                 let Some(c) = conn.as_mut() else { break };
                 match tokio::time::timeout(s.timeout, c.send(&envelope, bytes)).await {
                     Ok(Ok(_)) => {
-                        outcome = Some(Outcome::Delivered);
+                        outcome = Some(Delivery::Delivered);
                         break;
                     }
                     Ok(Err(e)) if e.is_permanent() => {
-                        outcome = Some(Outcome::Rejected(e.to_string()));
+                        outcome = Some(Delivery::Rejected(e.to_string()));
                         break;
                     }
                     Ok(Err(e)) if e.is_transient() => {
-                        outcome = Some(Outcome::Retry(e.to_string()));
+                        outcome = Some(Delivery::Retry(e.to_string()));
                         break;
                     }
                     Ok(Err(e)) => {
                         conn = None;
-                        outcome = Some(Outcome::Retry(e.to_string()));
+                        outcome = Some(Delivery::Retry(e.to_string()));
                         if !reused || fresh {
                             break;
                         }
                     }
                     Err(_) => {
                         conn = None;
-                        outcome = Some(Outcome::Retry(format!("no answer within {:?}", s.timeout)));
+                        outcome = Some(Delivery::Retry(format!("no answer within {:?}", s.timeout)));
                         break;
                     }
                 }
             }
-            out.push(outcome.unwrap_or_else(|| Outcome::Retry("not sent".into())));
+            out.push(outcome.unwrap_or_else(|| Delivery::Retry("not sent".into())));
         }
         if let Ok(mut r) = results[i].lock() {
             *r = out;
@@ -299,22 +273,22 @@ async fn worker(
 }
 
 impl Sink for SmtpSink {
-    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Outcome> {
+    fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Delivery> {
         self.send_many(&[(id, to, bytes)]).pop().unwrap_or_default()
     }
 
-    fn send_many(&mut self, mails: &[(&str, &[String], &[u8])]) -> Vec<Vec<Outcome>> {
+    fn send_many(&mut self, mails: &[(&str, &[String], &[u8])]) -> Vec<Vec<Delivery>> {
         use std::sync::Mutex;
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         let down = AtomicBool::new(self.down);
         let next = AtomicUsize::new(0);
-        let results: Vec<Mutex<Vec<Outcome>>> = mails.iter().map(|_| Mutex::new(Vec::new())).collect();
+        let results: Vec<Mutex<Vec<Delivery>>> = mails.iter().map(|_| Mutex::new(Vec::new())).collect();
         let n = PARALLEL.min(mails.len()).max(1);
         let mut kept = std::mem::take(&mut self.idle);
-        let settings = self.settings.clone();
+        let server = self.server.clone();
         let conns: Vec<Option<AsyncSmtpConnection>> = (0..n).map(|_| kept.pop()).collect();
         let back = self.runtime.block_on(async {
-            let workers = conns.into_iter().map(|c| worker(&settings, c, mails, &next, &down, &results));
+            let workers = conns.into_iter().map(|c| worker(&server, c, mails, &next, &down, &results));
             futures_util::future::join_all(workers).await
         });
         self.idle = back.into_iter().flatten().filter(|c| !c.has_broken()).collect();

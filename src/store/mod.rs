@@ -469,6 +469,21 @@ impl Store {
         Ok(v)
     }
 
+    /// The earliest instant a pending mail waits for (`None`: none waits).
+    pub fn next_outbox_attempt(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut first: Option<DateTime<Utc>> = None;
+        for k in self.tree(Tree::OutboxPending).iter().keys() {
+            let k = k?;
+            if let Some(o) = self.outgoing(&String::from_utf8_lossy(&k))?
+                && o.state == OutboxState::Pendiente
+                && let Some(at) = o.next_attempt
+            {
+                first = Some(first.map_or(at, |f| f.min(at)));
+            }
+        }
+        Ok(first)
+    }
+
     /// Every open order (through the open-orders index: closed ones are not read).
     pub fn open_orders(&self) -> Result<Vec<Order>, StoreError> {
         let mut out = Vec::new();

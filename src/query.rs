@@ -1,16 +1,18 @@
-//! Read commands: `orders`, `reclamos`, `tasks`, `outbox`, `status`. They
-//! open the store directly, or, while the daemon holds it, ask the daemon
-//! over its local socket; the answer is the same text either way.
+//! Read commands and their protocol: `orders`, `reclamos`, `tasks`,
+//! `outbox`, `status`, `digest preview`. A command opens the store itself,
+//! or, while the daemon holds it, asks the daemon over its local socket
+//! (one JSON request line; the answer is a status byte and the text): the
+//! answer is the same either way. The daemon serves the socket with
+//! [`serve`]; the CLI calls [`execute`].
 
 use std::fmt::Write as _;
 use std::io::{BufRead, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::Outcome;
 use crate::config::Config;
 use crate::desk::model::{Order, OutboxState, Reclamo, Task};
 use crate::store::Store;
@@ -43,7 +45,7 @@ pub enum Query {
 }
 
 fn ts(config: &Config, t: DateTime<Utc>) -> String {
-    t.with_timezone(&config.timezone).to_rfc3339()
+    t.with_timezone(&config.timezone()).to_rfc3339()
 }
 
 fn order_json(config: &Config, o: &Order) -> Value {
@@ -51,7 +53,7 @@ fn order_json(config: &Config, o: &Order) -> Value {
         .documents
         .iter()
         .map(|d| {
-            let path = if d.path.is_empty() { Value::Null } else { json!(config.attachments_path.join(&d.path).display().to_string()) };
+            let path = if d.path.is_empty() { Value::Null } else { json!(config.store.attachments_path.join(&d.path).display().to_string()) };
             json!({"kind": d.kind, "name": d.name, "sha256": d.sha256, "path": path, "size": d.size, "unreadable": d.unreadable})
         })
         .collect();
@@ -96,7 +98,7 @@ pub fn answer(
     config: &Config,
     q: &Query,
     now: DateTime<Utc>,
-    live: Option<&crate::mailbox::imap::Health>,
+    live: Option<&crate::mailbox::Health>,
 ) -> anyhow::Result<String> {
     let mut out = String::new();
     match q {
@@ -220,25 +222,17 @@ pub fn answer(
             let processed = store.processed()?;
             let last = processed.iter().max_by_key(|p| p.at);
             let quarantined = store.quarantined()?;
-            let kind = config.raw.mailbox.kind.get_ref().as_str();
+            let (kind, where_, waiting) = match &config.mailbox {
+                crate::config::Mailbox::Imap(m) => {
+                    ("imap", format!("{}@{}:{}/{}", m.user, m.host, m.port, m.folder), None)
+                }
+                crate::config::Mailbox::Maildir { path, .. } => (
+                    "maildir",
+                    path.display().to_string(),
+                    Some(std::fs::read_dir(path.join("new")).map(|r| r.count()).unwrap_or(0)),
+                ),
+            };
             let imap = kind == "imap";
-            let where_ = if imap {
-                let m = &config.raw.mailbox;
-                format!(
-                    "{}@{}:{}/{}",
-                    m.user.as_deref().unwrap_or(""),
-                    m.host.as_deref().unwrap_or(""),
-                    m.port.unwrap_or(0),
-                    m.folder
-                )
-            } else {
-                config.mailbox_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
-            };
-            let waiting = if imap {
-                None
-            } else {
-                config.mailbox_path.as_ref().map(|p| std::fs::read_dir(p.join("new")).map(|r| r.count()).unwrap_or(0))
-            };
             // The latest error anywhere: the source's, or an outbox entry's.
             let outbox_error = outbox
                 .iter()
@@ -270,7 +264,7 @@ pub fn answer(
                 "quarantined": quarantined.len(),
                 "outbox": {"pending": count(OutboxState::Pendiente), "sent": count(OutboxState::Enviado), "failed": count(OutboxState::Fallido)},
                 "last_error": last_error.as_ref().map(|(at, e)| json!({"at": ts(config, *at), "error": e})),
-                "store": config.store_path,
+                "store": config.store.path,
             });
             if *json {
                 return Ok(lines(std::iter::once(v)));
@@ -307,16 +301,77 @@ pub fn answer(
     Ok(out)
 }
 
-/// Run a read command: locally, or through the daemon's socket.
-pub fn execute(config_path: &Path, now: DateTime<Utc>, q: Query) -> anyhow::Result<Outcome> {
+/// The socket on which a running daemon answers read commands.
+pub fn socket_path(store_path: &Path) -> PathBuf {
+    let mut p = store_path.as_os_str().to_owned();
+    p.push(".sock");
+    PathBuf::from(p)
+}
+
+/// Run a read command: locally, or through the daemon's socket; print the answer.
+pub fn execute(config_path: &Path, now: DateTime<Utc>, q: Query) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
-    let text = match Store::open(&config.store_path) {
+    let text = match Store::open(&config.store.path) {
         Ok(store) => answer(&store, &config, &q, now, None)?,
-        Err(crate::store::StoreError::Locked(_)) => ask_daemon(&crate::daemon::socket_path(&config.store_path), &q)?,
+        Err(crate::store::StoreError::Locked(_)) => ask_daemon(&socket_path(&config.store.path), &q)?,
         Err(e) => return Err(e.into()),
     };
     std::io::stdout().write_all(text.as_bytes())?;
-    Ok(Outcome::Ok)
+    Ok(())
+}
+
+/// Answer read commands on `path` until `token` is cancelled. `app` is the
+/// daemon's current business files; `health` its source's state.
+pub async fn serve(
+    path: PathBuf,
+    store: Store,
+    app: crate::app::AppCell,
+    clock: crate::clock::Clock,
+    health: crate::mailbox::SharedHealth,
+    token: tokio_util::sync::CancellationToken,
+) {
+    let listener = match tokio::net::UnixListener::bind(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("Read commands will not reach this daemon: cannot listen on {}: {e}", path.display());
+            return;
+        }
+    };
+    loop {
+        let stream = tokio::select! {
+            _ = token.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("Read-command socket: {e}");
+                    continue;
+                }
+            },
+        };
+        let (store, app, health) = (store.clone(), app.clone(), health.clone());
+        tokio::spawn(async move {
+            use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            if BufReader::new(read).read_line(&mut line).await.is_err() {
+                return;
+            }
+            let answer = tokio::task::spawn_blocking(move || {
+                let query: Query = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("bad request: {e}"))?;
+                let app = app.current();
+                let live = health.lock().map(|h| h.clone()).unwrap_or_default();
+                answer(&store, &app.config, &query, clock.now(), Some(&live))
+            })
+            .await;
+            let text = match answer {
+                Ok(Ok(t)) => format!("0{t}"),
+                Ok(Err(e)) => format!("2buzon: {e:#}\n"),
+                Err(e) => format!("2buzon: {e}\n"),
+            };
+            let _ = write.write_all(text.as_bytes()).await;
+        });
+    }
+    let _ = std::fs::remove_file(&path);
 }
 
 fn ask_daemon(sock: &Path, q: &Query) -> anyhow::Result<String> {

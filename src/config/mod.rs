@@ -1,0 +1,430 @@
+//! `config.toml`: loaded in two stages (ripgrep's low/high args): the serde
+//! mirror in [`raw`] (unknown keys refused, with their position), then
+//! validation into the typed [`Config`] that the rest of buzon uses —
+//! every problem collected as `file:line:col: why`, nothing half-validated
+//! downstream. Relative paths are resolved against the config file's folder.
+
+mod raw;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use toml::Spanned;
+
+use crate::calendar::BusinessCalendar;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::tls::Tls;
+
+/// A password or secret: where to find it. Read when it is used (a
+/// missing environment variable is an error naming the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    None,
+    Value(String),
+    /// An environment variable holding it.
+    Env(String),
+    /// A file holding it (its first line).
+    File(PathBuf),
+}
+
+impl Secret {
+    /// The secret's value (`None` when none is configured).
+    pub fn read(&self) -> Result<Option<String>, String> {
+        match self {
+            Secret::None => Ok(None),
+            Secret::Value(v) => Ok(Some(v.clone())),
+            Secret::Env(name) => std::env::var(name)
+                .map(Some)
+                .map_err(|_| format!("the environment variable {name} (password_env) is not set")),
+            Secret::File(path) => std::fs::read_to_string(path)
+                .map(|t| Some(t.lines().next().unwrap_or("").to_string()))
+                .map_err(|e| format!("cannot read the password file {}: {e}", path.display())),
+        }
+    }
+}
+
+/// An IMAP folder to watch.
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    /// PEM of a private CA; the public web roots when absent.
+    pub ca_file: Option<PathBuf>,
+    pub user: String,
+    pub password: Secret,
+    pub folder: String,
+    pub processed_folder: String,
+    pub quarantine_folder: String,
+    /// Move nothing (trial mode): the cursor alone says what was processed.
+    pub keep_in_folder: bool,
+    /// On the first start, record the mail already there silently.
+    pub import_existing: bool,
+    /// A copy of each sent mail goes there.
+    pub sent_folder: Option<String>,
+    /// IDLE re-issued and the folder re-checked at least this often.
+    pub recheck: Duration,
+    /// How often a server without IDLE is polled.
+    pub poll: Duration,
+}
+
+impl ImapConfig {
+    /// The cursor's name: one per server, user and folder.
+    pub fn cursor_name(&self) -> String {
+        format!("imap://{}@{}:{}/{}", self.user, self.host, self.port, self.folder)
+    }
+}
+
+/// Where mail comes from.
+#[derive(Debug, Clone)]
+pub enum Mailbox {
+    /// The embedded default: a Maildir scanned every `poll`.
+    Maildir {
+        path: PathBuf,
+        poll: Duration,
+    },
+    Imap(ImapConfig),
+}
+
+/// An SMTP server to send through.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub ca_file: Option<PathBuf>,
+    /// No user: no AUTH (a relay on loopback).
+    pub user: Option<String>,
+    pub password: Secret,
+    /// Per step (connect, greeting, each command).
+    pub timeout: Duration,
+}
+
+/// Where outgoing mail goes.
+#[derive(Debug, Clone)]
+pub enum Outbox {
+    /// The embedded default: one `.eml` file per mail.
+    Files {
+        path: PathBuf,
+    },
+    Smtp(SmtpConfig),
+}
+
+/// The store and where attachments are kept.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub attachments_path: PathBuf,
+    /// Larger attachments are recorded but not kept.
+    pub max_attachment_bytes: u64,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file.
+    pub file: PathBuf,
+    pub mailbox: Mailbox,
+    pub outbox: Outbox,
+    pub store: StoreConfig,
+    pub rules_path: PathBuf,
+    pub clients_path: PathBuf,
+    /// The desk's settings (people, business time, limits).
+    pub desk: crate::desk::Settings,
+    /// Mail domains of the company's staff (lower case).
+    pub staff_domains: Vec<String>,
+    /// Our MTA's authserv-id ("" = ignore every Authentication-Results).
+    pub authserv_id: String,
+}
+
+/// Public webmail domains: never a client's own domain.
+pub const PUBLIC_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "hotmail.com",
+    "hotmail.es",
+    "outlook.com",
+    "outlook.es",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.es",
+    "ymail.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "zoho.com",
+    "mail.com",
+];
+
+/// A plausible mail address (one `@`, a dot in the domain, no spaces).
+pub fn valid_address(a: &str) -> bool {
+    let Some((local, domain)) = a.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.contains('@')
+        && !a.contains(char::is_whitespace)
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+}
+
+/// Values of a list of spanned strings, lower case.
+fn addresses(list: &[Spanned<String>]) -> Vec<String> {
+    list.iter().map(|s| s.get_ref().to_ascii_lowercase()).collect()
+}
+
+/// Collects the problems of one config file.
+struct Check<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<Diagnostic>,
+}
+
+impl Check<'_> {
+    fn at(&mut self, span: Range<usize>, msg: impl Into<String>) {
+        self.errors.push(Diagnostic::at(self.file, self.text, Some(span), msg));
+    }
+
+    /// `HH:MM`; `why` says what else it is not (`is not a time of day HH:MM`).
+    fn time(&mut self, s: &Spanned<String>, prefix: &str, why: &str) -> NaiveTime {
+        NaiveTime::parse_from_str(s.get_ref(), "%H:%M").unwrap_or_else(|_| {
+            self.at(s.span(), format!("{prefix}`{}` {why}", s.get_ref()));
+            NaiveTime::MIN
+        })
+    }
+
+    fn tls(&mut self, t: &Option<Spanned<String>>) -> Tls {
+        match t {
+            None => Tls::None,
+            Some(t) => Tls::parse(t.get_ref()).unwrap_or_else(|| {
+                self.at(t.span(), format!("unknown tls `{}`; use \"none\", \"starttls\" or \"implicit\"", t.get_ref()));
+                Tls::None
+            }),
+        }
+    }
+
+    fn secret(
+        &mut self,
+        span: Range<usize>,
+        password: &Option<String>,
+        env: &Option<String>,
+        file: &Option<PathBuf>,
+        resolve: &dyn Fn(&Path) -> PathBuf,
+    ) -> Secret {
+        if [password.is_some(), env.is_some(), file.is_some()].iter().filter(|x| **x).count() > 1 {
+            self.at(span, "give one of `password`, `password_env` and `password_file`, not several");
+        }
+        match (password, env, file) {
+            (Some(p), _, _) => Secret::Value(p.clone()),
+            (_, Some(e), _) => Secret::Env(e.clone()),
+            (_, _, Some(f)) => Secret::File(resolve(f)),
+            _ => Secret::None,
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(file: &Path) -> Result<Config, Diagnostics> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Diagnostics(vec![Diagnostic::file(file, format!("cannot read the config: {e}"))]))?;
+        let raw: raw::RawConfig =
+            toml::from_str(&text).map_err(|e| Diagnostics(vec![crate::diag::from_toml(file, &text, &e)]))?;
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let resolve = |p: &Path| {
+            if p.is_absolute() || base == Path::new(".") { p.to_path_buf() } else { base.join(p) }
+        };
+        let mut c = Check { file, text: &text, errors: Vec::new() };
+        let mailbox = mailbox(&mut c, &raw.mailbox, &resolve);
+        let outbox = outbox(&mut c, &raw.outbox, &resolve);
+        let desk = desk(&mut c, &raw.desk);
+        let d = &raw.desk;
+        for s in &d.staff_domains {
+            if PUBLIC_DOMAINS.contains(&s.get_ref().to_ascii_lowercase().as_str()) {
+                c.at(s.span(), format!("`{}` is a public webmail domain: it cannot be a staff domain", s.get_ref()));
+            }
+        }
+        let (Some(mailbox), Some(outbox), true) = (mailbox, outbox, c.errors.is_empty()) else {
+            return Err(Diagnostics(c.errors));
+        };
+        let store_path = resolve(&raw.store.path);
+        let attachments_path = raw.store.attachments_path.as_deref().map(resolve).unwrap_or_else(|| {
+            let mut p = store_path.clone().into_os_string();
+            p.push("-files");
+            PathBuf::from(p)
+        });
+        Ok(Config {
+            file: file.to_path_buf(),
+            mailbox,
+            outbox,
+            store: StoreConfig {
+                path: store_path,
+                attachments_path,
+                max_attachment_bytes: raw.store.max_attachment_bytes,
+            },
+            rules_path: resolve(&raw.rules.path),
+            clients_path: resolve(&raw.clients.path),
+            desk,
+            staff_domains: addresses(&d.staff_domains),
+            authserv_id: d.authserv_id.clone(),
+        })
+    }
+
+    /// The desk's time zone.
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.desk.calendar.tz
+    }
+}
+
+fn mailbox(c: &mut Check<'_>, m: &raw::MailboxConfig, resolve: &dyn Fn(&Path) -> PathBuf) -> Option<Mailbox> {
+    let kind = &m.kind;
+    match kind.get_ref().as_str() {
+        "maildir" => {
+            let Some(path) = &m.path else {
+                c.at(kind.span(), "mailbox kind \"maildir\" needs `path`");
+                return None;
+            };
+            Some(Mailbox::Maildir { path: resolve(path), poll: Duration::from_millis(m.poll_ms.max(10)) })
+        }
+        "imap" => {
+            let tls = c.tls(&m.tls);
+            let password = c.secret(kind.span(), &m.password, &m.password_env, &m.password_file, resolve);
+            if m.recheck_seconds == 0 {
+                c.at(kind.span(), "recheck_seconds must be at least 1");
+            }
+            let (Some(host), Some(user)) = (&m.host, &m.user) else {
+                c.at(kind.span(), "mailbox kind \"imap\" needs `host` and `user`");
+                return None;
+            };
+            Some(Mailbox::Imap(ImapConfig {
+                host: host.clone(),
+                port: m.port.unwrap_or(if tls == Tls::Implicit { 993 } else { 143 }),
+                tls,
+                ca_file: m.ca_file.as_deref().map(resolve),
+                user: user.clone(),
+                password,
+                folder: m.folder.clone(),
+                processed_folder: m.processed_folder.clone(),
+                quarantine_folder: m.quarantine_folder.clone(),
+                keep_in_folder: m.keep_in_folder,
+                import_existing: m.import_existing,
+                sent_folder: m.sent_folder.clone(),
+                recheck: Duration::from_secs(m.recheck_seconds.max(1)),
+                poll: Duration::from_millis(m.poll_ms.max(10)),
+            }))
+        }
+        other => {
+            c.at(kind.span(), format!("unknown mailbox kind `{other}`; use \"maildir\" or \"imap\""));
+            None
+        }
+    }
+}
+
+fn outbox(c: &mut Check<'_>, o: &raw::OutboxConfig, resolve: &dyn Fn(&Path) -> PathBuf) -> Option<Outbox> {
+    let kind = &o.kind;
+    match kind.get_ref().as_str() {
+        "files" => {
+            let Some(path) = &o.path else {
+                c.at(kind.span(), "outbox kind \"files\" needs `path`");
+                return None;
+            };
+            Some(Outbox::Files { path: resolve(path) })
+        }
+        "smtp" => {
+            let tls = c.tls(&o.tls);
+            let password = c.secret(kind.span(), &o.password, &o.password_env, &o.password_file, resolve);
+            let Some(host) = &o.host else {
+                c.at(kind.span(), "outbox kind \"smtp\" needs `host`");
+                return None;
+            };
+            Some(Outbox::Smtp(SmtpConfig {
+                host: host.clone(),
+                port: o.port.unwrap_or(match tls {
+                    Tls::Implicit => 465,
+                    Tls::StartTls => 587,
+                    Tls::None => 25,
+                }),
+                tls,
+                ca_file: o.ca_file.as_deref().map(resolve),
+                user: o.user.clone(),
+                password,
+                timeout: Duration::from_secs(o.timeout_seconds.max(1)),
+            }))
+        }
+        other => {
+            c.at(kind.span(), format!("unknown outbox kind `{other}`; use \"files\" or \"smtp\""));
+            None
+        }
+    }
+}
+
+fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Settings {
+    let tz = d.timezone.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+        c.at(d.timezone.span(), format!("unknown time zone `{}` (e.g. \"America/Lima\")", d.timezone.get_ref()));
+        chrono_tz::America::Lima
+    });
+    let day_start = c.time(&d.day_start, "", "is not a time of day HH:MM");
+    let day_end = c.time(&d.day_end, "", "is not a time of day HH:MM");
+    if day_end <= day_start {
+        c.at(d.day_end.span(), "day_end must be after day_start");
+    }
+    if d.work_days.is_empty() || d.work_days.iter().any(|w| !(1..=7).contains(w)) {
+        c.at(d.day_start.span(), "work_days must list weekdays 1 (Monday) to 7 (Sunday)");
+    }
+    let mut extra_holidays = Vec::new();
+    for h in &d.extra_holidays {
+        match chrono::NaiveDate::parse_from_str(h.get_ref(), "%Y-%m-%d") {
+            Ok(day) => extra_holidays.push(day),
+            Err(_) => c.at(h.span(), format!("`{}` is not a date YYYY-MM-DD", h.get_ref())),
+        }
+    }
+    let prefix = d.order_prefix.get_ref();
+    if prefix.is_empty() || !prefix.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+        c.at(d.order_prefix.span(), format!("order_prefix `{prefix}` must be letters and digits only"));
+    }
+    let people = std::iter::once(&d.address)
+        .chain(&d.supervisors)
+        .chain(&d.managers)
+        .chain(&d.assistants)
+        .chain(&d.administracion)
+        .chain(std::iter::once(&d.default_assistant));
+    for a in people {
+        if !valid_address(a.get_ref()) {
+            c.at(a.span(), format!("`{}` is not a mail address", a.get_ref()));
+        }
+    }
+    let digest_times: Vec<NaiveTime> =
+        d.digest_times.iter().map(|t| c.time(t, "digest time ", "is not HH:MM")).collect();
+    if d.reclamo_warnings.iter().any(|p| !(1..=99).contains(p)) {
+        c.at(d.address.span(), "reclamo_warnings are percentages between 1 and 99");
+    }
+    if d.supervisors.is_empty() {
+        c.at(d.address.span(), "[desk] needs at least one address in `supervisors`: reclamos must reach someone");
+    }
+    crate::desk::Settings {
+        address: d.address.get_ref().to_ascii_lowercase(),
+        name: d.name.clone(),
+        supervisors: addresses(&d.supervisors),
+        managers: addresses(&d.managers),
+        assistants: addresses(&d.assistants),
+        administracion: addresses(&d.administracion),
+        default_assistant: d.default_assistant.get_ref().to_ascii_lowercase(),
+        order_prefix: prefix.clone(),
+        reclamo_hours: d.reclamo_hours,
+        reclamo_warnings: d.reclamo_warnings.clone(),
+        digest_times,
+        digest_when_empty: d.digest_when_empty,
+        review_hours: d.review_hours,
+        replies_per_hour: d.replies_per_sender_hour,
+        replies_per_day: d.replies_per_sender_day,
+        calendar: BusinessCalendar { tz, day_start, day_end, work_days: d.work_days.clone(), extra_holidays },
+    }
+}

@@ -1,0 +1,69 @@
+//! The outbox worker: sends what the store queued whenever a commit rings,
+//! and at the next retry instant; nothing else wakes it.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::mailbox::imap::SentCopies;
+use crate::outbox::Sink;
+use crate::store::Store;
+
+/// The outbox worker's inputs.
+pub struct OutboxWorker {
+    pub store: Store,
+    pub clock: Clock,
+    pub copies: Option<SentCopies>,
+    /// Rung by the committer after each commit.
+    pub bell: Arc<Notify>,
+    /// Rung when a mail was refused: the scheduler gives a person a task.
+    pub scheduler: Arc<Notify>,
+    /// Cancelled at shutdown: what is queued is sent after the next start.
+    pub token: CancellationToken,
+    /// Cancelled when the pipeline is done (`run --once`): send what is due, then stop.
+    pub finish: CancellationToken,
+}
+
+impl OutboxWorker {
+    /// Send until stopped; returns how many mails were delivered.
+    pub fn run(&self, sink: &mut dyn Sink, rt: &tokio::runtime::Handle) -> anyhow::Result<usize> {
+        let mut sent = 0;
+        loop {
+            if self.token.is_cancelled() {
+                return Ok(sent);
+            }
+            let f = crate::outbox::flush(&self.store, sink, self.clock.now())?;
+            sent += f.delivered;
+            if f.rejected > 0 {
+                self.scheduler.notify_one();
+            }
+            if let Some(copies) = &self.copies {
+                for id in &f.sent_ids {
+                    if let Some(bytes) = self.store.outgoing_bytes(id)? {
+                        copies.append(bytes);
+                    }
+                }
+            }
+            if f.more {
+                continue;
+            }
+            if self.finish.is_cancelled() {
+                return Ok(sent);
+            }
+            let retry = self.store.next_outbox_attempt()?;
+            let wait = retry
+                .map(|t| (t - self.clock.now()).to_std().unwrap_or_default())
+                .unwrap_or(std::time::Duration::from_secs(3600));
+            rt.block_on(async {
+                tokio::select! {
+                    _ = self.token.cancelled() => {}
+                    _ = self.finish.cancelled() => {}
+                    _ = self.bell.notified() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            });
+        }
+    }
+}

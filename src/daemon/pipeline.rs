@@ -1,0 +1,243 @@
+//! The pipeline's two threads. The preparer parses, classifies and keeps the
+//! documents of the next messages (pure or idempotent work, ahead of the
+//! store). The committer is the store's single writer: it decides and
+//! commits each message in its own transaction, flushes once per batch
+//! (group commit), only then acknowledges the batch at its source, and runs
+//! the scheduler's due work between batches (serial: numbering never races).
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::Report;
+use crate::app::AppCell;
+use crate::clock::Clock;
+use crate::mailbox::{Acker, Body, Meta, SourceEvent};
+use crate::pipeline::{Handled, Prepared, commit, prepare};
+use crate::store::{Quarantined, Store};
+
+/// Messages per group commit.
+const BATCH: usize = 64;
+
+/// What the preparer hands the committer, in source order.
+pub enum Prepped {
+    Message(Meta, Box<Result<Prepared, String>>),
+    CaughtUp,
+    Fatal(String),
+}
+
+/// The preparer: source events → prepared messages. Ends when the source
+/// ends, the committer is gone, or `token` is cancelled.
+pub fn preparer(
+    app: AppCell,
+    mut events: mpsc::Receiver<SourceEvent>,
+    out: mpsc::Sender<Prepped>,
+    token: CancellationToken,
+    rt: tokio::runtime::Handle,
+) {
+    loop {
+        let ev = rt.block_on(async {
+            tokio::select! {
+                _ = token.cancelled() => None,
+                ev = events.recv() => ev,
+            }
+        });
+        let prepped = match ev {
+            None => return,
+            Some(SourceEvent::CaughtUp) => Prepped::CaughtUp,
+            Some(SourceEvent::Fatal(why)) => Prepped::Fatal(why),
+            Some(SourceEvent::Message(m)) => {
+                let raw = match m.body {
+                    Body::Bytes(b) => Ok(b),
+                    Body::File(path) => match std::fs::read(&path) {
+                        Ok(b) => Ok(b),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // taken away meanwhile
+                        Err(e) => Err(format!("unreadable: {e}")),
+                    },
+                };
+                let app = app.current();
+                let silent = m.meta.silent;
+                let prepared = raw.and_then(|raw| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(&app, &raw)))
+                        .map_err(|_| "preparing panicked".to_string())
+                        .and_then(|r| r.map_err(|e| e.to_string()))
+                        .map(|mut p| {
+                            p.silent = silent;
+                            p
+                        })
+                });
+                Prepped::Message(m.meta, Box::new(prepared))
+            }
+        };
+        if out.blocking_send(prepped).is_err() {
+            return;
+        }
+    }
+}
+
+/// What wakes the committer besides prepared mail.
+pub struct Bells {
+    /// Rung after each commit: the outbox has something to send.
+    pub outbox: Arc<Notify>,
+    /// Rung after each commit and each scheduler pass: the next due instant may have moved.
+    pub scheduler: Arc<Notify>,
+    /// When the scheduler last ran (the runner asks what is due after it).
+    pub last_run: Arc<Mutex<Option<DateTime<Utc>>>>,
+}
+
+/// The committer's inputs.
+pub struct Committer {
+    pub app: AppCell,
+    pub store: Store,
+    pub clock: Clock,
+    /// Drain the source and stop (`run --once`).
+    pub once: bool,
+    pub token: CancellationToken,
+    pub acker: Arc<dyn Acker>,
+    pub bells: Bells,
+}
+
+enum Next {
+    Input(Prepped),
+    Tick,
+    Stop,
+}
+
+impl Committer {
+    /// Commit until the source is drained (`once`), cancelled, or a store
+    /// error (fatal: nothing of the failing message was committed).
+    pub fn run(
+        &self,
+        mut input: mpsc::Receiver<Prepped>,
+        mut ticks: mpsc::Receiver<()>,
+        rt: &tokio::runtime::Handle,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        // The first turn always runs: what fell due while buzon was down runs late, once.
+        self.run_due()?;
+        let mut held: Option<Prepped> = None;
+        loop {
+            let next = match held.take() {
+                Some(p) => Next::Input(p),
+                None => rt.block_on(async {
+                    tokio::select! {
+                        biased;
+                        _ = self.token.cancelled() => Next::Stop,
+                        p = input.recv() => p.map(Next::Input).unwrap_or(Next::Stop),
+                        t = ticks.recv() => t.map(|()| Next::Tick).unwrap_or(Next::Stop),
+                    }
+                }),
+            };
+            match next {
+                Next::Stop => return Ok(()),
+                Next::Tick => self.run_due()?,
+                Next::Input(Prepped::CaughtUp) => {
+                    if self.once {
+                        // What the mail just processed made due now.
+                        return self.run_due();
+                    }
+                }
+                Next::Input(Prepped::Fatal(why)) => {
+                    error!("The source stopped: {why}");
+                    if self.once {
+                        anyhow::bail!("the mailbox could not be read: {why}");
+                    }
+                }
+                Next::Input(Prepped::Message(meta, prepared)) => {
+                    let mut batch = vec![(meta, *prepared)];
+                    while batch.len() < BATCH {
+                        match input.try_recv() {
+                            Ok(Prepped::Message(m, p)) => batch.push((m, *p)),
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.commit_batch(batch, report)?;
+                    if self.token.is_cancelled() {
+                        info!("Shutdown requested: stopped between messages");
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Run the scheduler's due work (serially with the mail).
+    fn run_due(&self) -> anyhow::Result<()> {
+        let app = self.app.current();
+        let now = self.clock.now();
+        if crate::scheduler::run_due(&app, &self.store, now)? > 0 {
+            self.bells.outbox.notify_one();
+        }
+        if let Ok(mut l) = self.bells.last_run.lock() {
+            *l = Some(now);
+        }
+        self.bells.scheduler.notify_one();
+        Ok(())
+    }
+
+    /// Decide and commit each message of a batch, make the batch durable,
+    /// then acknowledge it (and put aside what cannot be processed).
+    fn commit_batch(&self, batch: Vec<(Meta, Result<Prepared, String>)>, report: &mut Report) -> anyhow::Result<()> {
+        let app = self.app.current();
+        let mut acks = Vec::new();
+        let mut aside: Vec<(Meta, String)> = Vec::new();
+        let mut written = Vec::new();
+        for (meta, prepared) in batch {
+            if self.token.is_cancelled() {
+                break; // the rest stays at its source, untouched
+            }
+            let p = match prepared {
+                Err(why) => {
+                    warn!("Cannot process {}: {why}", meta.name);
+                    aside.push((meta, why));
+                    continue;
+                }
+                Ok(p) => p,
+            };
+            written.extend(p.written.iter().cloned());
+            let now = self.clock.now();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(&app, &self.store, &p, now))) {
+                Ok(Ok(Handled::Done(outcome))) => {
+                    info!("Processed {}: {}", meta.name, outcome.join("; "));
+                    report.processed += 1;
+                    acks.push(meta);
+                }
+                Ok(Ok(Handled::AlreadyDone)) => {
+                    report.already_done += 1;
+                    acks.push(meta);
+                }
+                Ok(Err(e)) => return Err(anyhow::Error::new(e).context(format!("processing {}", meta.name))),
+                Err(_) => {
+                    error!("Processing {} panicked: moved to quarantine", meta.name);
+                    aside.push((meta, "processing panicked".to_string()));
+                }
+            }
+        }
+        let now = self.clock.now();
+        for (meta, why) in &aside {
+            // Recorded now, durable with the batch, put aside after the flush.
+            let q = Quarantined { at: now, name: meta.name.clone(), why: why.clone() };
+            if let Err(e) = self.store.record_quarantine(&q) {
+                error!("Cannot record the quarantine of {}: {e}", meta.name);
+            }
+            report.quarantined += 1;
+        }
+        crate::store::attachments::sync(&written).context("cannot sync attachment files")?;
+        self.store.flush()?;
+        for (meta, why) in &aside {
+            self.acker.quarantine(meta, why);
+        }
+        self.acker.ack(&acks)?;
+        self.bells.outbox.notify_one();
+        self.bells.scheduler.notify_one();
+        Ok(())
+    }
+}

@@ -1,0 +1,297 @@
+//! The IMAP source (async-imap on the daemon's runtime). One task keeps a
+//! session (keep-or-rebuild, chatmail's scheduler): SELECT, the cursor
+//! decision ([`cursor`]), `UID FETCH` of what is above the cursor into the
+//! pipeline's channel, IDLE (re-issued every `recheck`, with a `UID FETCH`
+//! check each time; polling when the server has no IDLE), moves of what the
+//! pipeline acknowledged ([`folder`]). Errors are typed ([`connect`]): a
+//! refused login stops the source for good; everything else reconnects with
+//! the one jittered backoff.
+
+mod connect;
+pub mod cursor;
+mod folder;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::{Acker, Meta, SharedHealth, Source, SourceEvent, Token, set_health};
+use crate::backoff::{IMAP_RECONNECT, Retry};
+use crate::config::ImapConfig;
+use crate::store::Store;
+use connect::{ImapError, Kind, within};
+use folder::{Caps, MAX_IN_FLIGHT, Request, State};
+
+/// Sends copies of sent mail to the Sent folder (best effort).
+#[derive(Clone)]
+pub struct SentCopies(UnboundedSender<Request>);
+
+impl SentCopies {
+    pub fn append(&self, bytes: Vec<u8>) {
+        let _ = self.0.send(Request::Append(bytes));
+    }
+}
+
+/// Start the IMAP task.
+pub fn spawn(
+    settings: ImapConfig,
+    store: Store,
+    token: CancellationToken,
+    health: SharedHealth,
+    tracker: &tokio_util::task::TaskTracker,
+) -> Source {
+    let (etx, erx) = mpsc::channel(super::CHANNEL);
+    let (rtx, rrx) = tokio::sync::mpsc::unbounded_channel();
+    let sent_copies = settings.sent_folder.as_ref().map(|_| SentCopies(rtx.clone()));
+    tracker.spawn(task(settings, store, etx, rrx, health, token));
+    let closer_tx = rtx.clone();
+    let closer: super::Closer = Box::new(move |deadline: Duration| {
+        Box::pin(async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            if closer_tx.send(Request::Close(tx)).is_ok() {
+                let _ = tokio::time::timeout(deadline, rx).await;
+            }
+        })
+    });
+    Source { events: erx, acker: Arc::new(ImapAcker { requests: rtx }), closer: Some(closer), sent_copies }
+}
+
+struct ImapAcker {
+    requests: UnboundedSender<Request>,
+}
+
+impl Acker for ImapAcker {
+    fn ack(&self, done: &[Meta]) -> anyhow::Result<()> {
+        let uids: Vec<(u32, u32)> = done
+            .iter()
+            .filter_map(|m| match m.token {
+                Token::Imap { uid_validity, uid } => Some((uid_validity, uid)),
+                Token::File(_) => None,
+            })
+            .collect();
+        if !uids.is_empty() {
+            // The task may be reconnecting: the request waits for it. Lost
+            // only if the process dies, and then the message is fetched
+            // again, recognised as processed and moved.
+            let _ = self.requests.send(Request::Ack(uids));
+        }
+        Ok(())
+    }
+
+    fn quarantine(&self, item: &Meta, _why: &str) {
+        if let Token::Imap { uid_validity, uid } = item.token {
+            let _ = self.requests.send(Request::Quarantine(uid_validity, uid));
+        }
+    }
+}
+
+/// Keep a session until closed; reconnect with backoff; stop on a fatal error.
+async fn task(
+    s: ImapConfig,
+    store: Store,
+    events: mpsc::Sender<SourceEvent>,
+    mut requests: UnboundedReceiver<Request>,
+    health: SharedHealth,
+    token: CancellationToken,
+) {
+    let mut state = State::default();
+    let mut retry = Retry::new(IMAP_RECONNECT);
+    loop {
+        let started = std::time::Instant::now();
+        // A session ends on a close request (answered below), when the
+        // pipeline is gone, or with an error.
+        let result = session(&s, &store, &events, &mut requests, &mut state, &health).await;
+        match result {
+            Ok(()) => {
+                if let Some(done) = state.closing.take() {
+                    let _ = done.send(());
+                }
+                return;
+            }
+            Err(e) if e.kind() == Kind::Fatal => {
+                let why = e.to_string();
+                error!("IMAP source stopped: {why}. Fix the credentials and restart buzon.");
+                set_health(&health, |h| {
+                    h.connected = false;
+                    h.fatal = true;
+                    h.since = Some(Utc::now());
+                    h.last_error = Some(why.clone());
+                    h.last_error_at = Some(Utc::now());
+                });
+                let _ = events.send(SourceEvent::Fatal(why)).await;
+                // Answer a close request so shutdown does not wait.
+                loop {
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        r = requests.recv() => match r {
+                            Some(Request::Close(done)) => { let _ = done.send(()); return; }
+                            Some(_) => {}
+                            None => return,
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                if started.elapsed() > Duration::from_secs(30) {
+                    retry.reset();
+                }
+                let wait = retry.next_delay();
+                let text = format!("{e:#}");
+                warn!("IMAP: {text}; reconnecting in {} ms", wait.as_millis());
+                set_health(&health, |h| {
+                    if h.connected {
+                        h.since = Some(Utc::now());
+                    }
+                    h.connected = false;
+                    h.last_error = Some(text.clone());
+                    h.last_error_at = Some(Utc::now());
+                });
+                // Wait, still taking requests; a close ends the task.
+                let sleep = tokio::time::sleep(wait);
+                tokio::pin!(sleep);
+                loop {
+                    tokio::select! {
+                        _ = &mut sleep => break,
+                        _ = token.cancelled() => return,
+                        r = requests.recv() => match r {
+                            Some(Request::Close(done)) => { let _ = done.send(()); return; }
+                            Some(r) => state.queued.push(r),
+                            None => return,
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn session(
+    s: &ImapConfig,
+    store: &Store,
+    events: &mpsc::Sender<SourceEvent>,
+    requests: &mut UnboundedReceiver<Request>,
+    state: &mut State,
+    health: &SharedHealth,
+) -> Result<(), ImapError> {
+    let mut session = connect::connect(s).await?;
+    let caps = within("CAPABILITY", session.capabilities()).await?;
+    let caps = Caps { idle: caps.has_str("IDLE"), mv: caps.has_str("MOVE"), uidplus: caps.has_str("UIDPLUS") };
+    let mut folders: Vec<&str> = vec![&s.quarantine_folder];
+    if !s.keep_in_folder {
+        folders.push(&s.processed_folder);
+    }
+    if let Some(sent) = &s.sent_folder {
+        folders.push(sent);
+    }
+    for f in folders {
+        match within("CREATE", session.create(f)).await {
+            Ok(()) => info!("IMAP: created folder {f}"),
+            Err(e) if e.is_no() => {} // it exists
+            Err(e) => return Err(e),
+        }
+    }
+    let mailbox = within("SELECT", session.select(&s.folder)).await?;
+    let selected = cursor::Selected {
+        uid_validity: mailbox.uid_validity.unwrap_or(0),
+        uid_next: mailbox.uid_next.unwrap_or(0),
+        exists: mailbox.exists,
+    };
+    let validity = selected.uid_validity;
+    let name = s.cursor_name();
+    let stored = store.cursor(&name)?;
+    let (cursor, start) = cursor::decide(stored, selected, s.import_existing);
+    match start {
+        cursor::Start::Keep => {}
+        cursor::Start::FirstStartImport => {
+            info!("IMAP: first start on {}: importing the {} messages there silently", s.folder, selected.exists)
+        }
+        cursor::Start::FirstStartNewOnly => info!(
+            "IMAP: first start on {}: leaving the {} messages there alone, taking what arrives from now on",
+            s.folder, selected.exists
+        ),
+        cursor::Start::Rescan { old_validity } => warn!(
+            "IMAP: UIDVALIDITY of {} changed ({old_validity} → {validity}): rescanning; what was processed is recognised and only moved",
+            s.folder
+        ),
+        cursor::Start::Resync { last_uid } => warn!(
+            "IMAP: UIDNEXT of {} went back below {last_uid}: rescanning; what was processed is recognised and only moved",
+            s.folder
+        ),
+    }
+    if stored != Some(cursor) {
+        store.set_cursor(&name, &cursor)?;
+        store.flush()?;
+    }
+    if state.uid_validity != Some(validity) || !matches!(start, cursor::Start::Keep) {
+        state.uid_validity = Some(validity);
+        state.in_flight.clear();
+        state.next_uid = cursor.last_uid + 1;
+    }
+    state.cursor = Some(cursor);
+    info!("IMAP: connected to {}:{} as {}, watching {} (IDLE: {})", s.host, s.port, s.user, s.folder, caps.idle);
+    set_health(health, |h| {
+        h.connected = true;
+        h.since = Some(Utc::now());
+        h.idle = caps.idle;
+    });
+
+    loop {
+        while let Ok(r) = requests.try_recv() {
+            state.queued.push(r);
+        }
+        folder::apply(&mut session, s, &caps, store, state).await?;
+        if state.closing.is_some() {
+            let _ = within("LOGOUT", session.logout()).await;
+            return Ok(());
+        }
+        let Some(fetched) = folder::fetch_new(&mut session, s, state, events, validity).await? else {
+            return Ok(()); // the pipeline is gone
+        };
+        set_health(health, |h| h.last_fetch_at = Some(Utc::now()));
+        if fetched > 0 {
+            continue; // there may be more; acks may be waiting
+        }
+        if state.in_flight.len() < MAX_IN_FLIGHT && events.send(SourceEvent::CaughtUp).await.is_err() {
+            return Ok(()); // the pipeline is gone
+        }
+        // Wait for the server or for the pipeline.
+        if caps.idle {
+            let mut idle = session.idle();
+            within("IDLE", idle.init()).await?;
+            let lost = {
+                let (wait, _stop) = idle.wait_with_timeout(s.recheck);
+                tokio::select! {
+                    r = wait => match r {
+                        Ok(async_imap::extensions::idle::IdleResponse::ManualInterrupt) => true,
+                        Ok(_) => false,
+                        Err(source) => return Err(ImapError::Protocol { what: "IDLE", source }),
+                    },
+                    r = requests.recv() => {
+                        match r {
+                            Some(r) => state.queued.push(r),
+                            None => state.closing = Some(tokio::sync::oneshot::channel().0),
+                        }
+                        false
+                    }
+                    _ = tokio::time::sleep(s.recheck) => false,
+                }
+            };
+            if lost {
+                return Err(ImapError::Closed);
+            }
+            session = within("DONE", idle.done()).await?;
+        } else {
+            tokio::select! {
+                r = requests.recv() => match r {
+                    Some(r) => state.queued.push(r),
+                    None => state.closing = Some(tokio::sync::oneshot::channel().0),
+                },
+                _ = tokio::time::sleep(s.poll) => {}
+            }
+        }
+    }
+}
