@@ -12,19 +12,25 @@
 //!
 //! | module | stage / role |
 //! |---|---|
+//! | [`mailbox`] | source: a Maildir, or an IMAP folder (IDLE, pure cursor decision, MOVE, typed errors), feeding a bounded channel |
 //! | [`mail`] | parse: raw bytes → [`mail::Mail`]; never panics, records problems |
-//! | [`rules`] | classify: rule files → compiled `RegexSet`s → [`rules::Classification`] (pure) |
+//! | [`rules`] | classify: rule files → compiled `RegexSet`s → [`rules::Classification`] (pure); the desk's checklists |
 //! | [`refs`] | reference extraction + check digits (AWB, container, RUC, IMO, DAM, BL, invoice) |
-//! | [`desk`] | decide: business logic and its data from `rules/` (pure) |
-//! | [`config`], [`clients`] | `config.toml` and the clients file, validated with `file:line:col` errors |
-//! | [`diag`] | the `file:line:col: message` diagnostic shared by every loader |
-//! | [`text`] | case- and accent-folding for matching |
-//! | [`mailbox`] | source: a Maildir, or an IMAP folder (IDLE, cursor, MOVE, reconnect) |
-//! | [`pipeline`], [`store`] | one message's transaction; sled behind one module |
+//! | [`desk`] | decide: one file per label, time jobs too; effects as values (pure; reads through its `View`) |
+//! | [`pipeline`] | one message: prepare (parse, classify, keep documents) and commit (decide + one transaction) |
+//! | [`store`] | sled: the only place that knows the layout; implements the desk's `View`, applies its effects |
 //! | [`outbox`] | sink: `.eml` files, or SMTP (one envelope per recipient, retries) |
-//! | [`scheduler`], [`digest`], [`calendar`] | time-driven work in business time |
-//! | [`daemon`] | wires source, pipeline, outbox, signals and the read socket |
+//! | [`scheduler`] | asks the store what is due, hands it to the desk, commits; its runner sleeps until the next instant |
+//! | [`daemon`] | only wires: source task, preparer, committer, outbox worker, runner, signals, read socket |
+//! | [`query`] | the read commands and the daemon's socket protocol |
+//! | [`config`], [`clients`], [`app`] | the business's files, validated at load into typed values (`file:line:col`) |
+//! | [`calendar`], [`clock`] | business time in America/Lima; the one reader of wall time |
+//! | [`backoff`], [`tls`] | the one retry policy; the one TLS connector |
+//! | [`diag`], [`text`], [`templates`] | diagnostics, accent folding, minijinja templates |
 //! | [`cli`] | the command line (one file per command) |
+//!
+//! See ARCHITECTURE.md for the rooms, the one-way walk of a mail and of a
+//! due instant, and where a new label, command or scheduled job goes.
 //!
 //! Guarantees (see DESIGN.md): no mail lost or processed twice; no mail
 //! loops; nobody sees what isn't theirs; bad input gets a clear outcome,

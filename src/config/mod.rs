@@ -1,5 +1,5 @@
 //! `config.toml`: loaded in two stages (ripgrep's low/high args): the serde
-//! mirror in [`raw`] (unknown keys refused, with their position), then
+//! mirror in `raw.rs` (unknown keys refused, with their position), then
 //! validation into the typed [`Config`] that the rest of buzon uses —
 //! every problem collected as `file:line:col: why`, nothing half-validated
 //! downstream. Relative paths are resolved against the config file's folder.

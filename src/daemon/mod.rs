@@ -1,7 +1,7 @@
 //! The daemon only wires (mini-redis's `server.rs`): the source's task feeds
-//! a bounded channel; the preparer and the committer ([`pipeline`]) work it
+//! a bounded channel; the preparer and the committer (`pipeline.rs`) work it
 //! on two threads, the committer being the store's single writer; a commit
-//! rings the outbox worker ([`outbox`]) and the scheduler's runner; signals
+//! rings the outbox worker (`outbox.rs`) and the scheduler's runner; signals
 //! cancel one token that every loop selects on; tasks and threads are joined
 //! under the stop deadline. `run --once` is the same wiring with a source
 //! that is drained once.

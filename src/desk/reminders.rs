@@ -34,7 +34,7 @@ pub fn handle(d: &mut Draft<'_>, subject: &Subject) -> ViewResult<()> {
         },
         Subject::Task(id) => match d.task(id)? {
             Some(t) => {
-                task(d, &t)?;
+                task_reminder(d, &t)?;
                 Some(deadlines::schedule_task(&t, s, &d.desk.rules.desk, after))
             }
             None => None,
@@ -156,7 +156,7 @@ fn reminder_context(
 }
 
 /// One alert task's due reminder (earlier ones coalesced away).
-fn task(d: &mut Draft<'_>, t: &Task) -> ViewResult<()> {
+fn task_reminder(d: &mut Draft<'_>, t: &Task) -> ViewResult<()> {
     let desk = d.desk;
     let (Some(due), true, Some(kind)) = (t.due_at, t.is_open(), deadlines::alert_kind(t)) else { return Ok(()) };
     let reached: Vec<JobKey> = task_steps(due, &remind_days(&desk.rules.desk, kind), &desk.settings.calendar)

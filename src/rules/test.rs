@@ -43,7 +43,7 @@ pub struct Case {
 }
 
 /// The outcome of one case: `None` when it passed, else what differed.
-pub struct Outcome {
+pub struct CaseResult {
     pub case: Case,
     pub failures: Vec<String>,
 }
@@ -199,7 +199,7 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
 }
 
 /// Run one case.
-pub fn run_case(rules: &RuleSet, case: Case, opts: &ParseOptions) -> Outcome {
+pub fn run_case(rules: &RuleSet, case: Case, opts: &ParseOptions) -> CaseResult {
     let mail = parse(&case.raw, opts);
     let c = classify(rules, &mail, Facts { sender: &case.sender });
     let mut failures = Vec::new();
@@ -238,5 +238,5 @@ pub fn run_case(rules: &RuleSet, case: Case, opts: &ParseOptions) -> Outcome {
     if !failures.is_empty() {
         failures.push(format!("rules fired: [{}]", c.rules.join(", ")));
     }
-    Outcome { case, failures }
+    CaseResult { case, failures }
 }

@@ -1,4 +1,4 @@
-//! The store (sled), with its key layout in [`keys`] and the attachments'
+//! The store (sled), with its key layout in `keys.rs` and the attachments'
 //! in [`attachments`]: the only place that knows how things are kept. A
 //! decision's effects (and a mail's processed mark) are applied in one
 //! transaction; [`Store::flush`] makes them durable before any external

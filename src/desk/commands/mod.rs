@@ -15,7 +15,7 @@
 //! #asignar T-000101 OC-2026-000123        #asignar T-000101 andestextil   (a triaged mail)
 //! ```
 //!
-//! Adding a command: a verb in [`VERBS`], a branch in [`apply`], and its
+//! Adding a command: a verb in [`VERBS`], a branch in `apply`, and its
 //! function in the file of what it changes (`orders.rs`, `fixes.rs`, …).
 
 mod fixes;

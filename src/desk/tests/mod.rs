@@ -67,7 +67,7 @@ impl World {
         let kept: Vec<Kept> = mail
             .attachments
             .iter()
-            .map(|a| Kept { path: crate::store::attachments::rel_path(&a.sha256), not_kept: None })
+            .map(|a| Kept { path: format!("{}/{}", a.sha256.get(..2).unwrap_or("00"), a.sha256), not_kept: None })
             .collect();
         let d = decide(&desk(), &self.mem, &mail, &class, &kept, lima(now)).unwrap_or_else(|e| panic!("{e}"));
         self.take(d)

@@ -1,9 +1,9 @@
 //! The IMAP source (async-imap on the daemon's runtime). One task keeps a
 //! session (keep-or-rebuild, chatmail's scheduler): SELECT, the cursor
-//! decision ([`cursor`]), `UID FETCH` of what is above the cursor into the
+//! decision (`cursor.rs`), `UID FETCH` of what is above the cursor into the
 //! pipeline's channel, IDLE (re-issued every `recheck`, with a `UID FETCH`
 //! check each time; polling when the server has no IDLE), moves of what the
-//! pipeline acknowledged ([`folder`]). Errors are typed ([`connect`]): a
+//! pipeline acknowledged (`folder.rs`). Errors are typed (`connect.rs`): a
 //! refused login stops the source for good; everything else reconnects with
 //! the one jittered backoff.
 
@@ -47,7 +47,7 @@ pub fn spawn(
     let (etx, erx) = mpsc::channel(super::CHANNEL);
     let (rtx, rrx) = tokio::sync::mpsc::unbounded_channel();
     let sent_copies = settings.sent_folder.as_ref().map(|_| SentCopies(rtx.clone()));
-    tracker.spawn(task(settings, store, etx, rrx, health, token));
+    tracker.spawn(run(settings, store, etx, rrx, health, token));
     let closer_tx = rtx.clone();
     let closer: super::Closer = Box::new(move |deadline: Duration| {
         Box::pin(async move {
@@ -90,7 +90,7 @@ impl Acker for ImapAcker {
 }
 
 /// Keep a session until closed; reconnect with backoff; stop on a fatal error.
-async fn task(
+async fn run(
     s: ImapConfig,
     store: Store,
     events: mpsc::Sender<SourceEvent>,
