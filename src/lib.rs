@@ -21,6 +21,7 @@
 //! | [`text`] | case- and accent-folding for matching |
 //! | [`mailbox`] | source: a Maildir, or an IMAP folder (IDLE, cursor, MOVE, reconnect) |
 //! | [`pipeline`], [`store`] | one message's transaction; sled behind one module |
+//! | [`oauth2`] | OAuth2 tokens for IMAP/SMTP: grants, refresh, rotated refresh tokens saved, XOAUTH2/OAUTHBEARER |
 //! | [`outbox`] | sink: `.eml` files, or SMTP (one envelope per recipient, retries) |
 //! | [`scheduler`], [`digest`], [`calendar`] | time-driven work in business time |
 //! | [`daemon`] | wires source, pipeline, outbox, signals and the read socket |
@@ -44,6 +45,7 @@ pub mod diag;
 pub mod digest;
 pub mod mail;
 pub mod mailbox;
+pub mod oauth2;
 pub mod outbox;
 pub mod pipeline;
 pub mod refs;

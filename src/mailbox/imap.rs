@@ -74,6 +74,8 @@ pub struct ImapSettings {
     pub sent_folder: Option<String>,
     pub recheck: Duration,
     pub poll: Duration,
+    /// `auth = "oauth2"`: bearer tokens from here instead of the password.
+    pub oauth2: Option<Arc<dyn crate::oauth2::TokenSource>>,
 }
 
 impl ImapSettings {
@@ -98,6 +100,7 @@ impl ImapSettings {
             sent_folder: m.sent_folder.clone(),
             recheck: Duration::from_secs(m.recheck_seconds.max(1)),
             poll: Duration::from_millis(m.poll_ms.max(10)),
+            oauth2: None,
         })
     }
 
@@ -354,6 +357,9 @@ async fn connect(s: &ImapSettings) -> Result<Session, Fail> {
 }
 
 async fn login(client: async_imap::Client<Box<dyn Conn>>, s: &ImapSettings) -> Result<Session, Fail> {
+    if let Some(tokens) = &s.oauth2 {
+        return oauth2_login(client, s, tokens.as_ref()).await;
+    }
     match tokio::time::timeout(COMMAND_TIMEOUT, client.login(&s.user, &s.password)).await {
         Err(_) => Err(Fail::Other(anyhow::anyhow!("IMAP login: no answer within {COMMAND_TIMEOUT:?}"))),
         Ok(Ok(session)) => Ok(session),
@@ -759,6 +765,105 @@ async fn fetch_new(
         }
     }
     Ok(sent)
+}
+
+// ---- OAuth2: AUTHENTICATE XOAUTH2 / OAUTHBEARER (the authentication step only) ----
+
+/// The SASL exchange of a bearer token: the initial response, then, if the
+/// server answers with its JSON error challenge, the acknowledgement that
+/// ends the exchange (the server then answers NO).
+struct Bearer {
+    initial: String,
+    ack: &'static str,
+    sent: bool,
+}
+
+impl async_imap::Authenticator for &mut Bearer {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        if std::mem::replace(&mut self.sent, true) { self.ack.to_string() } else { self.initial.clone() }
+    }
+}
+
+/// The server's mechanisms before login (`CAPABILITY`; its untagged answer
+/// comes back through the unsolicited channel).
+async fn auth_mechanisms(client: &mut async_imap::Client<Box<dyn Conn>>) -> anyhow::Result<Vec<String>> {
+    let (tx, rx) = async_channel::unbounded();
+    within("CAPABILITY", client.run_command_and_check_ok("CAPABILITY", Some(tx))).await?;
+    let mut mechanisms = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        if let async_imap::types::UnsolicitedResponse::Other(data) = r
+            && let async_imap::imap_proto::Response::Capabilities(caps) = data.parsed()
+        {
+            for c in caps {
+                if let async_imap::imap_proto::Capability::Auth(m) = c {
+                    mechanisms.push(m.to_ascii_uppercase());
+                }
+            }
+        }
+    }
+    Ok(mechanisms)
+}
+
+/// Log in with a bearer token: OAUTHBEARER when the server offers it, else
+/// XOAUTH2. A refused token is reported to the source and one fresh token
+/// is tried; refused again, or a client the provider refuses, is fatal
+/// (the source stops, loudly); trouble reaching the provider is retried.
+async fn oauth2_login(
+    mut client: async_imap::Client<Box<dyn Conn>>,
+    s: &ImapSettings,
+    tokens: &dyn crate::oauth2::TokenSource,
+) -> Result<Session, Fail> {
+    use crate::oauth2::sasl::{Mechanism, error_ack};
+    let offered = auth_mechanisms(&mut client).await?;
+    let Some(mechanism) = Mechanism::choose(|m| offered.iter().any(|o| o == m)) else {
+        return Err(Fail::Auth(format!(
+            "the server offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2 (it offers {}): it does not take OAuth2",
+            if offered.is_empty() { "no SASL mechanism".to_string() } else { offered.join(", ") }
+        )));
+    };
+    for attempt in 0..2 {
+        let token = tokens.access_token().await.map_err(|e| match e.kind() {
+            crate::oauth2::Kind::Fatal => Fail::Auth(format!("OAuth2 for {}: {e}", s.user)),
+            crate::oauth2::Kind::Retryable => Fail::Other(anyhow::anyhow!("OAuth2 for {}: {e}", s.user)),
+        })?;
+        let mut bearer = Bearer {
+            initial: mechanism.initial_response(&s.user, &s.host, s.port, token.expose()),
+            ack: error_ack(mechanism),
+            sent: false,
+        };
+        let name = mechanism.name();
+        match tokio::time::timeout(COMMAND_TIMEOUT, client.authenticate(name, &mut bearer)).await {
+            Err(_) => {
+                return Err(Fail::Other(anyhow::anyhow!(
+                    "IMAP AUTHENTICATE {name}: no answer within {COMMAND_TIMEOUT:?}"
+                )));
+            }
+            Ok(Ok(session)) => return Ok(session),
+            // Dovecot's "[UNAVAILABLE]": its identity provider could not be asked.
+            Ok(Err((async_imap::error::Error::No(why), _)))
+                if why.contains("Unavailable") || why.contains("UNAVAILABLE") =>
+            {
+                return Err(Fail::Other(anyhow::anyhow!("IMAP AUTHENTICATE {name}: temporary failure: {why}")));
+            }
+            Ok(Err((async_imap::error::Error::No(why), c))) => {
+                tokens.rejected(&token);
+                if attempt == 0 {
+                    warn!("IMAP: the server refused the OAuth2 token of {} ({name}); trying a new token", s.user);
+                    client = c;
+                    continue;
+                }
+                return Err(Fail::Auth(format!(
+                    "the server refused the OAuth2 login ({name}) of {}, also with a new token: {why}",
+                    s.user
+                )));
+            }
+            Ok(Err((e, _))) => {
+                return Err(Fail::Other(anyhow::Error::new(e).context(format!("IMAP AUTHENTICATE {name}"))));
+            }
+        }
+    }
+    Err(Fail::Other(anyhow::anyhow!("IMAP AUTHENTICATE: no attempt left")))
 }
 
 #[cfg(test)]

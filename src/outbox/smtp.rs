@@ -41,6 +41,8 @@ struct Settings {
     /// STARTTLS: lettre's parameters.
     tls: Option<TlsParameters>,
     credentials: Option<Credentials>,
+    /// `auth = "oauth2"`: XOAUTH2 as this user with tokens from here.
+    oauth2: Option<(String, Arc<dyn crate::oauth2::TokenSource>)>,
     timeout: Duration,
     from: lettre::Address,
     hello: ClientId,
@@ -109,6 +111,7 @@ impl SmtpSink {
                 implicit,
                 tls,
                 credentials,
+                oauth2: None,
                 timeout: Duration::from_secs(o.timeout_seconds.max(1)),
                 from,
                 hello: ClientId::default(),
@@ -175,6 +178,20 @@ async fn within<T>(d: Duration, what: &str, f: impl std::future::Future<Output =
 }
 
 async fn connect(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
+    if let Some((user, tokens)) = &s.oauth2 {
+        return oauth2_connect(s, user, tokens.as_ref()).await;
+    }
+    let mut conn = open(s).await?;
+    if let Some(c) = &s.credentials {
+        within(s.timeout, "AUTH", conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
+            .await?
+            .map_err(|e| ConnectError::Refused(format!("AUTH: {e}")))?;
+    }
+    Ok(conn)
+}
+
+/// A connection up to the authentication step (TCP, TLS, greeting, STARTTLS).
+async fn open(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
     let tcp = within(s.timeout, "connect", tokio::net::TcpStream::connect((s.host.as_str(), s.port)))
         .await?
         .map_err(|e| ConnectError::Unreachable(format!("connect to {}:{}: {e}", s.host, s.port)))?;
@@ -204,12 +221,40 @@ async fn connect(s: &Settings) -> Result<AsyncSmtpConnection, ConnectError> {
             .await?
             .map_err(|e| ConnectError::Refused(format!("STARTTLS: {e}")))?;
     }
-    if let Some(c) = &s.credentials {
-        within(s.timeout, "AUTH", conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
-            .await?
-            .map_err(|e| ConnectError::Refused(format!("AUTH: {e}")))?;
-    }
     Ok(conn)
+}
+
+// ---- OAuth2: AUTH XOAUTH2 (the authentication step only) ----
+
+/// Connect and AUTH XOAUTH2. A refused token (the server's 334 error
+/// challenge, or a 535) is reported to the source, the connection dropped
+/// (it is mid-exchange) and one new connection tried with a fresh token.
+/// Any failure is a retry for the outbox; a client the provider refuses
+/// shows in the message (`invalid_client` …) on every retry.
+async fn oauth2_connect(
+    s: &Settings,
+    user: &str,
+    tokens: &dyn crate::oauth2::TokenSource,
+) -> Result<AsyncSmtpConnection, ConnectError> {
+    let mut last = String::new();
+    for attempt in 0..2 {
+        let token =
+            tokens.access_token().await.map_err(|e| ConnectError::Refused(format!("OAuth2 for {user}: {e}")))?;
+        let mut conn = open(s).await?;
+        let credentials = Credentials::new(user.to_string(), token.expose().to_string());
+        match within(s.timeout, "AUTH", conn.auth(&[Mechanism::Xoauth2], &credentials)).await? {
+            Ok(_) => return Ok(conn),
+            Err(e) => {
+                tokens.rejected(&token);
+                conn.abort().await;
+                last = format!("AUTH XOAUTH2 as {user}: {e}");
+                if attempt == 0 {
+                    tracing::warn!("SMTP: the server refused the OAuth2 token of {user} ({e}); trying a new token");
+                }
+            }
+        }
+    }
+    Err(ConnectError::Refused(format!("{last} (also with a new token)")))
 }
 
 /// One connection's share of a round: mails taken from a shared counter.
