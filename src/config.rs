@@ -64,6 +64,11 @@ pub struct MailboxConfig {
     /// polled, when nothing signals new mail (ms).
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    // TEMPORARY (oauth branch, until the lead wires issue 13 in config.rs):
+    /// `password` (default) or `oauth2`.
+    pub auth: Option<Spanned<String>>,
+    /// The OAuth2 client, for `auth = "oauth2"` (see `crate::oauth2::OAuth2Config`).
+    pub oauth2: Option<crate::oauth2::OAuth2Config>,
 }
 
 fn default_folder() -> String {
@@ -102,6 +107,11 @@ pub struct OutboxConfig {
     /// Seconds to wait for the SMTP server on each step (default 30).
     #[serde(default = "default_smtp_timeout")]
     pub timeout_seconds: u64,
+    // TEMPORARY (oauth branch, until the lead wires issue 13 in config.rs):
+    /// `password` (default) or `oauth2`.
+    pub auth: Option<Spanned<String>>,
+    /// The OAuth2 client, for `auth = "oauth2"` (see `crate::oauth2::OAuth2Config`).
+    pub oauth2: Option<crate::oauth2::OAuth2Config>,
 }
 
 fn default_smtp_timeout() -> u64 {
@@ -354,6 +364,27 @@ impl Config {
                 err(span, "give one of `password`, `password_env` and `password_file`, not several".into());
             }
         }
+        // TEMPORARY (oauth branch): `auth` and the `[… .oauth2]` tables.
+        let auths = [
+            ("mailbox", raw.mailbox.kind.span(), &raw.mailbox.auth, &raw.mailbox.oauth2),
+            ("outbox", raw.outbox.kind.span(), &raw.outbox.auth, &raw.outbox.oauth2),
+        ];
+        for (name, kind_span, auth, table) in auths {
+            let span = auth.as_ref().map(|a| a.span()).unwrap_or(kind_span);
+            match (auth.as_ref().map(|a| a.get_ref().as_str()), table) {
+                (None | Some("password"), None) => {}
+                (None | Some("password"), Some(_)) => {
+                    err(span, format!("[{name}.oauth2] is only read with auth = \"oauth2\" in [{name}]"))
+                }
+                (Some("oauth2"), None) => err(span, format!("auth = \"oauth2\" needs a [{name}.oauth2] table")),
+                (Some("oauth2"), Some(t)) => {
+                    for p in t.problems() {
+                        err(span.clone(), format!("[{name}.oauth2] {p}"));
+                    }
+                }
+                (Some(other), _) => err(span, format!("unknown auth `{other}`; use \"password\" or \"oauth2\"")),
+            }
+        }
         if raw.mailbox.kind.get_ref() == "imap" && raw.mailbox.recheck_seconds == 0 {
             err(raw.mailbox.kind.span(), "recheck_seconds must be at least 1".into());
         }
@@ -435,6 +466,9 @@ impl Config {
             &mut raw.outbox.password_file,
         ] {
             *p = p.as_deref().map(resolve);
+        }
+        for t in [raw.mailbox.oauth2.as_mut(), raw.outbox.oauth2.as_mut()].into_iter().flatten() {
+            t.resolve_paths(resolve);
         }
         let store_path = resolve(&raw.store.path);
         let attachments_path = raw.store.attachments_path.as_deref().map(resolve).unwrap_or_else(|| {

@@ -100,7 +100,14 @@ impl ImapSettings {
             sent_folder: m.sent_folder.clone(),
             recheck: Duration::from_secs(m.recheck_seconds.max(1)),
             poll: Duration::from_millis(m.poll_ms.max(10)),
-            oauth2: None,
+            // TEMPORARY (oauth branch): the lead's config wiring replaces this.
+            oauth2: match (m.auth.as_ref().map(|a| a.get_ref().as_str()), &m.oauth2) {
+                (Some("oauth2"), Some(t)) => Some(
+                    crate::oauth2::wiring::token_source(&c.store_path, "mailbox", t)
+                        .map_err(|e| anyhow::anyhow!("[mailbox.oauth2] {e}"))?,
+                ),
+                _ => None,
+            },
         })
     }
 

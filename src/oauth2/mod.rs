@@ -22,6 +22,8 @@ pub mod error;
 pub mod persist;
 pub mod sasl;
 pub mod secret;
+/// TEMPORARY (oauth branch): config → hooks, until the lead's wiring.
+pub mod wiring;
 
 pub use client::{TokenClient, TokenFuture, TokenSource, refresh_due};
 pub use config::{Grant, OAuth2Config};

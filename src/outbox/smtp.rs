@@ -97,6 +97,18 @@ impl SmtpSink {
             }
             None => None,
         };
+        // TEMPORARY (oauth branch): the lead's config wiring replaces this.
+        let oauth2 = match (o.auth.as_ref().map(|a| a.get_ref().as_str()), &o.oauth2) {
+            (Some("oauth2"), Some(t)) => {
+                let user =
+                    o.user.clone().context("[outbox] auth = \"oauth2\" needs `user` (the mailbox it sends as)")?;
+                let tokens = crate::oauth2::wiring::token_source(&c.store_path, "outbox", t)
+                    .map_err(|e| anyhow::anyhow!("[outbox.oauth2] {e}"))?;
+                Some((user, tokens))
+            }
+            _ => None,
+        };
+        let credentials = if oauth2.is_some() { None } else { credentials };
         let from =
             c.desk_address().parse().with_context(|| format!("the desk address {} is not usable", c.desk_address()))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -111,7 +123,7 @@ impl SmtpSink {
                 implicit,
                 tls,
                 credentials,
-                oauth2: None,
+                oauth2,
                 timeout: Duration::from_secs(o.timeout_seconds.max(1)),
                 from,
                 hello: ClientId::default(),
