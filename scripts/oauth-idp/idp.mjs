@@ -86,6 +86,7 @@ service.on('beforeTokenSigning', (token, req) => {
   token.payload.exp = now() + c.lifetime;
   token.payload.email = c.user;
   token.payload.client_id = clientOf(req).id;
+  token.payload.jti = randomUUID(); // two tokens of one second differ
 });
 
 service.on('beforeResponse', (resp, req) => {
@@ -149,8 +150,13 @@ function readBody(req) {
 }
 
 function send(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
 }
 
 async function admin(req, res, path) {
@@ -217,7 +223,7 @@ async function deviceToken(req, res, b) {
   const c = clients.get(d.client);
   const access_token = await issuer.buildToken({
     expiresIn: c.lifetime,
-    scopesOrTransform: (_h, p) => Object.assign(p, { email: c.user, client_id: d.client, scope: b.scope }),
+    scopesOrTransform: (_h, p) => Object.assign(p, { email: c.user, client_id: d.client, scope: b.scope, jti: randomUUID() }),
   });
   const refresh_token = randomUUID();
   refreshTokens.set(refresh_token, d.client);

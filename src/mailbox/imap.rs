@@ -227,6 +227,14 @@ impl Source for ImapSource {
                 break;
             }
         }
+        // A source that just stopped says so now (`run --once` exits non-zero).
+        if let Some(f) = &self.fatal
+            && out.is_empty()
+            && !self.fatal_reported
+        {
+            self.fatal_reported = true;
+            anyhow::bail!("the IMAP source stopped: {f}");
+        }
         while out.len() < MAX_IN_FLIGHT {
             match self.events.try_recv() {
                 Ok(e) => take(e, &mut out, self),

@@ -225,16 +225,20 @@ impl TokenClient {
         };
         let token = Secret::new(answer.access_token().secret().as_str());
         let life = answer.expires_in().unwrap_or(DEFAULT_LIFETIME);
-        // Rotated: saved before the access token that came with it is used.
+        // Rotated: saved before the access token that came with it is
+        // used. Kept either way: if saving fails, the next call saves again
+        // and then hands out this token (no new grant while one is unsaved).
         if let Some(new) = answer.refresh_token()
             && st.refresh.as_ref().map(Secret::expose) != Some(new.secret().as_str())
         {
             st.refresh = Some(Secret::new(new.secret().as_str()));
             st.unsaved = true;
+        }
+        st.cached = Some(Cached { token: token.clone(), obtained: sent, life });
+        info!("OAuth2 ({}): new access token by {}, valid {} s", self.label, self.grant.name(), life.as_secs());
+        if st.unsaved {
             self.save(&mut st)?;
         }
-        info!("OAuth2 ({}): new access token by {}, valid {} s", self.label, self.grant.name(), life.as_secs());
-        st.cached = Some(Cached { token: token.clone(), obtained: sent, life });
         Ok(token)
     }
 

@@ -260,7 +260,8 @@ refresh_token_file = "secretos/refresh.txt"
     #[test]
     fn problems_name_the_key_and_the_fix() {
         let base = parse(MS).unwrap_or_else(|e| panic!("{e}"));
-        let table: Vec<(Box<dyn Fn(&mut OAuth2Config)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut OAuth2Config)>;
+        let table: Vec<(Change, &str)> = vec![
             (Box::new(|c| c.token_url = "http://login.example.com/token".into()), "must use https"),
             (Box::new(|c| c.token_url = "login.microsoftonline.com/token".into()), "is not an http(s) URL"),
             (Box::new(|c| c.client_id = " ".into()), "client_id is empty"),
