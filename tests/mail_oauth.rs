@@ -402,3 +402,68 @@ async fn the_device_code_flow_gets_the_first_refresh_token() {
     let client = TokenClient::new("mailbox", &cfg, Arc::new(Recorder::default())).unwrap_or_else(|e| panic!("{e}"));
     client.access_token().await.unwrap_or_else(|e| panic!("{e}"));
 }
+
+// ---- Measurement (not a check; run by hand) ----
+
+fn latencies(stack: &Stack, inst: &support::Instance, n: usize) -> Vec<Duration> {
+    let new = stack.maildir("andes@andestextil.test").join("new");
+    let count = || std::fs::read_dir(&new).map(|r| r.count()).unwrap_or(0);
+    let mut lat = Vec::new();
+    for k in 0..n {
+        let i = k * 10; // documents from andestextil, a new sender each time
+        let before = count();
+        stack.smtp_send(&format!("usuario{i}@andestextil.test"), "ops@cli.test", &client_mail(i));
+        let t0 = std::time::Instant::now();
+        while count() == before {
+            assert!(t0.elapsed() < Duration::from_secs(30), "no acknowledgement for mail {i}:\n{}", daemon_log(inst));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        lat.push(t0.elapsed());
+    }
+    lat.sort();
+    lat
+}
+
+fn summary(lat: &[Duration]) -> String {
+    let ms = |p: f64| lat[(((lat.len() - 1) as f64) * p).round() as usize].as_secs_f64() * 1000.0;
+    format!("p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms", ms(0.5), ms(0.9), ms(0.99), ms(1.0))
+}
+
+/// SMTP 250 → acknowledgement in the client's Maildir, one mail at a time,
+/// with passwords (IMAP LOGIN, SMTP AUTH PLAIN on submission) and with
+/// OAuth2 (OAUTHBEARER, XOAUTH2; 20-second tokens, so they expire and are
+/// renewed during the run).
+///
+/// `cargo test --test mail_oauth -- --ignored --nocapture latency` (BUZON_BENCH_LATENCY_MAILS, default 100)
+#[test]
+#[ignore]
+fn latency_with_oauth2_and_with_passwords() {
+    let n = std::env::var("BUZON_BENCH_LATENCY_MAILS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    {
+        let Some(stack) = Stack::start("latency password") else { return };
+        let outbox = format!(
+            "port = {}\ntls = \"none\"\nuser = \"ops@cli.test\"\npassword_env = \"BUZON_TEST_IMAP_PASSWORD\"",
+            stack.submission
+        );
+        let inst = stack.instance_with("", &outbox);
+        let _d = Daemon::start(&inst);
+        assert!(wait_until(Duration::from_secs(20), || connected(&inst)));
+        let lat = latencies(&stack, &inst, n);
+        let plog = std::fs::read_to_string(stack.dir.join("log/postfix.log")).unwrap_or_default();
+        assert!(plog.contains("sasl_method=PLAIN"), "the password run authenticated on submission");
+        println!("password: {n} mails: {}", summary(&lat));
+    }
+    let Some(stack) = Stack::start_oauth("latency oauth2") else { return };
+    stack.idp_admin("/admin/lifetime", serde_json::json!({"id": OAUTH_CLIENT, "lifetime": 20}));
+    let inst = stack.oauth_instance("");
+    let _d = Daemon::start(&inst);
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)));
+    let t = std::time::Instant::now();
+    let lat = latencies(&stack, &inst, n);
+    let grants = stat(&stack.idp_stats(), &["token", "client_credentials"]);
+    println!(
+        "oauth2:   {n} mails: {} ({grants} token grants in {:.0} s with 20 s tokens)",
+        summary(&lat),
+        t.elapsed().as_secs_f64()
+    );
+}
