@@ -378,6 +378,9 @@ impl Config {
                 }
                 (Some("oauth2"), None) => err(span, format!("auth = \"oauth2\" needs a [{name}.oauth2] table")),
                 (Some("oauth2"), Some(t)) => {
+                    if name == "outbox" && raw.outbox.user.is_none() {
+                        err(span.clone(), "[outbox] auth = \"oauth2\" needs `user` (the mailbox it sends as)".into());
+                    }
                     for p in t.problems() {
                         err(span.clone(), format!("[{name}.oauth2] {p}"));
                     }

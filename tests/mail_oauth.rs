@@ -248,6 +248,32 @@ fn password_logins_are_refused_on_the_oauth2_stack() {
     );
 }
 
+#[test]
+fn oauth2_config_mistakes_are_reported_with_their_place_and_fix() {
+    let inst = support::Instance::new();
+    let config = std::fs::read_to_string(inst.path().join("config.toml")).unwrap_or_default();
+    let table = "\n[mailbox.oauth2]\ntoken_url = \"http://login.example.com/token\"\nclient_id = \"app\"\nscope = \"https://outlook.office365.com/.default\"\ngrant = \"refresh_token\"\n";
+    let cases: [(String, &[&str]); 3] = [
+        (config.replacen("[mailbox]\n", "[mailbox]\nauth = \"oauth2\"\n", 1), &["needs a [mailbox.oauth2] table"]),
+        (
+            format!("{}{table}", config.replacen("[mailbox]\n", "[mailbox]\nauth = \"oauth2\"\n", 1)),
+            &["token_url `http://login.example.com/token` must use https", "needs `refresh_token_file`"],
+        ),
+        (config.replacen("[mailbox]\n", "[mailbox]\nauth = \"kerberos\"\n", 1), &["unknown auth `kerberos`"]),
+    ];
+    for (text, wants) in cases {
+        assert!(text.contains("auth = "), "the sample config has a [mailbox] table");
+        inst.write("config.toml", &text);
+        let out = inst.run(&["run", "--once"]);
+        let err = support::stderr(&out);
+        assert!(!out.status.success(), "{err}");
+        for want in wants {
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        assert!(err.contains("config.toml:"), "with its place: {err}");
+    }
+}
+
 // ---- The token client alone against the identity provider ----
 
 fn idp_config(idp: &Idp, grant: Grant, dir: &std::path::Path) -> OAuth2Config {

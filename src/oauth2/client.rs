@@ -185,10 +185,16 @@ impl TokenClient {
         let (refresh, file_token) = match cfg.grant {
             Grant::ClientCredentials => (None, None),
             Grant::RefreshToken => {
-                let file = cfg.first_refresh_token().map_err(TokenError::Config)?;
                 let saved = store
                     .load_refresh_token()
                     .map_err(|e| TokenError::Persist(format!("cannot read the saved refresh token: {e:#}")))?;
+                // The file matters only while nothing is saved (it may be
+                // gone once the first token was used: that is fine).
+                let file = match (cfg.first_refresh_token(), &saved) {
+                    (Ok(f), _) => f,
+                    (Err(e), None) => return Err(TokenError::Config(e)),
+                    (Err(_), Some(_)) => None,
+                };
                 (saved.or_else(|| file.clone()), file)
             }
         };
