@@ -133,11 +133,63 @@ fn a_token_the_server_refuses_is_replaced_at_once_without_stopping() {
         stack.idp_log()
     );
     let log = daemon_log(&inst);
-    assert!(log.contains("refused the OAuth2 token of ops@cli.test"), "{log}");
+    assert!(log.contains("IMAP: the server refused the OAuth2 token of ops@cli.test"), "{log}");
     let s = stack.idp_stats();
     assert!(stat(&s, &["introspect_refused"]) >= 1, "the revoked token was offered once: {s}");
     assert!(stat(&s, &["token", "client_credentials"]) >= 2, "{s}");
     assert_eq!(status(&inst)["source"]["state"], "connected");
+
+    // The same on SMTP: revoked again, and Postfix restarted so the kept
+    // submission connection must authenticate anew.
+    stack.idp_admin("/admin/revoke", serde_json::json!({}));
+    stack.stop_postfix();
+    stack.start_postfix();
+    stack.lmtp_deliver("usuario4@andestextil.test", "ops@cli.test", &[client_mail(4)]);
+    assert!(
+        wait_until(Duration::from_secs(40), || stack.inbox("andes@andestextil.test").len() == 2),
+        "{}\n{}",
+        daemon_log(&inst),
+        stack.idp_log()
+    );
+    let log = daemon_log(&inst);
+    assert!(log.contains("SMTP: the server refused the OAuth2 token of ops@cli.test"), "{log}");
+}
+
+#[test]
+fn a_server_offering_only_xoauth2_gets_xoauth2() {
+    // Exchange Online announces AUTH=XOAUTH2 only.
+    let Some(stack) = Stack::start_oauth_with("oauth2 xoauth2 only", "auth_mechanisms = xoauth2") else { return };
+    let inst = stack.oauth_instance("");
+    let _d = Daemon::start(&inst);
+    assert!(wait_until(Duration::from_secs(20), || connected(&inst)), "{}", daemon_log(&inst));
+    let dlog = std::fs::read_to_string(stack.dir.join("log/dovecot.log")).unwrap_or_default();
+    assert!(dlog.contains("Login: user=<ops@cli.test>, method=XOAUTH2"), "{dlog}");
+    assert!(!dlog.contains("method=OAUTHBEARER"), "{dlog}");
+}
+
+#[test]
+fn an_unreachable_identity_provider_is_retried_until_it_answers() {
+    let Some(stack) = Stack::start_oauth("oauth2 provider down") else { return };
+    stack.stop_idp();
+    let inst = stack.oauth_instance("");
+    let _d = Daemon::start(&inst);
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            status(&inst)["last_error"]["error"].as_str().is_some_and(|e| e.contains("cannot reach the token endpoint"))
+        }),
+        "{}\n{}",
+        status(&inst),
+        daemon_log(&inst)
+    );
+    assert_eq!(status(&inst)["source"]["state"], "disconnected, reconnecting", "retryable, not fatal");
+    stack.start_idp();
+    assert!(wait_until(Duration::from_secs(30), || connected(&inst)), "{}", daemon_log(&inst));
+    stack.smtp_send("usuario0@andestextil.test", "ops@cli.test", &client_mail(0));
+    assert!(
+        wait_until(Duration::from_secs(15), || stack.inbox("andes@andestextil.test").len() == 1),
+        "{}",
+        daemon_log(&inst)
+    );
 }
 
 #[test]

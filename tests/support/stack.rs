@@ -76,6 +76,11 @@ impl Stack {
     /// tokens of the identity provider (scripts/oauth-idp), which knows the
     /// client [`OAUTH_CLIENT`]; Postfix's submission port takes XOAUTH2.
     pub fn start_oauth(test: &str) -> Option<Stack> {
+        Stack::start_oauth_with(test, "")
+    }
+
+    /// An oauth2 stack whose Dovecot gets `dovecot_extra` appended to its config.
+    pub fn start_oauth_with(test: &str, dovecot_extra: &str) -> Option<Stack> {
         if !idp_installed() {
             let required = std::env::var("BUZON_REQUIRE_MAILSTACK").is_ok_and(|v| v == "1");
             assert!(
@@ -87,7 +92,7 @@ impl Stack {
             );
             return None;
         }
-        Stack::start_mode(test, "", "oauth2")
+        Stack::start_mode(test, dovecot_extra, "oauth2")
     }
 
     fn start_mode(test: &str, dovecot_extra: &str, auth: &'static str) -> Option<Stack> {
@@ -164,6 +169,12 @@ impl Stack {
     }
     pub fn start_postfix(&self) {
         self.script("start-postfix");
+    }
+    pub fn stop_idp(&self) {
+        self.script("stop-idp");
+    }
+    pub fn start_idp(&self) {
+        self.script("start-idp");
     }
 
     /// Ask Postfix to retry its deferred mail now.
