@@ -190,6 +190,20 @@ fn an_unreachable_identity_provider_is_retried_until_it_answers() {
         "{}",
         daemon_log(&inst)
     );
+
+    // Down again while buzon holds a good token: now Dovecot cannot check
+    // it ("[UNAVAILABLE]"), which is retried too, not taken as a refusal.
+    stack.stop_idp();
+    stack.stop_dovecot();
+    stack.start_dovecot();
+    assert!(
+        wait_until(Duration::from_secs(15), || daemon_log(&inst).contains("temporary failure")),
+        "{}",
+        daemon_log(&inst)
+    );
+    assert_eq!(status(&inst)["source"]["state"], "disconnected, reconnecting", "{}", daemon_log(&inst));
+    stack.start_idp(); // it forgot its tokens: the kept one is refused once, then a new one
+    assert!(wait_until(Duration::from_secs(30), || connected(&inst)), "{}", daemon_log(&inst));
 }
 
 #[test]
