@@ -463,6 +463,20 @@ async fn rotated_refresh_tokens_are_saved_before_the_access_token_is_used() {
     let e = fresh.access_token().await.err().unwrap_or_else(|| panic!("a used refresh token is refused"));
     assert_eq!(e.code(), Some("invalid_grant"));
     assert!(e.to_string().contains("buzon login"), "{e}");
+
+    // An operator ran `buzon login` again: a new refresh_token_file beats a
+    // saved token that is dead, and the token it rotates to is saved.
+    let newer = idp.admin("/admin/refresh-token", serde_json::json!({"id": OAUTH_CLIENT}))["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    std::fs::write(dir.path().join("refresh"), format!("{newer}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let stale = Arc::new(Recorder::default());
+    stale.save_refresh_token(&first).unwrap_or_else(|e| panic!("{e}"));
+    let relogged = TokenClient::new("mailbox", &cfg, stale.clone()).unwrap_or_else(|e| panic!("{e}"));
+    relogged.access_token().await.unwrap_or_else(|e| panic!("{e}"));
+    let last = stale.saved.lock().ok().and_then(|v| v.last().cloned()).unwrap_or_default();
+    assert!(last != first && last != newer, "the rotated token was saved");
 }
 
 #[tokio::test]

@@ -286,7 +286,9 @@ impl TokenClient {
                             self.label
                         );
                         let r = self.refresh_with(file).await?;
+                        // Saved in place of the dead one (rotated or not).
                         st.refresh = Some(file.clone());
+                        st.unsaved = true;
                         Ok(r)
                     }
                     _ => Err(e),
