@@ -19,6 +19,7 @@
 //! | [`desk`] | decide: one file per label, time jobs too; effects as values (pure; reads through its `View`) |
 //! | [`pipeline`] | one message: prepare (parse, classify, keep documents) and commit (decide + one transaction) |
 //! | [`store`] | sled: the only place that knows the layout; implements the desk's `View`, applies its effects |
+//! | [`oauth2`] | OAuth2 tokens for IMAP/SMTP: grants, refresh, rotated refresh tokens saved before use, XOAUTH2/OAUTHBEARER |
 //! | [`outbox`] | sink: `.eml` files, or SMTP (one envelope per recipient, retries) |
 //! | [`scheduler`] | asks the store what is due, hands it to the desk, commits; its runner sleeps until the next instant |
 //! | [`daemon`] | only wires: source task, preparer, committer, outbox worker, runner, signals, read socket |
@@ -50,6 +51,7 @@ pub mod desk;
 pub mod diag;
 pub mod mail;
 pub mod mailbox;
+pub mod oauth2;
 pub mod outbox;
 pub mod pipeline;
 pub mod query;

@@ -45,6 +45,15 @@ impl Secret {
     }
 }
 
+/// How buzon logs in to a server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
+    /// `LOGIN`/`AUTH PLAIN` with this password.
+    Password(Secret),
+    /// SASL XOAUTH2/OAUTHBEARER with tokens from this client.
+    OAuth2(crate::oauth2::OAuth2Config),
+}
+
 /// An IMAP folder to watch.
 #[derive(Debug, Clone)]
 pub struct ImapConfig {
@@ -54,7 +63,7 @@ pub struct ImapConfig {
     /// PEM of a private CA; the public web roots when absent.
     pub ca_file: Option<PathBuf>,
     pub user: String,
-    pub password: Secret,
+    pub auth: Auth,
     pub folder: String,
     pub processed_folder: String,
     pub quarantine_folder: String,
@@ -85,7 +94,7 @@ pub enum Mailbox {
         path: PathBuf,
         poll: Duration,
     },
-    Imap(ImapConfig),
+    Imap(Box<ImapConfig>),
 }
 
 /// An SMTP server to send through.
@@ -97,7 +106,7 @@ pub struct SmtpConfig {
     pub ca_file: Option<PathBuf>,
     /// No user: no AUTH (a relay on loopback).
     pub user: Option<String>,
-    pub password: Secret,
+    pub auth: Auth,
     /// Per step (connect, greeting, each command).
     pub timeout: Duration,
 }
@@ -109,7 +118,7 @@ pub enum Outbox {
     Files {
         path: PathBuf,
     },
-    Smtp(SmtpConfig),
+    Smtp(Box<SmtpConfig>),
 }
 
 /// The store and where attachments are kept.
@@ -210,6 +219,42 @@ impl Check<'_> {
         }
     }
 
+    /// `auth` and the `[<name>.oauth2]` table, or the password keys.
+    fn auth(
+        &mut self,
+        name: &str,
+        kind: Range<usize>,
+        auth: &Option<Spanned<String>>,
+        table: &Option<crate::oauth2::OAuth2Config>,
+        password: Secret,
+        resolve: &dyn Fn(&Path) -> PathBuf,
+    ) -> Auth {
+        let span = auth.as_ref().map(|a| a.span()).unwrap_or(kind);
+        match (auth.as_ref().map(|a| a.get_ref().as_str()), table) {
+            (None | Some("password"), None) => Auth::Password(password),
+            (None | Some("password"), Some(_)) => {
+                self.at(span, format!("[{name}.oauth2] is only read with auth = \"oauth2\" in [{name}]"));
+                Auth::Password(password)
+            }
+            (Some("oauth2"), None) => {
+                self.at(span, format!("auth = \"oauth2\" needs a [{name}.oauth2] table"));
+                Auth::Password(password)
+            }
+            (Some("oauth2"), Some(t)) => {
+                for p in t.problems() {
+                    self.at(span.clone(), format!("[{name}.oauth2] {p}"));
+                }
+                let mut t = t.clone();
+                t.resolve_paths(resolve);
+                Auth::OAuth2(t)
+            }
+            (Some(other), _) => {
+                self.at(span, format!("unknown auth `{other}`; use \"password\" or \"oauth2\""));
+                Auth::Password(password)
+            }
+        }
+    }
+
     fn secret(
         &mut self,
         span: Range<usize>,
@@ -288,6 +333,8 @@ fn mailbox(c: &mut Check<'_>, m: &raw::MailboxConfig, resolve: &dyn Fn(&Path) ->
     let kind = &m.kind;
     match kind.get_ref().as_str() {
         "maildir" => {
+            // Checked even where unused, so that a mistake is never silent.
+            let _ = c.auth("mailbox", kind.span(), &m.auth, &m.oauth2, Secret::None, resolve);
             let Some(path) = &m.path else {
                 c.at(kind.span(), "mailbox kind \"maildir\" needs `path`");
                 return None;
@@ -297,6 +344,7 @@ fn mailbox(c: &mut Check<'_>, m: &raw::MailboxConfig, resolve: &dyn Fn(&Path) ->
         "imap" => {
             let tls = c.tls(&m.tls);
             let password = c.secret(kind.span(), &m.password, &m.password_env, &m.password_file, resolve);
+            let auth = c.auth("mailbox", kind.span(), &m.auth, &m.oauth2, password, resolve);
             if m.recheck_seconds == 0 {
                 c.at(kind.span(), "recheck_seconds must be at least 1");
             }
@@ -304,13 +352,13 @@ fn mailbox(c: &mut Check<'_>, m: &raw::MailboxConfig, resolve: &dyn Fn(&Path) ->
                 c.at(kind.span(), "mailbox kind \"imap\" needs `host` and `user`");
                 return None;
             };
-            Some(Mailbox::Imap(ImapConfig {
+            Some(Mailbox::Imap(Box::new(ImapConfig {
                 host: host.clone(),
                 port: m.port.unwrap_or(if tls == Tls::Implicit { 993 } else { 143 }),
                 tls,
                 ca_file: m.ca_file.as_deref().map(resolve),
                 user: user.clone(),
-                password,
+                auth,
                 folder: m.folder.clone(),
                 processed_folder: m.processed_folder.clone(),
                 quarantine_folder: m.quarantine_folder.clone(),
@@ -319,7 +367,7 @@ fn mailbox(c: &mut Check<'_>, m: &raw::MailboxConfig, resolve: &dyn Fn(&Path) ->
                 sent_folder: m.sent_folder.clone(),
                 recheck: Duration::from_secs(m.recheck_seconds.max(1)),
                 poll: Duration::from_millis(m.poll_ms.max(10)),
-            }))
+            })))
         }
         other => {
             c.at(kind.span(), format!("unknown mailbox kind `{other}`; use \"maildir\" or \"imap\""));
@@ -332,6 +380,7 @@ fn outbox(c: &mut Check<'_>, o: &raw::OutboxConfig, resolve: &dyn Fn(&Path) -> P
     let kind = &o.kind;
     match kind.get_ref().as_str() {
         "files" => {
+            let _ = c.auth("outbox", kind.span(), &o.auth, &o.oauth2, Secret::None, resolve);
             let Some(path) = &o.path else {
                 c.at(kind.span(), "outbox kind \"files\" needs `path`");
                 return None;
@@ -341,11 +390,16 @@ fn outbox(c: &mut Check<'_>, o: &raw::OutboxConfig, resolve: &dyn Fn(&Path) -> P
         "smtp" => {
             let tls = c.tls(&o.tls);
             let password = c.secret(kind.span(), &o.password, &o.password_env, &o.password_file, resolve);
+            let auth = c.auth("outbox", kind.span(), &o.auth, &o.oauth2, password, resolve);
+            if matches!(auth, Auth::OAuth2(_)) && o.user.is_none() {
+                let span = o.auth.as_ref().map(|a| a.span()).unwrap_or(kind.span());
+                c.at(span, "[outbox] auth = \"oauth2\" needs `user` (the mailbox it sends as)");
+            }
             let Some(host) = &o.host else {
                 c.at(kind.span(), "outbox kind \"smtp\" needs `host`");
                 return None;
             };
-            Some(Outbox::Smtp(SmtpConfig {
+            Some(Outbox::Smtp(Box::new(SmtpConfig {
                 host: host.clone(),
                 port: o.port.unwrap_or(match tls {
                     Tls::Implicit => 465,
@@ -355,9 +409,9 @@ fn outbox(c: &mut Check<'_>, o: &raw::OutboxConfig, resolve: &dyn Fn(&Path) -> P
                 tls,
                 ca_file: o.ca_file.as_deref().map(resolve),
                 user: o.user.clone(),
-                password,
+                auth,
                 timeout: Duration::from_secs(o.timeout_seconds.max(1)),
-            }))
+            })))
         }
         other => {
             c.at(kind.span(), format!("unknown outbox kind `{other}`; use \"files\" or \"smtp\""));

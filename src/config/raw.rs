@@ -60,6 +60,10 @@ pub struct MailboxConfig {
     /// polled, when nothing signals new mail (ms).
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    /// `password` (default) or `oauth2`.
+    pub auth: Option<Spanned<String>>,
+    /// The OAuth2 client, for `auth = "oauth2"` (see `crate::oauth2::OAuth2Config`).
+    pub oauth2: Option<crate::oauth2::OAuth2Config>,
 }
 
 fn default_folder() -> String {
@@ -98,6 +102,10 @@ pub struct OutboxConfig {
     /// Seconds to wait for the SMTP server on each step (default 30).
     #[serde(default = "default_smtp_timeout")]
     pub timeout_seconds: u64,
+    /// `password` (default) or `oauth2`.
+    pub auth: Option<Spanned<String>>,
+    /// The OAuth2 client, for `auth = "oauth2"`.
+    pub oauth2: Option<crate::oauth2::OAuth2Config>,
 }
 
 fn default_smtp_timeout() -> u64 {

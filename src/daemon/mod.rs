@@ -8,6 +8,7 @@
 
 mod outbox;
 mod pipeline;
+mod tokens;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -59,9 +60,13 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
 }
 
 /// The configured sink: `.eml` files, or SMTP on the daemon's runtime.
-fn open_sink(app: &App, rt: &tokio::runtime::Handle) -> anyhow::Result<Box<dyn Sink + Send>> {
+fn open_sink(
+    app: &App,
+    rt: &tokio::runtime::Handle,
+    tokens: Option<Arc<dyn crate::oauth2::TokenSource>>,
+) -> anyhow::Result<Box<dyn Sink + Send>> {
     match &app.config.outbox {
-        Outbox::Smtp(smtp) => Ok(Box::new(SmtpSink::new(smtp, &app.settings.address, rt.clone())?)),
+        Outbox::Smtp(smtp) => Ok(Box::new(SmtpSink::new(smtp, &app.settings.address, rt.clone(), tokens)?)),
         Outbox::Files { path } => Ok(Box::new(
             FileSink::open(path).with_context(|| format!("cannot open the outbox folder {}", path.display()))?,
         )),
@@ -142,8 +147,9 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     let scheduler_bell = Arc::new(Notify::new());
     tracker.spawn(signals(token.clone(), app.clone(), config_path.to_path_buf(), scheduler_bell.clone()));
     tracker.spawn(crate::query::serve(sock, store.clone(), app.clone(), clock, health.clone(), token.clone()));
-    let mut source = crate::mailbox::open(&current.config, &store, token.clone(), health, &tracker)?;
-    let mut sink = open_sink(&current, &rt)?;
+    let tokens = tokens::sources(&current.config, &store).map_err(|e| anyhow::anyhow!("OAuth2: {e}"))?;
+    let mut source = crate::mailbox::open(&current.config, tokens.mailbox, &store, token.clone(), health, &tracker)?;
+    let mut sink = open_sink(&current, &rt, tokens.outbox)?;
     let events = std::mem::replace(&mut source.events, mpsc::channel(1).1);
 
     let (prepped_tx, prepped_rx) = mpsc::channel(2 * 64);

@@ -115,16 +115,18 @@ pub fn set_health(h: &SharedHealth, f: impl FnOnce(&mut Health)) {
     }
 }
 
-/// Start the configured source on the current runtime.
+/// Start the configured source on the current runtime (`tokens`: the
+/// OAuth2 token source of `[mailbox.oauth2]`, when configured).
 pub fn open(
     config: &Config,
+    tokens: Option<Arc<dyn crate::oauth2::TokenSource>>,
     store: &Store,
     token: CancellationToken,
     health: SharedHealth,
     tracker: &tokio_util::task::TaskTracker,
 ) -> anyhow::Result<Source> {
     match &config.mailbox {
-        Mailbox::Imap(settings) => Ok(imap::spawn(settings.clone(), store.clone(), token, health, tracker)),
+        Mailbox::Imap(settings) => Ok(imap::spawn((**settings).clone(), tokens, store.clone(), token, health, tracker)),
         Mailbox::Maildir { path, poll } => {
             let md = maildir::Maildir::open(path)
                 .map_err(|e| anyhow::anyhow!("cannot open the Maildir {}: {e}", path.display()))?;

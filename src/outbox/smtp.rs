@@ -36,6 +36,8 @@ struct Server {
     /// STARTTLS: lettre's parameters.
     starttls: Option<TlsParameters>,
     credentials: Option<Credentials>,
+    /// `auth = "oauth2"`: XOAUTH2 as this user with tokens from here.
+    oauth2: Option<(String, Arc<dyn crate::oauth2::TokenSource>)>,
     timeout: Duration,
     from: lettre::Address,
     hello: ClientId,
@@ -53,8 +55,14 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     /// Prepare the sink (CA files and the password are read now: a bad one
-    /// fails start-up, not the first mail).
-    pub fn new(o: &SmtpConfig, desk_address: &str, runtime: tokio::runtime::Handle) -> anyhow::Result<SmtpSink> {
+    /// fails start-up, not the first mail). `tokens`: the token source of
+    /// `[outbox.oauth2]`, when `auth = "oauth2"`.
+    pub fn new(
+        o: &SmtpConfig,
+        desk_address: &str,
+        runtime: tokio::runtime::Handle,
+        tokens: Option<Arc<dyn crate::oauth2::TokenSource>>,
+    ) -> anyhow::Result<SmtpSink> {
         let starttls = if o.tls == Tls::StartTls {
             let mut params = TlsParameters::builder(o.host.clone());
             if let Some(ca) = &o.ca_file {
@@ -67,12 +75,16 @@ impl SmtpSink {
             None
         };
         let implicit = if o.tls == Tls::Implicit { Some(crate::tls::connector(o.ca_file.as_deref())?) } else { None };
-        let credentials = match &o.user {
-            Some(user) => {
-                let password = o.password.read().map_err(|e| anyhow::anyhow!("[outbox] {e}"))?.unwrap_or_default();
-                Some(Credentials::new(user.clone(), password))
+        let (credentials, oauth2) = match (&o.user, &o.auth, tokens) {
+            (Some(user), crate::config::Auth::OAuth2(_), Some(tokens)) => (None, Some((user.clone(), tokens))),
+            (_, crate::config::Auth::OAuth2(_), _) => {
+                anyhow::bail!("[outbox] auth = \"oauth2\" needs `user` and its [outbox.oauth2] token source")
             }
-            None => None,
+            (Some(user), crate::config::Auth::Password(secret), _) => {
+                let password = secret.read().map_err(|e| anyhow::anyhow!("[outbox] {e}"))?.unwrap_or_default();
+                (Some(Credentials::new(user.clone(), password)), None)
+            }
+            (None, crate::config::Auth::Password(_), _) => (None, None),
         };
         let from = desk_address.parse().with_context(|| format!("the desk address {desk_address} is not usable"))?;
         Ok(SmtpSink {
@@ -83,6 +95,7 @@ impl SmtpSink {
                 implicit,
                 starttls,
                 credentials,
+                oauth2,
                 timeout: o.timeout,
                 from,
                 hello: ClientId::default(),
@@ -149,6 +162,20 @@ async fn within<T>(d: Duration, what: &str, f: impl std::future::Future<Output =
 }
 
 async fn connect(s: &Server) -> Result<AsyncSmtpConnection, ConnectError> {
+    if let Some((user, tokens)) = &s.oauth2 {
+        return oauth2_connect(s, user, tokens.as_ref()).await;
+    }
+    let mut conn = open(s).await?;
+    if let Some(c) = &s.credentials {
+        within(s.timeout, "AUTH", conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
+            .await?
+            .map_err(|e| ConnectError::Refused(format!("AUTH: {e}")))?;
+    }
+    Ok(conn)
+}
+
+/// A connection up to the authentication step (TCP, TLS, greeting, STARTTLS).
+async fn open(s: &Server) -> Result<AsyncSmtpConnection, ConnectError> {
     let tcp = within(s.timeout, "connect", tokio::net::TcpStream::connect((s.host.as_str(), s.port)))
         .await?
         .map_err(|e| ConnectError::Unreachable(format!("connect to {}:{}: {e}", s.host, s.port)))?;
@@ -178,12 +205,38 @@ async fn connect(s: &Server) -> Result<AsyncSmtpConnection, ConnectError> {
             .await?
             .map_err(|e| ConnectError::Refused(format!("STARTTLS: {e}")))?;
     }
-    if let Some(c) = &s.credentials {
-        within(s.timeout, "AUTH", conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
-            .await?
-            .map_err(|e| ConnectError::Refused(format!("AUTH: {e}")))?;
-    }
     Ok(conn)
+}
+
+/// Connect and AUTH XOAUTH2. A refused token (the server's 334 error
+/// challenge, or a 535) is reported to the source, the connection dropped
+/// (it is mid-exchange) and one new connection tried with a fresh token.
+/// Any failure is a retry for the outbox; a client the provider refuses
+/// shows in the message (`invalid_client` …) on every retry.
+async fn oauth2_connect(
+    s: &Server,
+    user: &str,
+    tokens: &dyn crate::oauth2::TokenSource,
+) -> Result<AsyncSmtpConnection, ConnectError> {
+    let mut last = String::new();
+    for attempt in 0..2 {
+        let token =
+            tokens.access_token().await.map_err(|e| ConnectError::Refused(format!("OAuth2 for {user}: {e}")))?;
+        let mut conn = open(s).await?;
+        let credentials = Credentials::new(user.to_string(), token.expose().to_string());
+        match within(s.timeout, "AUTH", conn.auth(&[Mechanism::Xoauth2], &credentials)).await? {
+            Ok(_) => return Ok(conn),
+            Err(e) => {
+                tokens.rejected(&token);
+                conn.abort().await;
+                last = format!("AUTH XOAUTH2 as {user}: {e}");
+                if attempt == 0 {
+                    tracing::warn!("SMTP: the server refused the OAuth2 token of {user} ({e}); trying a new token");
+                }
+            }
+        }
+    }
+    Err(ConnectError::Refused(format!("{last} (also with a new token)")))
 }
 
 /// One connection's share of a round: mails taken from a shared counter.

@@ -206,6 +206,11 @@ pub fn cursor(source: &str) -> Vec<u8> {
     format!("cursor:{source}").into_bytes()
 }
 
+/// The saved OAuth2 refresh token of one client (in the meta tree).
+pub fn refresh_token(client: &str) -> Vec<u8> {
+    format!("oauth2_refresh:{client}").into_bytes()
+}
+
 /// A quarantine record's key: oldest first.
 pub fn quarantine(at: DateTime<Utc>, name: &str) -> Vec<u8> {
     format!("{}|{name}", at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)).into_bytes()

@@ -8,6 +8,7 @@
 pub mod attachments;
 mod keys;
 mod migrate;
+pub mod tokens;
 mod view;
 
 use std::collections::BTreeMap;

@@ -37,6 +37,12 @@ pub struct Stack {
     pub smtp: u16,
     pub lmtp: u16,
     pub smtps: u16,
+    /// SMTP that takes mail only after AUTH (SASL through Dovecot).
+    pub submission: u16,
+    /// The OAuth2 identity provider (oauth2 stacks only).
+    pub idp: u16,
+    /// "password" or "oauth2" (MAILSTACK_AUTH).
+    pub auth: &'static str,
     dovecot_extra: String,
 }
 
@@ -63,6 +69,33 @@ impl Stack {
 
     /// A stack whose Dovecot gets `dovecot_extra` appended to its config.
     pub fn start_with(test: &str, dovecot_extra: &str) -> Option<Stack> {
+        Stack::start_mode(test, dovecot_extra, "password")
+    }
+
+    /// A stack in the OAuth2 mode: Dovecot takes only XOAUTH2/OAUTHBEARER
+    /// tokens of the identity provider (scripts/oauth-idp), which knows the
+    /// client [`OAUTH_CLIENT`]; Postfix's submission port takes XOAUTH2.
+    pub fn start_oauth(test: &str) -> Option<Stack> {
+        Stack::start_oauth_with(test, "")
+    }
+
+    /// An oauth2 stack whose Dovecot gets `dovecot_extra` appended to its config.
+    pub fn start_oauth_with(test: &str, dovecot_extra: &str) -> Option<Stack> {
+        if !idp_installed() {
+            let required = std::env::var("BUZON_REQUIRE_MAILSTACK").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "{test}: BUZON_REQUIRE_MAILSTACK=1 but the OAuth2 identity provider is not installed (scripts/install-mailstack)"
+            );
+            eprintln!(
+                "SKIP {test}: the OAuth2 identity provider is not installed (scripts/install-mailstack: Node.js + scripts/oauth-idp)"
+            );
+            return None;
+        }
+        Stack::start_mode(test, dovecot_extra, "oauth2")
+    }
+
+    fn start_mode(test: &str, dovecot_extra: &str, auth: &'static str) -> Option<Stack> {
         let required = std::env::var("BUZON_REQUIRE_MAILSTACK").is_ok_and(|v| v == "1");
         if !(have("dovecot") && have("postfix") && is_root()) {
             assert!(
@@ -86,6 +119,9 @@ impl Stack {
             smtp: free_port(),
             lmtp: free_port(),
             smtps: free_port(),
+            submission: free_port(),
+            idp: free_port(),
+            auth,
             dovecot_extra: dovecot_extra.to_string(),
         };
         stack.script("start");
@@ -100,6 +136,10 @@ impl Stack {
             .env("MAILSTACK_SMTP_PORT", self.smtp.to_string())
             .env("MAILSTACK_LMTP_PORT", self.lmtp.to_string())
             .env("MAILSTACK_SMTPS_PORT", self.smtps.to_string())
+            .env("MAILSTACK_SUBMISSION_PORT", self.submission.to_string())
+            .env("MAILSTACK_AUTH", self.auth)
+            .env("MAILSTACK_IDP_PORT", self.idp.to_string())
+            .env("MAILSTACK_OAUTH_CLIENTS", format!("{}:{}:ops@cli.test:3600", OAUTH_CLIENT, OAUTH_SECRET))
             .env("MAILSTACK_USERS", USERS.iter().map(|u| format!("{u}:{PASSWORD}")).collect::<Vec<_>>().join(" "))
             .env("MAILSTACK_CATCHALL", CATCHALL.join(" "))
             .env("MAILSTACK_DOVECOT_EXTRA", &self.dovecot_extra)
@@ -108,10 +148,11 @@ impl Stack {
         match out {
             Ok(o) if o.status.success() => {}
             Ok(o) => panic!(
-                "mailstack {cmd} failed: {}{}\n{}",
+                "mailstack {cmd} failed: {}{}\n{}\n{}",
                 String::from_utf8_lossy(&o.stdout),
                 String::from_utf8_lossy(&o.stderr),
-                std::fs::read_to_string(self.dir.join("log/dovecot.log")).unwrap_or_default()
+                std::fs::read_to_string(self.dir.join("log/dovecot.log")).unwrap_or_default(),
+                std::fs::read_to_string(self.dir.join("log/idp.log")).unwrap_or_default()
             ),
             Err(e) => panic!("mailstack {cmd}: {e}"),
         }
@@ -128,6 +169,12 @@ impl Stack {
     }
     pub fn start_postfix(&self) {
         self.script("start-postfix");
+    }
+    pub fn stop_idp(&self) {
+        self.script("stop-idp");
+    }
+    pub fn start_idp(&self) {
+        self.script("start-idp");
     }
 
     /// Ask Postfix to retry its deferred mail now.
@@ -226,6 +273,216 @@ impl Stack {
         inst.write("config.toml", &out);
         inst
     }
+}
+
+/// The identity provider's client of the oauth2 stacks (acts for ops@cli.test).
+pub const OAUTH_CLIENT: &str = "buzon-mesa";
+pub const OAUTH_SECRET: &str = "secreto-de-prueba";
+
+impl Stack {
+    /// A call to the identity provider's test control (`/admin/...`).
+    pub fn idp_admin(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        match http_post(self.idp, path, "application/json", &body.to_string()) {
+            Ok((_, v)) => v,
+            Err(e) => panic!("identity provider {path}: {e}"),
+        }
+    }
+
+    /// The identity provider's counters (grants, refusals, introspections).
+    pub fn idp_stats(&self) -> serde_json::Value {
+        self.idp_admin("/admin/stats", serde_json::json!({}))
+    }
+
+    /// What the identity provider logged.
+    pub fn idp_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log/idp.log")).unwrap_or_default()
+    }
+
+    /// The provider's token endpoint.
+    pub fn token_url(&self) -> String {
+        format!("http://127.0.0.1:{}/token", self.idp)
+    }
+
+    /// A buzon instance on an oauth2 stack: IMAP (XOAUTH2/OAUTHBEARER) in,
+    /// SMTP submission (XOAUTH2) out, both with the `[… .oauth2]` table
+    /// `table` (TOML lines; `token_url` and the client are added unless
+    /// given). The client secret is in `secret.txt` of the instance.
+    pub fn oauth_instance(&self, table: &str) -> Instance {
+        let inst = Instance::new();
+        inst.write("secret.txt", &format!("{OAUTH_SECRET}\n"));
+        let mut t = String::new();
+        if !table.contains("token_url") {
+            t.push_str(&format!("token_url = \"{}\"\n", self.token_url()));
+        }
+        if !table.contains("client_id") {
+            t.push_str(&format!("client_id = \"{OAUTH_CLIENT}\"\n"));
+        }
+        if !table.contains("client_secret") {
+            t.push_str("client_secret_file = \"secret.txt\"\n");
+        }
+        if !table.contains("scope") {
+            t.push_str("scope = \"https://outlook.office365.com/.default\"\n");
+        }
+        t.push_str(table);
+        let config = std::fs::read_to_string(inst.path().join("config.toml")).unwrap_or_default();
+        let mailbox = format!(
+            "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nuser = \"ops@cli.test\"\nauth = \"oauth2\"\nfolder = \"INBOX\"\nprocessed_folder = \"Procesados\"\nrecheck_seconds = 60\n\n[mailbox.oauth2]\n{t}\n",
+            self.imap
+        );
+        let outbox = format!(
+            "[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nuser = \"ops@cli.test\"\nauth = \"oauth2\"\ntimeout_seconds = 10\n\n[outbox.oauth2]\n{t}\n",
+            self.submission
+        );
+        let mut out = String::new();
+        let mut skip = false;
+        for line in config.lines() {
+            if line.starts_with('[') {
+                skip = line == "[mailbox]" || line == "[outbox]";
+                if line == "[mailbox]" {
+                    out.push_str(&mailbox);
+                }
+                if line == "[outbox]" {
+                    out.push_str(&outbox);
+                }
+            }
+            if !skip {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        inst.write("config.toml", &out);
+        inst
+    }
+}
+
+/// Node.js and scripts/oauth-idp's packages are there.
+pub fn idp_installed() -> bool {
+    have("node") && root().join("scripts/oauth-idp/node_modules/oauth2-mock-server").is_dir()
+}
+
+/// The identity provider alone (no mail servers), on a free loopback port,
+/// knowing [`OAUTH_CLIENT`] (lifetime `lifetime` s); stopped when dropped.
+pub struct Idp {
+    _tmp: tempfile::TempDir,
+    child: Child,
+    pub port: u16,
+}
+
+impl Idp {
+    pub fn start(test: &str, lifetime: u64) -> Option<Idp> {
+        if !idp_installed() {
+            let required = std::env::var("BUZON_REQUIRE_MAILSTACK").is_ok_and(|v| v == "1");
+            assert!(!required, "{test}: BUZON_REQUIRE_MAILSTACK=1 but the OAuth2 identity provider is not installed");
+            eprintln!("SKIP {test}: the OAuth2 identity provider is not installed (scripts/install-mailstack)");
+            return None;
+        }
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let clients = tmp.path().join("clients.json");
+        let text = serde_json::json!({"clients": {OAUTH_CLIENT: {"secret": OAUTH_SECRET, "user": "ops@cli.test", "lifetime": lifetime}}});
+        std::fs::write(&clients, text.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let port = free_port();
+        let log = std::fs::File::create(tmp.path().join("idp.log")).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
+        let child = Command::new("node")
+            .arg(root().join("scripts/oauth-idp/idp.mjs"))
+            .arg(port.to_string())
+            .arg(&clients)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the identity provider: {e}"));
+        let idp = Idp { _tmp: tmp, child, port };
+        let up = wait_until(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
+        assert!(up, "the identity provider did not start:\n{}", idp.log());
+        Some(idp)
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("http://127.0.0.1:{}/token", self.port)
+    }
+
+    pub fn admin(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        match http_post(self.port, path, "application/json", &body.to_string()) {
+            Ok((_, v)) => v,
+            Err(e) => panic!("identity provider {path}: {e}"),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._tmp.path().join("idp.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A one-shot HTTP/1.1 POST on loopback: (status, JSON body).
+pub fn http_post(port: u16, path: &str, content_type: &str, body: &str) -> Result<(u16, serde_json::Value), String> {
+    use std::io::Read;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).map_err(|e| e.to_string())?;
+    let status = raw.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    Ok((status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null)))
+}
+
+/// One SMTP session on `port`: EHLO, then `AUTH <mechanism> <initial>`
+/// (base64 of `initial`); the server's answer to the AUTH line.
+pub fn smtp_auth(port: u16, mechanism: &str, initial: &str) -> Result<String, String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut w = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut r = BufReader::new(stream);
+    let mut read = || -> Result<String, String> {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err(format!("connection closed: {all}"));
+            }
+            all.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Ok(all);
+            }
+        }
+    };
+    read()?;
+    w.write_all(b"EHLO tests.local\r\n").map_err(|e| e.to_string())?;
+    let ehlo = read()?;
+    let b64 = base64_encode(initial.as_bytes());
+    w.write_all(format!("AUTH {mechanism} {b64}\r\n").as_bytes()).map_err(|e| e.to_string())?;
+    let answer = read()?;
+    let _ = w.write_all(b"QUIT\r\n");
+    Ok(format!("{ehlo}{answer}"))
+}
+
+/// Standard base64 (for SASL lines in tests).
+pub fn base64_encode(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 impl Drop for Stack {

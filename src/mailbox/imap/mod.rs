@@ -22,6 +22,7 @@ use tracing::{error, info, warn};
 use super::{Acker, Meta, SharedHealth, Source, SourceEvent, Token, set_health};
 use crate::backoff::{IMAP_RECONNECT, Retry};
 use crate::config::ImapConfig;
+use crate::oauth2::TokenSource;
 use crate::store::Store;
 use connect::{ImapError, Kind, within};
 use folder::{Caps, MAX_IN_FLIGHT, Request, State};
@@ -39,6 +40,7 @@ impl SentCopies {
 /// Start the IMAP task.
 pub fn spawn(
     settings: ImapConfig,
+    tokens: Option<Arc<dyn TokenSource>>,
     store: Store,
     token: CancellationToken,
     health: SharedHealth,
@@ -47,7 +49,7 @@ pub fn spawn(
     let (etx, erx) = mpsc::channel(super::CHANNEL);
     let (rtx, rrx) = tokio::sync::mpsc::unbounded_channel();
     let sent_copies = settings.sent_folder.as_ref().map(|_| SentCopies(rtx.clone()));
-    tracker.spawn(run(settings, store, etx, rrx, health, token));
+    tracker.spawn(run(settings, tokens, store, etx, rrx, health, token));
     let closer_tx = rtx.clone();
     let closer: super::Closer = Box::new(move |deadline: Duration| {
         Box::pin(async move {
@@ -92,6 +94,7 @@ impl Acker for ImapAcker {
 /// Keep a session until closed; reconnect with backoff; stop on a fatal error.
 async fn run(
     s: ImapConfig,
+    tokens: Option<Arc<dyn TokenSource>>,
     store: Store,
     events: mpsc::Sender<SourceEvent>,
     mut requests: UnboundedReceiver<Request>,
@@ -104,7 +107,7 @@ async fn run(
         let started = std::time::Instant::now();
         // A session ends on a close request (answered below), when the
         // pipeline is gone, or with an error.
-        let result = session(&s, &store, &events, &mut requests, &mut state, &health).await;
+        let result = session(&s, tokens.as_deref(), &store, &events, &mut requests, &mut state, &health).await;
         match result {
             Ok(()) => {
                 if let Some(done) = state.closing.take() {
@@ -171,13 +174,14 @@ async fn run(
 
 async fn session(
     s: &ImapConfig,
+    tokens: Option<&dyn TokenSource>,
     store: &Store,
     events: &mpsc::Sender<SourceEvent>,
     requests: &mut UnboundedReceiver<Request>,
     state: &mut State,
     health: &SharedHealth,
 ) -> Result<(), ImapError> {
-    let mut session = connect::connect(s).await?;
+    let mut session = connect::connect(s, tokens).await?;
     let caps = within("CAPABILITY", session.capabilities()).await?;
     let caps = Caps { idle: caps.has_str("IDLE"), mv: caps.has_str("MOVE"), uidplus: caps.has_str("UIDPLUS") };
     let mut folders: Vec<&str> = vec![&s.quarantine_folder];
