@@ -97,8 +97,17 @@ fn a_status_request_from_an_unknown_or_unverified_sender_gets_no_order_data() {
             assert!(!t.contains("OC-2026-000001"), "order data leaked in {name}:\n{t}");
         }
     }
-    let generic = inst.outbox_files().into_iter().filter(|(n, _)| n.contains("estado_generico")).count();
-    assert_eq!(generic, 2, "a polite generic reply to each");
+    // Reversed by the trust issue: the stranger gets the generic answer, the
+    // forged (DMARC failed) address nothing automatic at all.
+    let generic: Vec<String> =
+        inst.outbox_files().into_iter().filter(|(n, _)| n.contains("estado_generico")).map(|(_, t)| t).collect();
+    assert_eq!(generic.len(), 1, "a polite generic reply to the stranger only");
+    assert!(generic[0].contains("To: curioso@otra.test"), "{}", generic[0]);
+    assert!(
+        !generic[0].contains("Curioso") && !generic[0].contains("Estado"),
+        "nothing of theirs echoed: {}",
+        generic[0]
+    );
     assert!(!inst.outbox_files().iter().any(|(n, _)| n.contains("-estado-")), "no status summary at all");
     let tasks = inst.json(&["tasks", "list", "--json"]);
     assert_eq!(tasks.iter().filter(|t| t["kind"] == "estado_sin_verificar").count(), 2, "a person looks at both");

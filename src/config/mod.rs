@@ -479,6 +479,8 @@ fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Settings {
         review_hours: d.review_hours,
         replies_per_hour: d.replies_per_sender_hour,
         replies_per_day: d.replies_per_sender_day,
+        stranger_replies_per_hour: d.stranger_replies_per_hour,
+        stranger_replies_per_day: d.stranger_replies_per_day,
         calendar: BusinessCalendar { tz, day_start, day_end, work_days: d.work_days.clone(), extra_holidays },
     }
 }

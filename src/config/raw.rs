@@ -200,6 +200,12 @@ pub struct DeskConfig {
     pub replies_per_sender_hour: u32,
     #[serde(default = "default_per_day")]
     pub replies_per_sender_day: u32,
+    /// Automatic answers to strangers (unknown or unverified senders), for
+    /// the whole desk, per hour and per day at most; past it, a task.
+    #[serde(default = "default_stranger_hour")]
+    pub stranger_replies_per_hour: u32,
+    #[serde(default = "default_stranger_day")]
+    pub stranger_replies_per_day: u32,
 }
 
 fn default_desk_name() -> String {
@@ -237,6 +243,12 @@ fn default_per_hour() -> u32 {
 }
 fn default_per_day() -> u32 {
     20
+}
+fn default_stranger_hour() -> u32 {
+    10
+}
+fn default_stranger_day() -> u32 {
+    50
 }
 
 /// The serde mirror of `config.toml`.

@@ -19,6 +19,17 @@ static ALERT_LINE: LazyLock<Regex> =
 
 pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     let desk = d.desk;
+    if m.mail.dmarc_failed() {
+        // Anyone can write "ALERTA CLI" from a forged staff address: it
+        // counts only when DMARC did not fail.
+        let summary = format!(
+            "Alerta con DMARC fallido de {}: «{}». Verificar el remitente; no se registró ningún plazo.",
+            m.from(),
+            super::context::excerpt(&m.mail.subject, 120)
+        );
+        d.open_task("remitente_no_verificado", None, None, None, summary, m.mail.message_id.clone())?;
+        return Ok(());
+    }
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     for c in ALERT_LINE.captures_iter(&m.mail.new_text) {
         let key = crate::text::fold(&c[1]);
@@ -78,10 +89,10 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     {
         let day = cal.local_date(due);
         o.regime_expires = Some(due);
-        o.history.push(HistoryEntry {
-            at: d.now,
-            what: format!("Vence el régimen el {} (alerta, tarea {task})", day.format("%d/%m/%Y")),
-        });
+        o.history.push(HistoryEntry::internal(
+            d.now,
+            format!("Vence el régimen el {} (alerta, tarea {task})", day.format("%d/%m/%Y")),
+        ));
         o.updated_at = d.now;
         d.save_order(o);
     }

@@ -11,6 +11,7 @@ use super::context::excerpt;
 use super::draft::Draft;
 use super::model::{HistoryEntry, Order};
 use super::view::ViewResult;
+use crate::clients::Sender;
 
 static ETA: LazyLock<Regex> = LazyLock::new(|| super::re(r"(?i)\bETA\b[^0-9\n]{0,40}(\d{1,2}/\d{1,2}(?:/\d{2,4})?)"));
 static VESSEL: LazyLock<Regex> = LazyLock::new(|| {
@@ -23,6 +24,15 @@ static VESSEL: LazyLock<Regex> = LazyLock::new(|| {
 const CARRIER_REFS: &[&str] = &["bl", "awb", "container", "dam"];
 
 pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
+    // A client's (or its partner's) carrier-like mail touches only that
+    // client's orders: naming another client's container changes nothing
+    // of theirs. Carriers and agents (unregistered senders) may update any.
+    let whose: Option<Vec<String>> = match &m.sender {
+        Sender::Client(id) => Some(vec![id.clone()]),
+        Sender::Partner(ids) => Some(ids.clone()),
+        Sender::Staff | Sender::Ours | Sender::Unknown => None,
+    };
+    let mine = |o: &Order| whose.as_ref().is_none_or(|w| w.contains(&o.client));
     let mut orders: BTreeMap<String, Order> = BTreeMap::new();
     for (kind, values) in &m.class.references {
         if !CARRIER_REFS.contains(&kind.as_str()) {
@@ -30,7 +40,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         }
         for v in values {
             for o in d.orders_by_ref(kind, v)? {
-                if o.is_open() {
+                if o.is_open() && mine(&o) {
                     orders.insert(o.id.clone(), o);
                 }
             }
@@ -61,7 +71,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         } else {
             format!("Aviso del transportista: {}", parts.join(", "))
         };
-        o.history.push(HistoryEntry { at: d.now, what });
+        o.history.push(HistoryEntry::public(d.now, what));
         o.updated_at = d.now;
         if let Some(mid) = &m.mail.message_id
             && !o.message_ids.contains(mid)

@@ -70,8 +70,10 @@ pub fn order_context(rb: &DeskRules, cal: &BusinessCalendar, o: &Order) -> Value
         .iter()
         .map(|d| json!({"kind": d.kind, "kind_name": kind_name(&d.kind), "name": d.name, "unreadable": d.unreadable}))
         .collect();
+    // Only what the client may read: commands and staff notes stay internal.
+    let public: Vec<&super::model::HistoryEntry> = o.history.iter().filter(|e| e.is_public()).collect();
     let events: Vec<Value> =
-        o.history.iter().rev().take(5).rev().map(|e| json!({"at": local_fmt(cal, e.at), "what": e.what})).collect();
+        public.iter().rev().take(5).rev().map(|e| json!({"at": local_fmt(cal, e.at), "what": e.what})).collect();
     json!({
         "id": o.id, "client": o.client, "stage": o.stage, "regime": o.regime, "regime_name": regime_name,
         "references": o.references, "documents": docs, "missing": o.missing,
@@ -99,6 +101,18 @@ pub fn mail_context(
             "date": local_fmt(&s.calendar, now),
             "excerpt": excerpt(&m.mail.new_text, 1500),
         },
+        "now": local_fmt(&s.calendar, now),
+    })
+}
+
+/// The context of an answer to an unverified sender: nothing the sender
+/// wrote (name, subject, text) is echoed back.
+pub fn stranger_context(s: &Settings, to: &str, now: DateTime<Utc>) -> Value {
+    json!({
+        "desk": desk_block(s),
+        "client": {"id": null, "name": null},
+        "sender": {"name": "", "address": to},
+        "mail": {"subject": "", "date": local_fmt(&s.calendar, now), "excerpt": ""},
         "now": local_fmt(&s.calendar, now),
     })
 }

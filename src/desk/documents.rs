@@ -12,7 +12,7 @@ use super::draft::Draft;
 use super::effect::Sequence;
 use super::matching::{client_of, client_sender, link_ours, link_thread, pointed_orders};
 use super::model::{HistoryEntry, Order, OrderDocument, ThreadLink};
-use super::reply::{Letter, Threading};
+use super::reply::{Letter, Threading, Verdict};
 use super::view::ViewResult;
 use super::{Desk, Incoming};
 use crate::refs::References;
@@ -159,7 +159,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     } else {
         format!("Documentos recibidos: {}", names.join(", "))
     };
-    order.history.push(HistoryEntry { at: d.now, what });
+    order.history.push(HistoryEntry::public(d.now, what));
     if let Some(mid) = &m.mail.message_id
         && !order.message_ids.contains(mid)
     {
@@ -172,12 +172,13 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
             order.id,
             unreadable.join("; ")
         );
-        d.open_task("documento_ilegible", Some(&client), Some(&order.id), None, summary, mid)?;
+        d.open_task("documento_ilegible", Some(&client), Some(&order.id), None, summary, mid.clone())?;
     }
     // Acknowledge to the sender (a client address or the partner).
     let to = m.reply_address(desk.directory);
     let link = ThreadLink { order: Some(order.id.clone()), reclamo: None };
-    if d.may_reply(m, &to)? {
+    let verdict = d.may_reply(m, &to)?;
+    if verdict == Verdict::Send {
         let registered = client_sender(&m.sender).and_then(|c| desk.directory.client(c));
         let mut ctx = mail_context(desk.settings, m, registered, d.now);
         ctx["order"] = order_context(rules, &desk.settings.calendar, &order);
@@ -195,6 +196,17 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
             order.message_ids.push(sent.clone());
             link_ours(d, sent, link.clone());
         }
+    } else {
+        // A suppressed acknowledgement is never silent: a person confirms.
+        let names: Vec<&str> = added.iter().map(|doc| doc.name.as_str()).collect();
+        let summary = format!(
+            "No se envió el acuse de recibo a {to} ({}): documentos de la orden {}{}. Confirmar la recepción al cliente.",
+            verdict.motivo(),
+            order.id,
+            if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) }
+        );
+        d.note(format!("acknowledgement not sent: {}", verdict.why()));
+        d.open_task("acuse_no_enviado", Some(&client), Some(&order.id), None, summary, mid)?;
     }
     link_thread(d, m, link)?;
     d.save_order(order);

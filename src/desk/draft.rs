@@ -28,6 +28,8 @@ pub struct Draft<'a> {
     sequences: BTreeMap<Sequence, u64>,
     /// Automatic replies queued by this decision (rate limits).
     pub(super) replies_queued: u32,
+    /// Of which to strangers (the desk-wide cap).
+    pub(super) stranger_replies_queued: u32,
     /// Mails composed by this decision (their ids are numbered).
     pub(super) mails: u32,
     /// Outbox ids of this decision's mails start with it (the incoming
@@ -52,6 +54,7 @@ impl<'a> Draft<'a> {
             outcome: Vec::new(),
             sequences: BTreeMap::new(),
             replies_queued: 0,
+            stranger_replies_queued: 0,
             mails: 0,
             id_base: String::new(),
             schedule_after: None,

@@ -24,8 +24,8 @@ pub enum Effect {
     UpdateOutgoing(Outgoing),
     /// A task now tells a person about this refused outbox mail.
     RefusalNoticed { id: String },
-    /// Count an automatic reply to this address (rate limit).
-    CountReply { address: String, hour: ReplyHour },
+    /// Count an automatic reply (rate limits).
+    CountReply { counter: ReplyCounter, hour: ReplyHour },
     /// A scheduled job ran (or was coalesced away): never again.
     JobDone { key: JobKey, at: DateTime<Utc> },
     /// When the scheduler must next look at `subject`; `None`: never again.
@@ -34,7 +34,18 @@ pub enum Effect {
     Sequence { name: Sequence, value: u64 },
 }
 
-/// One hour of the reply-rate windows.
+/// Whose reply budget an automatic answer spends.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReplyCounter {
+    /// A verified sender's address (a registered client, partner or staff member).
+    Verified(String),
+    /// An unverified address: never the same budget as a verified one.
+    Unverified(String),
+    /// Every answer to a stranger, desk-wide.
+    Strangers,
+}
+
+/// One hour of the reply-rate windows (in the desk's time zone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ReplyHour {
     pub date: NaiveDate,

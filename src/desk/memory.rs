@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use super::effect::{Effect, JobKey, ReplyHour, Sequence, Subject};
+use super::effect::{Effect, JobKey, ReplyCounter, ReplyHour, Sequence, Subject};
 use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
 use super::view::{DigestRecords, View, ViewResult};
 
@@ -20,7 +20,7 @@ pub struct Memory {
     pub outbox_bytes: BTreeMap<String, Vec<u8>>,
     pub threads: BTreeMap<String, ThreadLink>,
     pub sequences: BTreeMap<Sequence, u64>,
-    pub replies: BTreeMap<(String, ReplyHour), u32>,
+    pub replies: BTreeMap<(ReplyCounter, ReplyHour), u32>,
     pub jobs: BTreeMap<JobKey, DateTime<Utc>>,
     pub schedule: BTreeMap<Subject, DateTime<Utc>>,
     pub refusals: BTreeSet<String>,
@@ -58,8 +58,8 @@ impl Memory {
                 Effect::RefusalNoticed { id } => {
                     self.refusals.remove(id);
                 }
-                Effect::CountReply { address, hour } => {
-                    *self.replies.entry((address.clone(), *hour)).or_default() += 1;
+                Effect::CountReply { counter, hour } => {
+                    *self.replies.entry((counter.clone(), *hour)).or_default() += 1;
                 }
                 Effect::JobDone { key, at } => {
                     self.jobs.insert(key.clone(), *at);
@@ -123,12 +123,12 @@ impl View for Memory {
         Ok(self.sequences.get(name).copied().unwrap_or(0))
     }
 
-    fn replies_in_hour(&self, address: &str, hour: ReplyHour) -> ViewResult<u32> {
-        Ok(self.replies.get(&(address.to_string(), hour)).copied().unwrap_or(0))
+    fn replies_in_hour(&self, counter: &ReplyCounter, hour: ReplyHour) -> ViewResult<u32> {
+        Ok(self.replies.get(&(counter.clone(), hour)).copied().unwrap_or(0))
     }
 
-    fn replies_in_day(&self, address: &str, hour: ReplyHour) -> ViewResult<u32> {
-        Ok(self.replies.iter().filter(|((a, h), _)| a == address && h.date == hour.date).map(|(_, n)| *n).sum())
+    fn replies_in_day(&self, counter: &ReplyCounter, hour: ReplyHour) -> ViewResult<u32> {
+        Ok(self.replies.iter().filter(|((c, h), _)| c == counter && h.date == hour.date).map(|(_, n)| *n).sum())
     }
 
     fn outgoing(&self, id: &str) -> ViewResult<Option<Outgoing>> {

@@ -68,8 +68,12 @@ pub struct Settings {
     pub digest_times: Vec<NaiveTime>,
     pub digest_when_empty: bool,
     pub review_hours: u32,
+    /// Automatic answers to one address, per hour and per day (Lima).
     pub replies_per_hour: u32,
     pub replies_per_day: u32,
+    /// Automatic answers to strangers, desk-wide, per hour and per day.
+    pub stranger_replies_per_hour: u32,
+    pub stranger_replies_per_day: u32,
     pub calendar: BusinessCalendar,
 }
 
@@ -95,6 +99,8 @@ impl Default for Settings {
             review_hours: 48,
             replies_per_hour: 5,
             replies_per_day: 20,
+            stranger_replies_per_hour: 10,
+            stranger_replies_per_day: 50,
             calendar: BusinessCalendar::default(),
         }
     }

@@ -69,8 +69,30 @@ impl ReclamoState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
-    /// What happened, in Spanish (shown in status summaries).
+    /// What happened, in Spanish.
     pub what: String,
+    /// Staff-only (a command and what a person wrote with it): never shown
+    /// in mail to the client. Public entries appear in status summaries.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+}
+
+impl HistoryEntry {
+    /// An entry the client may read (in status summaries).
+    pub fn public(at: DateTime<Utc>, what: impl Into<String>) -> HistoryEntry {
+        HistoryEntry { at, what: what.into(), internal: false }
+    }
+
+    /// A staff-only entry.
+    pub fn internal(at: DateTime<Utc>, what: impl Into<String>) -> HistoryEntry {
+        HistoryEntry { at, what: what.into(), internal: true }
+    }
+
+    /// Shown to clients? (Before entries were marked, commands were
+    /// recorded as `Comando #…`: those stay staff-only too.)
+    pub fn is_public(&self) -> bool {
+        !self.internal && !self.what.starts_with("Comando #")
+    }
 }
 
 /// A document filed in an order.

@@ -11,7 +11,7 @@ use super::draft::Draft;
 use super::effect::Sequence;
 use super::matching::{client_of, client_sender, continued_reclamo, link_ours, link_thread, pointed_orders};
 use super::model::{HistoryEntry, Reclamo, ReclamoState, ThreadLink};
-use super::reply::{Letter, Threading};
+use super::reply::{Letter, Threading, Verdict};
 use super::view::ViewResult;
 
 pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
@@ -46,7 +46,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     };
     let what =
         if new { "Reclamo registrado".into() } else { format!("Nuevo mensaje: {}", excerpt(&m.mail.new_text, 300)) };
-    r.history.push(HistoryEntry { at: d.now, what });
+    r.history.push(HistoryEntry::public(d.now, what));
     if let Some(mid) = &m.mail.message_id
         && !r.message_ids.contains(mid)
     {
@@ -84,10 +84,26 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     }
     if new && r.state == ReclamoState::Abierto {
         r.state = ReclamoState::Escalado;
-        r.history.push(HistoryEntry { at: d.now, what: "Escalado a supervisión".into() });
+        r.history.push(HistoryEntry::public(d.now, "Escalado a supervisión"));
     }
     let reply_to = m.reply_address(desk.directory);
-    if client.is_some() && !m.mail.dmarc_failed() && d.may_reply(m, &reply_to)? {
+    let verdict = if client.is_some() { d.may_reply(m, &reply_to)? } else { Verdict::DmarcFailed };
+    if verdict == Verdict::SenderLimit {
+        let summary = format!(
+            "No se envió el acuse del reclamo {} a {reply_to} ({}). Confirmar al cliente que su reclamo fue registrado.",
+            r.id,
+            verdict.motivo()
+        );
+        d.open_task(
+            "acuse_no_enviado",
+            client.as_deref(),
+            r.order.as_deref(),
+            None,
+            summary,
+            m.mail.message_id.clone(),
+        )?;
+    }
+    if verdict == Verdict::Send {
         let ack = Letter {
             template: "reclamo_acuse",
             to: vec![reply_to],

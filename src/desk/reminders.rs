@@ -128,7 +128,7 @@ fn reclamo(d: &mut Draft<'_>, mut r: Reclamo) -> ViewResult<Option<Effect>> {
             Step::Aviso(p) => format!("Aviso a supervisión: {p}% del plazo transcurrido"),
             Step::Vencido => "Plazo vencido: escalado a supervisión y gerencia".to_string(),
         };
-        r.history.push(HistoryEntry { at: d.now, what });
+        r.history.push(HistoryEntry::public(d.now, what));
     }
     d.push(Effect::JobDone { key, at: d.now });
     d.save_reclamo(r);

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::compose::{Envelope, compose};
 use super::draft::Draft;
-use super::effect::{Effect, ReplyHour};
+use super::effect::{Effect, ReplyCounter, ReplyHour};
 use super::model::{OutboxState, Outgoing};
 use super::view::ViewResult;
 use super::{Incoming, Settings};
@@ -34,10 +34,57 @@ pub struct Letter<'a> {
     pub id: Option<String>,
 }
 
-/// The reply-rate hour of an instant.
+/// The reply-rate hour of an instant: the desk's local date and hour.
 pub fn reply_hour(s: &Settings, now: chrono::DateTime<chrono::Utc>) -> ReplyHour {
-    let _ = s;
-    ReplyHour { date: now.date_naive(), hour: now.hour() }
+    let local = now.with_timezone(&s.calendar.tz);
+    ReplyHour { date: local.date_naive(), hour: local.hour() }
+}
+
+/// May a mail be answered automatically?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Yes, on this budget.
+    Send,
+    /// A machine (auto-reply, bounce, list, robot address, ourselves): never.
+    Loop,
+    /// DMARC failed: the From may be forged; nothing automatic.
+    DmarcFailed,
+    /// This address had its answers for the hour or the day.
+    SenderLimit,
+    /// The desk answered enough strangers for the hour or the day.
+    StrangerCap,
+    /// An answer, within minutes, to one of our own mails, bringing nothing
+    /// new: an auto-responder that sets no RFC 3834 header. Answering it
+    /// would start a loop.
+    Echo,
+}
+
+impl Verdict {
+    /// Why no answer went, for the processed record and tasks.
+    pub fn why(self) -> &'static str {
+        match self {
+            Verdict::Send => "sent",
+            Verdict::Loop => "automatic mail (loop guard)",
+            Verdict::DmarcFailed => "DMARC failed",
+            Verdict::SenderLimit => "reply limit of this address reached",
+            Verdict::StrangerCap => "desk-wide limit of answers to strangers reached",
+            Verdict::Echo => "a quick answer to our own mail with nothing new (auto-responder?)",
+        }
+    }
+
+    /// The same, for the person a task goes to.
+    pub fn motivo(self) -> &'static str {
+        match self {
+            Verdict::Send => "enviado",
+            Verdict::Loop => "el correo es automático",
+            Verdict::DmarcFailed => "el remitente no pasó la verificación DMARC",
+            Verdict::SenderLimit => "se alcanzó el límite de respuestas automáticas a esta dirección",
+            Verdict::StrangerCap => "se alcanzó el límite de respuestas automáticas a remitentes no registrados",
+            Verdict::Echo => {
+                "responde en minutos a nuestro propio correo sin nada nuevo (posible respuesta automática)"
+            }
+        }
+    }
 }
 
 impl Draft<'_> {
@@ -87,10 +134,15 @@ impl Draft<'_> {
                 return None;
             }
         };
-        if matches!(letter.threading, Threading::Reply(_)) {
+        if let Threading::Reply(m) = &letter.threading {
             let hour = reply_hour(settings, self.now);
             for addr in &letter.to {
-                self.push(Effect::CountReply { address: addr.clone(), hour });
+                let counter = reply_counter(m, addr);
+                if matches!(counter, ReplyCounter::Unverified(_)) {
+                    self.push(Effect::CountReply { counter: ReplyCounter::Strangers, hour });
+                    self.stranger_replies_queued += 1;
+                }
+                self.push(Effect::CountReply { counter, hour });
             }
             self.replies_queued += 1;
         }
@@ -116,11 +168,13 @@ impl Draft<'_> {
     }
 
     /// May `m` be answered automatically at `to`: no loop (auto-replies,
-    /// bounces, lists, ourselves, robots) and within the rate limits?
-    pub fn may_reply(&self, m: &Incoming<'_>, to: &str) -> ViewResult<bool> {
+    /// bounces, lists, ourselves, robots), DMARC not failed, and within the
+    /// sender's budget — a verified sender's own, an unverified one's own
+    /// plus the desk-wide cap on answers to strangers.
+    pub fn may_reply(&self, m: &Incoming<'_>, to: &str) -> ViewResult<Verdict> {
         let mail = m.mail;
         if m.class.has("automatico") || mail.is_auto() || mail.return_path.as_deref() == Some("") {
-            return Ok(false);
+            return Ok(Verdict::Loop);
         }
         let s = &self.desk.settings;
         let to = to.to_ascii_lowercase();
@@ -132,11 +186,63 @@ impl Draft<'_> {
                 .iter()
                 .any(|p| local == *p || local.starts_with(&format!("{p}-")) || local.starts_with(&format!("{p}+")))
         {
-            return Ok(false);
+            return Ok(Verdict::Loop);
+        }
+        if mail.dmarc_failed() {
+            return Ok(Verdict::DmarcFailed);
+        }
+        if self.answers_us_quickly(m)? {
+            return Ok(Verdict::Echo);
         }
         let hour = reply_hour(s, self.now);
-        let in_hour = self.view.replies_in_hour(&to, hour)? + self.replies_queued;
-        let in_day = self.view.replies_in_day(&to, hour)? + self.replies_queued;
-        Ok(in_hour < s.replies_per_hour && in_day < s.replies_per_day)
+        let counter = reply_counter(m, &to);
+        let queued = self.replies_queued;
+        let in_hour = self.view.replies_in_hour(&counter, hour)? + queued;
+        let in_day = self.view.replies_in_day(&counter, hour)? + queued;
+        if in_hour >= s.replies_per_hour || in_day >= s.replies_per_day {
+            return Ok(Verdict::SenderLimit);
+        }
+        if matches!(counter, ReplyCounter::Unverified(_)) {
+            let strangers = ReplyCounter::Strangers;
+            let in_hour = self.view.replies_in_hour(&strangers, hour)? + self.stranger_replies_queued;
+            let in_day = self.view.replies_in_day(&strangers, hour)? + self.stranger_replies_queued;
+            if in_hour >= s.stranger_replies_per_hour || in_day >= s.stranger_replies_per_day {
+                return Ok(Verdict::StrangerCap);
+            }
+        }
+        Ok(Verdict::Send)
+    }
+}
+
+/// An answer this soon after one of our mails, with nothing new, is taken
+/// for an auto-responder's.
+const ECHO_MINUTES: i64 = 10;
+
+impl Draft<'_> {
+    /// Does `m` answer one of our mails sent less than [`ECHO_MINUTES`] ago,
+    /// bringing no documents?
+    fn answers_us_quickly(&self, m: &Incoming<'_>) -> ViewResult<bool> {
+        if !m.class.documents.is_empty() {
+            return Ok(false);
+        }
+        let domain = format!("@{}", self.desk.settings.domain());
+        for id in m.mail.in_reply_to.iter().chain(&m.mail.references) {
+            if let Some(ours) = id.strip_prefix("buzon.").and_then(|r| r.strip_suffix(domain.as_str()))
+                && let Some(o) = self.outgoing(ours)?
+                && self.now - o.created_at < chrono::Duration::minutes(ECHO_MINUTES)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The budget an answer to `to` spends: a registered sender's own, else an
+/// unverified address's (never the same budget as a verified one).
+pub fn reply_counter(m: &Incoming<'_>, to: &str) -> ReplyCounter {
+    match m.sender {
+        Sender::Client(_) | Sender::Partner(_) | Sender::Staff => ReplyCounter::Verified(to.to_string()),
+        Sender::Ours | Sender::Unknown => ReplyCounter::Unverified(to.to_string()),
     }
 }

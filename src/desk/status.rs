@@ -5,10 +5,10 @@
 use serde_json::json;
 
 use super::Incoming;
-use super::context::{mail_context, order_context};
+use super::context::{mail_context, order_context, stranger_context};
 use super::draft::Draft;
 use super::matching::{client_sender, pointed_orders};
-use super::reply::{Letter, Threading};
+use super::reply::{Letter, Threading, Verdict};
 use super::view::ViewResult;
 
 /// Orders shown at most in one status summary (the most recent open ones).
@@ -28,8 +28,14 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         );
         let client = client_sender(&m.sender).map(str::to_string);
         d.open_task("estado_sin_verificar", client.as_deref(), None, None, summary, m.mail.message_id.clone())?;
-        if d.may_reply(m, &to)? {
-            let ctx = mail_context(desk.settings, m, registered, d.now);
+        // DMARC failed: nothing automatic. A stranger: a polite answer that
+        // echoes nothing of what the sender wrote (a forger cannot make the
+        // desk's server send their text), within the desk-wide cap.
+        let verdict = d.may_reply(m, &to)?;
+        if verdict != Verdict::Send {
+            d.note(format!("generic status answer not sent: {}", verdict.why()));
+        } else {
+            let ctx = stranger_context(desk.settings, &to, d.now);
             let letter = Letter {
                 template: "estado_generico",
                 to: vec![to],
@@ -52,9 +58,23 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         let n = pointed.len();
         (pointed, n)
     };
-    if !d.may_reply(m, &to)? {
-        d.note("status request not answered (loop guard or rate limit)");
-        return Ok(());
+    match d.may_reply(m, &to)? {
+        Verdict::Send => {}
+        // A question is always answered or given to a person.
+        verdict @ (Verdict::SenderLimit | Verdict::Echo) => {
+            let summary = format!(
+                "Consulta de estado de {} sin respuesta automática ({}): «{}». Responder a mano.",
+                m.from(),
+                verdict.motivo(),
+                crate::desk::context::excerpt(&m.mail.subject, 120)
+            );
+            d.open_task("estado_no_respondido", Some(&client.id), None, None, summary, m.mail.message_id.clone())?;
+            return Ok(());
+        }
+        other => {
+            d.note(format!("status request not answered: {}", other.why()));
+            return Ok(());
+        }
     }
     let rules = &desk.rules.desk;
     let mut ctx = mail_context(desk.settings, m, Some(client), d.now);

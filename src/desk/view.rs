@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::effect::{JobKey, ReplyHour, Sequence};
+use super::effect::{JobKey, ReplyCounter, ReplyHour, Sequence};
 use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
 
 /// A read failed: nothing of the decision is applied.
@@ -41,10 +41,10 @@ pub trait View: Sync {
     fn thread(&self, message_id: &str) -> ViewResult<Option<ThreadLink>>;
     /// The last number given in a sequence (0: none yet).
     fn sequence(&self, name: &Sequence) -> ViewResult<u64>;
-    /// Automatic replies counted for `address` in that hour.
-    fn replies_in_hour(&self, address: &str, hour: ReplyHour) -> ViewResult<u32>;
-    /// Automatic replies counted for `address` in the day of `hour`.
-    fn replies_in_day(&self, address: &str, hour: ReplyHour) -> ViewResult<u32>;
+    /// Automatic replies counted on `counter` in that hour.
+    fn replies_in_hour(&self, counter: &ReplyCounter, hour: ReplyHour) -> ViewResult<u32>;
+    /// Automatic replies counted on `counter` in the day of `hour`.
+    fn replies_in_day(&self, counter: &ReplyCounter, hour: ReplyHour) -> ViewResult<u32>;
     /// An outbox entry by its id.
     fn outgoing(&self, id: &str) -> ViewResult<Option<Outgoing>>;
     /// When the job ran, if it did.

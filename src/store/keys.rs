@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::desk::effect::{JobKey, ReplyHour, Sequence, Step, Subject};
+use crate::desk::effect::{JobKey, ReplyCounter, ReplyHour, Sequence, Step, Subject};
 
 /// Layout version of the database; bump with a migration in `migrate.rs`.
 /// v2: the scheduler's index; v3: the write-only `client_orders` index dropped.
@@ -104,6 +104,9 @@ impl Tree {
 pub const DROPPED_CLIENT_ORDERS: &str = "client_orders";
 
 pub const LAYOUT_KEY: &[u8] = b"layout_version";
+/// How many processed marks were ever committed (8 bytes, big-endian):
+/// compared with the high-water mark beside the store at open.
+pub const PROCESSED_TOTAL_KEY: &[u8] = b"processed_total";
 /// What the schedule index was computed with (see `desk::deadlines::signature`).
 pub const SCHEDULE_SIGNATURE_KEY: &[u8] = b"schedule_signature";
 
@@ -175,14 +178,25 @@ pub fn sequence(s: &Sequence) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Automatic replies to `address` within one hour.
-pub fn reply(address: &str, h: ReplyHour) -> Vec<u8> {
-    format!("{address}|{}{:02}", h.date.format("%Y%m%d"), h.hour).into_bytes()
+/// Whose replies a counter counts: a verified address as such (the bytes of
+/// layouts ≤ 3), an unverified one behind `?`, the strangers' cap as `*`
+/// (neither can start a mail address).
+fn reply_counter(c: &ReplyCounter) -> String {
+    match c {
+        ReplyCounter::Verified(a) => a.clone(),
+        ReplyCounter::Unverified(a) => format!("?{a}"),
+        ReplyCounter::Strangers => "*strangers".to_string(),
+    }
+}
+
+/// Automatic replies on `counter` within one hour.
+pub fn reply(counter: &ReplyCounter, h: ReplyHour) -> Vec<u8> {
+    format!("{}|{}{:02}", reply_counter(counter), h.date.format("%Y%m%d"), h.hour).into_bytes()
 }
 
 /// Every hour of the day of `h`.
-pub fn reply_day(address: &str, h: ReplyHour) -> Vec<u8> {
-    format!("{address}|{}", h.date.format("%Y%m%d")).into_bytes()
+pub fn reply_day(counter: &ReplyCounter, h: ReplyHour) -> Vec<u8> {
+    format!("{}|{}", reply_counter(counter), h.date.format("%Y%m%d")).into_bytes()
 }
 
 pub fn order_ref(kind: &str, value: &str, order: &str) -> Vec<u8> {
@@ -204,6 +218,14 @@ pub fn client_prefix(client: &str) -> Vec<u8> {
 /// The IMAP cursor of one folder (in the meta tree).
 pub fn cursor(source: &str) -> Vec<u8> {
     format!("cursor:{source}").into_bytes()
+}
+
+/// The high-water mark beside the store: `<store>.hwm`, the processed total
+/// last made durable (never ahead of the store: written after each flush).
+pub fn high_water_path(store: &std::path::Path) -> std::path::PathBuf {
+    let mut p = store.as_os_str().to_owned();
+    p.push(".hwm");
+    std::path::PathBuf::from(p)
 }
 
 /// The saved OAuth2 refresh token of one client (in the meta tree).
@@ -245,6 +267,9 @@ mod tests {
             assert_eq!(subject_from(&subject(&s)), Some(s));
         }
         assert_eq!(sequence(&Sequence::Orders(2026)), b"seq:order:2026");
-        assert_eq!(reply("a@b.test", ReplyHour { date, hour: 9 }), b"a@b.test|2026120109");
+        assert_eq!(
+            reply(&ReplyCounter::Verified("a@b.test".into()), ReplyHour { date, hour: 9 }),
+            b"a@b.test|2026120109"
+        );
     }
 }

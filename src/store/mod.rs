@@ -12,7 +12,7 @@ pub mod tokens;
 mod view;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -43,6 +43,12 @@ pub enum StoreError {
     /// A read for a decision failed.
     #[error(transparent)]
     View(#[from] crate::desk::ViewError),
+    /// The store holds fewer processed mails than it once made durable: it
+    /// was cut short, damaged, or replaced by an older copy.
+    #[error(
+        "store: {path} holds {found} processed mails but had made {expected} durable: it was damaged or replaced by an older copy. Nothing was changed. Restore the last backup (`buzon restore`), or, to start over, move {path} away: every mail still in the mailbox is then read again"
+    )]
+    Damaged { path: String, found: u64, expected: u64 },
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -60,6 +66,8 @@ pub struct Store {
     db: sled::Db,
     /// Every tree, in the order of [`Tree::ALL`].
     trees: Vec<sled::Tree>,
+    /// `<store>.hwm`, and the processed total last written there.
+    high_water: std::sync::Arc<(PathBuf, std::sync::atomic::AtomicU64)>,
 }
 
 /// Where an IMAP folder was read up to (persisted after each acknowledgement).
@@ -175,9 +183,44 @@ impl Store {
             .open()
             .map_err(|e| classify_open_error(path, e))?;
         let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
-        let store = Store { db, trees };
+        let hwm_path = keys::high_water_path(path);
+        let store = Store { db, trees, high_water: std::sync::Arc::new((hwm_path, 0.into())) };
         migrate::migrate(&store.db, store.tree(Tree::Meta))?;
+        store.check_high_water(path)?;
         Ok(store)
+    }
+
+    /// The processed total, counted once for a store from before the counter.
+    fn processed_total(&self) -> Result<u64, StoreError> {
+        let meta = self.tree(Tree::Meta);
+        match meta.get(keys::PROCESSED_TOTAL_KEY)? {
+            Some(v) => Ok(v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0)),
+            None => {
+                let n = self.tree(Tree::Processed).len() as u64;
+                meta.insert(keys::PROCESSED_TOTAL_KEY, &n.to_be_bytes())?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// Refuse a store that forgot mail it had made durable (sled recovers a
+    /// cut-short log to an earlier point without an error).
+    fn check_high_water(&self, path: &Path) -> Result<(), StoreError> {
+        let found = self.processed_total()?;
+        let (hwm_path, last) = &*self.high_water;
+        let expected = match std::fs::read_to_string(hwm_path) {
+            Ok(t) => t
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| StoreError::Corrupt(format!("{}: not a number of processed mails", hwm_path.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(StoreError::Sled(sled::Error::Io(e))),
+        };
+        if found < expected {
+            return Err(StoreError::Damaged { path: path.display().to_string(), found, expected });
+        }
+        last.store(expected, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     fn tree(&self, t: Tree) -> &sled::Tree {
@@ -185,9 +228,19 @@ impl Store {
         &self.trees[t.index()]
     }
 
-    /// Make everything committed so far durable (fsync).
+    /// Make everything committed so far durable (fsync), then raise the
+    /// high-water mark beside the store to what is now durable.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        let total = self.processed_total()?;
+        let (hwm_path, last) = &*self.high_water;
+        if last.swap(total, std::sync::atomic::Ordering::SeqCst) != total {
+            // Not fsynced: losing it in a crash only leaves an older (lower) mark.
+            let tmp = hwm_path.with_extension("hwm.tmp");
+            std::fs::write(&tmp, format!("{total}\n"))
+                .and_then(|_| std::fs::rename(&tmp, hwm_path))
+                .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        }
         Ok(())
     }
 
@@ -240,7 +293,7 @@ impl Store {
                     w.set(Tree::OutboxPending, mail.id.clone().into_bytes(), mail.state == OutboxState::Pendiente);
                 }
                 Effect::RefusalNoticed { id } => w.del(Tree::OutboxFailed, id.clone().into_bytes()),
-                Effect::CountReply { address, hour } => w.counts.push(keys::reply(address, *hour)),
+                Effect::CountReply { counter, hour } => w.counts.push(keys::reply(counter, *hour)),
                 Effect::JobDone { key, at } => w.put(Tree::Jobs, keys::job(key), at.to_rfc3339().into_bytes()),
                 Effect::Schedule { subject, at } => {
                     w.schedule.push((keys::subject(subject), at.map(keys::instant_bytes)))
@@ -253,8 +306,17 @@ impl Store {
         for (mid, link) in &links {
             w.put(Tree::Threads, mid.clone().into_bytes(), to_json(link)?);
         }
+        let counts_processed = key.is_some();
         self.trees.as_slice().transaction(|t| {
             let tx = Tx(t);
+            if counts_processed {
+                let meta = tx.tree(Tree::Meta)?;
+                let n = meta
+                    .get(keys::PROCESSED_TOTAL_KEY)?
+                    .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+                    .unwrap_or(0);
+                meta.insert(keys::PROCESSED_TOTAL_KEY, &(n + 1).to_be_bytes())?;
+            }
             for (tree, k, v) in &w.puts {
                 let tree = tx.tree(*tree)?;
                 match v {

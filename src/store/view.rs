@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::keys::{self, Tree};
 use super::{Store, StoreError};
-use crate::desk::effect::{JobKey, ReplyHour, Sequence};
+use crate::desk::effect::{JobKey, ReplyCounter, ReplyHour, Sequence};
 use crate::desk::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
 use crate::desk::{DigestRecords, View, ViewError, ViewResult};
 
@@ -50,14 +50,14 @@ impl View for Store {
         Ok(raw.and_then(|b| b.as_ref().try_into().ok().map(u64::from_be_bytes)).unwrap_or(0))
     }
 
-    fn replies_in_hour(&self, address: &str, hour: ReplyHour) -> ViewResult<u32> {
-        let raw = v(self.tree(Tree::Replies).get(keys::reply(address, hour)).map_err(StoreError::from))?;
+    fn replies_in_hour(&self, counter: &ReplyCounter, hour: ReplyHour) -> ViewResult<u32> {
+        let raw = v(self.tree(Tree::Replies).get(keys::reply(counter, hour)).map_err(StoreError::from))?;
         Ok(raw.map(|b| count(&b)).unwrap_or(0))
     }
 
-    fn replies_in_day(&self, address: &str, hour: ReplyHour) -> ViewResult<u32> {
+    fn replies_in_day(&self, counter: &ReplyCounter, hour: ReplyHour) -> ViewResult<u32> {
         let mut n = 0;
-        for kv in self.tree(Tree::Replies).scan_prefix(keys::reply_day(address, hour)) {
+        for kv in self.tree(Tree::Replies).scan_prefix(keys::reply_day(counter, hour)) {
             let (_, b) = v(kv.map_err(StoreError::from))?;
             n += count(&b);
         }

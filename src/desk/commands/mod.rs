@@ -67,9 +67,9 @@ pub fn parse(text: &str) -> Vec<Command> {
 /// What one command did: a confirmation, or why it was not done.
 pub(super) type Done = Result<String, String>;
 
-/// A history line of a command, with who gave it.
+/// A history line of a command, with who gave it: staff-only.
 pub(super) fn entry(d: &Draft<'_>, who: &str, what: String) -> HistoryEntry {
-    HistoryEntry { at: d.now, what: format!("{what} (por {who})") }
+    HistoryEntry::internal(d.now, format!("{what} (por {who})"))
 }
 
 pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
@@ -82,7 +82,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     for c in parse(&m.mail.new_text) {
         let line = match apply(d, &c, &who)? {
             Ok(msg) => format!("OK: {msg}"),
-            Err(msg) => format!("Error en «#{} {}»: {msg}", c.verb, c.target),
+            Err(msg) => format!("Error en «#{} {}»: {msg}", c.verb, super::context::excerpt(&c.target, 40)),
         };
         results.push(line);
     }
@@ -105,7 +105,13 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     Ok(())
 }
 
+/// What one command line may hold at most (a resolution is short prose).
+const MAX_LINE: usize = 1000;
+
 fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
+    if c.rest.chars().count() > MAX_LINE || c.target.chars().count() > 40 {
+        return Ok(Err(format!("la línea es demasiado larga (hasta {MAX_LINE} caracteres)")));
+    }
     match c.verb.as_str() {
         "resuelto" => resolve(d, c, who),
         "hecho" => done(d, c),

@@ -4,9 +4,15 @@
 use super::super::context::parse_dmy;
 use super::super::documents::missing;
 use super::super::draft::Draft;
+use super::super::model::HistoryEntry;
 use super::super::view::ViewResult;
 use super::{Command, Done, entry};
 use crate::text::fold;
+
+/// Customs channels (`#estado OC-… canal asignado canal=rojo`).
+const CHANNELS: &[&str] = &["verde", "naranja", "rojo"];
+/// A vessel's name and voyage, at most.
+const MAX_VESSEL: usize = 60;
 
 pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
     let desk = d.desk;
@@ -31,8 +37,21 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
                         };
                         o.references.entry("dam".into()).or_default().insert(dam.clone());
                     }
-                    Some(("canal", v)) => o.history.push(entry(d, who, format!("Canal {v}"))),
-                    Some(("eta", v)) => o.eta = Some(v.to_string()),
+                    Some(("canal", v)) => {
+                        let canal = fold(v);
+                        if !CHANNELS.contains(&canal.as_str()) {
+                            return Ok(Err(format!(
+                                "canal «{v}» desconocido; use canal=verde, canal=naranja o canal=rojo"
+                            )));
+                        }
+                        o.history.push(HistoryEntry::public(d.now, format!("Canal {canal}")));
+                    }
+                    Some(("eta", v)) => {
+                        let Some(day) = parse_dmy(v) else {
+                            return Ok(Err(format!("fecha inválida «{v}» (dd/mm/aaaa)")));
+                        };
+                        o.eta = Some(day.format("%d/%m/%Y").to_string());
+                    }
                     _ => return Ok(Err(format!("no entiendo «{kv}» (use dam=, canal=, eta=)"))),
                 }
             }
@@ -43,18 +62,30 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
             format!("orden {} en etapa «{stage}»", o.id)
         }
         "eta" => {
-            if parse_dmy(&c.rest).is_none() {
+            // Only the date is data: whatever else the line says stays in
+            // the (internal) history with the command.
+            let Some(day) = parse_dmy(&c.rest) else {
                 return Ok(Err(format!("fecha inválida «{}» (dd/mm/aaaa)", c.rest)));
-            }
-            o.eta = Some(c.rest.clone());
-            format!("orden {} con ETA {}", o.id, c.rest)
+            };
+            let eta = day.format("%d/%m/%Y").to_string();
+            let msg = format!("orden {} con ETA {eta}", o.id);
+            o.eta = Some(eta);
+            msg
         }
         "nave" => {
-            if c.rest.is_empty() {
+            let name = c.rest.trim();
+            if name.is_empty() {
                 return Ok(Err("falta el nombre de la nave".into()));
             }
-            o.vessel = Some(c.rest.clone());
-            format!("orden {} con nave {}", o.id, c.rest)
+            if name.chars().count() > MAX_VESSEL
+                || !name.chars().all(|ch| ch.is_alphanumeric() || matches!(ch, ' ' | '.' | '-' | '/' | '\''))
+            {
+                return Ok(Err(format!(
+                    "el nombre de la nave debe tener hasta {MAX_VESSEL} letras, números, espacios y . - / (p. ej. MSC LORETO 611W)"
+                )));
+            }
+            o.vessel = Some(name.to_string());
+            format!("orden {} con nave {name}", o.id)
         }
         "regimen" => {
             let code = c.rest.trim().to_string();

@@ -5,6 +5,7 @@
 mod commands;
 mod mail;
 mod time;
+mod trust;
 
 use std::sync::LazyLock;
 
