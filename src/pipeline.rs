@@ -30,6 +30,38 @@ pub enum PipelineError {
     Attachment(std::io::Error),
 }
 
+/// An I/O error the machine can recover from (a full or failing disk, a
+/// quota, no memory or file handles, a disk remounted read-only): the mail
+/// waits where it is; it is not the mail's fault.
+pub fn is_transient(e: &std::io::Error) -> bool {
+    use rustix::io::Errno;
+    let Some(errno) = rustix::io::Errno::from_io_error(e) else { return false };
+    [
+        Errno::NOSPC,
+        Errno::IO,
+        Errno::DQUOT,
+        Errno::NOMEM,
+        Errno::AGAIN,
+        Errno::INTR,
+        Errno::MFILE,
+        Errno::NFILE,
+        Errno::ROFS,
+        Errno::BUSY,
+        Errno::TIMEDOUT,
+    ]
+    .contains(&errno)
+}
+
+impl PipelineError {
+    /// Retry later rather than put the mail aside.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PipelineError::Attachment(e) => is_transient(e),
+            PipelineError::Store(_) => false,
+        }
+    }
+}
+
 /// A message parsed, classified and with its documents kept on disk: the
 /// part of the work that needs no store (it runs ahead, on another thread).
 pub struct Prepared {

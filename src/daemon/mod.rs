@@ -148,7 +148,8 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     tracker.spawn(signals(token.clone(), app.clone(), config_path.to_path_buf(), scheduler_bell.clone()));
     tracker.spawn(crate::query::serve(sock, store.clone(), app.clone(), clock, health.clone(), token.clone()));
     let tokens = tokens::sources(&current.config, &store).map_err(|e| anyhow::anyhow!("OAuth2: {e}"))?;
-    let mut source = crate::mailbox::open(&current.config, tokens.mailbox, &store, token.clone(), health, &tracker)?;
+    let mut source =
+        crate::mailbox::open(&current.config, tokens.mailbox, &store, token.clone(), health.clone(), &tracker)?;
     let mut sink = open_sink(&current, &rt, tokens.outbox)?;
     let events = std::mem::replace(&mut source.events, mpsc::channel(1).1);
 
@@ -159,8 +160,8 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     let finish = CancellationToken::new();
 
     let preparer = {
-        let (app, token, rt) = (app.clone(), token.clone(), rt.clone());
-        thread("prepare", move || pipeline::preparer(app, events, prepped_tx, token, rt))?
+        let (app, token, rt, health) = (app.clone(), token.clone(), rt.clone(), health.clone());
+        thread("prepare", move || pipeline::preparer(app, events, prepped_tx, token, rt, once, health))?
     };
     let outbox = {
         let worker = outbox::OutboxWorker {

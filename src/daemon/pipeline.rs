@@ -15,9 +15,14 @@ use tracing::{error, info, warn};
 
 use super::Report;
 use crate::app::AppCell;
+use crate::backoff::{Backoff, Retry};
 use crate::clock::Clock;
 use crate::mailbox::{Acker, Body, Meta, SourceEvent};
 use crate::pipeline::{Handled, Prepared, commit, prepare};
+
+/// A full or failing disk: try the same mail again, from 1 s up to every minute.
+const DISK_RETRY: Backoff =
+    Backoff { first: std::time::Duration::from_secs(1), max: std::time::Duration::from_secs(60) };
 use crate::store::{Quarantined, Store};
 
 /// Messages per group commit.
@@ -28,16 +33,53 @@ pub enum Prepped {
     Message(Meta, Box<Result<Prepared, String>>),
     CaughtUp,
     Fatal(String),
+    /// A machine fault (full disk…) on this message, in a run that stops at
+    /// the first one (`run --once`): nothing of it was committed.
+    Transient(Meta, String),
+}
+
+/// A message that could not be prepared: for good (quarantine), or for now.
+enum Failure {
+    Permanent(String),
+    Transient(String),
+}
+
+/// Read, parse, classify and keep the documents of one message.
+fn prepare_one(app: &crate::app::App, m: &crate::mailbox::RawMessage) -> Result<Option<Prepared>, Failure> {
+    let raw = match &m.body {
+        Body::Bytes(b) => std::borrow::Cow::Borrowed(b.as_slice()),
+        Body::File(path) => match std::fs::read(path) {
+            Ok(b) => std::borrow::Cow::Owned(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None), // taken away meanwhile
+            Err(e) if crate::pipeline::is_transient(&e) => {
+                return Err(Failure::Transient(format!("cannot read it: {e}")));
+            }
+            Err(e) => return Err(Failure::Permanent(format!("unreadable: {e}"))),
+        },
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(app, &raw))) {
+        Err(_) => Err(Failure::Permanent("preparing panicked".to_string())),
+        Ok(Err(e)) if e.is_transient() => Err(Failure::Transient(e.to_string())),
+        Ok(Err(e)) => Err(Failure::Permanent(e.to_string())),
+        Ok(Ok(mut p)) => {
+            p.silent = m.meta.silent;
+            Ok(Some(p))
+        }
+    }
 }
 
 /// The preparer: source events → prepared messages. Ends when the source
-/// ends, the committer is gone, or `token` is cancelled.
+/// ends, the committer is gone, or `token` is cancelled. A machine fault
+/// (full disk…) is retried with backoff (`once`: handed on, and the run
+/// stops): the mail stays at its source, nothing behind it overtakes it.
 pub fn preparer(
     app: AppCell,
     mut events: mpsc::Receiver<SourceEvent>,
     out: mpsc::Sender<Prepped>,
     token: CancellationToken,
     rt: tokio::runtime::Handle,
+    once: bool,
+    health: crate::mailbox::SharedHealth,
 ) {
     loop {
         let ev = rt.block_on(async {
@@ -51,26 +93,40 @@ pub fn preparer(
             Some(SourceEvent::CaughtUp) => Prepped::CaughtUp,
             Some(SourceEvent::Fatal(why)) => Prepped::Fatal(why),
             Some(SourceEvent::Message(m)) => {
-                let raw = match m.body {
-                    Body::Bytes(b) => Ok(b),
-                    Body::File(path) => match std::fs::read(&path) {
-                        Ok(b) => Ok(b),
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // taken away meanwhile
-                        Err(e) => Err(format!("unreadable: {e}")),
-                    },
+                let mut retry = Retry::new(DISK_RETRY);
+                let prepped = loop {
+                    match prepare_one(&app.current(), &m) {
+                        Ok(Some(p)) => break Some(Prepped::Message(m.meta, Box::new(Ok(p)))),
+                        Ok(None) => break None, // taken away meanwhile: nothing to hand on
+                        Err(Failure::Permanent(why)) => break Some(Prepped::Message(m.meta, Box::new(Err(why)))),
+                        Err(Failure::Transient(why)) if once => break Some(Prepped::Transient(m.meta, why)),
+                        Err(Failure::Transient(why)) => {
+                            let wait = retry.next_delay();
+                            error!(
+                                "Cannot process {} for now: {why}. It stays where it is; trying again in {} s",
+                                m.meta.name,
+                                wait.as_secs()
+                            );
+                            crate::mailbox::set_health(&health, |h| {
+                                h.last_error = Some(format!("{}: {why}", m.meta.name));
+                                h.last_error_at = Some(Utc::now());
+                            });
+                            let stopped = rt.block_on(async {
+                                tokio::select! {
+                                    _ = token.cancelled() => true,
+                                    _ = tokio::time::sleep(wait) => false,
+                                }
+                            });
+                            if stopped {
+                                return;
+                            }
+                        }
+                    }
                 };
-                let app = app.current();
-                let silent = m.meta.silent;
-                let prepared = raw.and_then(|raw| {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(&app, &raw)))
-                        .map_err(|_| "preparing panicked".to_string())
-                        .and_then(|r| r.map_err(|e| e.to_string()))
-                        .map(|mut p| {
-                            p.silent = silent;
-                            p
-                        })
-                });
-                Prepped::Message(m.meta, Box::new(prepared))
+                match prepped {
+                    Some(p) => p,
+                    None => continue,
+                }
             }
         };
         if out.blocking_send(prepped).is_err() {
@@ -140,6 +196,12 @@ impl Committer {
                         // What the mail just processed made due now.
                         return self.run_due();
                     }
+                }
+                Next::Input(Prepped::Transient(meta, why)) => {
+                    anyhow::bail!(
+                        "cannot process {} for now: {why}. Nothing of it was committed and it stays where it is; run again once the fault is fixed",
+                        meta.name
+                    );
                 }
                 Next::Input(Prepped::Fatal(why)) => {
                     error!("The source stopped: {why}");
