@@ -47,7 +47,7 @@ fn main() {
         for f in ["config.toml", "clients.toml"] {
             let _ = std::fs::copy(root.join(f), dir.path().join(f));
         }
-        let Ok(maildir) = buzon::mailbox::maildir::Maildir::open(&dir.path().join("var/maildir")) else {
+        let Ok(maildir) = buzon::mailbox::maildir::Maildir::open(&dir.path().join("var/maildir"), true) else {
             panic!("maildir")
         };
         let mut bytes = 0;

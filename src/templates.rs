@@ -23,6 +23,7 @@ pub const REQUIRED: &[&str] = &[
     "resumen_asistente",
     "recordatorio_tarea",
     "estado_programado",
+    "fuente_detenida",
 ];
 
 /// One rendered mail body.
@@ -166,6 +167,7 @@ pub fn sample_context() -> serde_json::Value {
                    "documentos_pendientes": [], "reclamos_abiertos": [], "por_clasificar": []},
         "reclamo": {"id": "R-000045", "due_at": "03/12/2026 14:00", "received_at": "01/12/2026 17:00", "excerpt": "Texto", "from": "phuaman@andestextil.test", "order": "OC-2026-000123", "new": true, "subject": "Sobreestadía", "state": "escalado"},
         "executive": "cvega@cli.test",
+        "source": {"where": "operaciones@cli.test@imap.cli.test:993/INBOX", "why": "the server refused the login", "fix": "Revise la contraseña"},
         "now": "01/12/2026 09:22",
     })
 }

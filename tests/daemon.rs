@@ -98,7 +98,7 @@ fn sigterm_while_busy_stops_within_ten_seconds_and_loses_nothing() {
     let out = inst.run(&["run", "--once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(files(&inst.path().join("var/maildir/cur")).len(), total, "nothing lost");
-    assert_eq!(inst.json(&["status", "--json"])[0]["processed"], total, "nothing twice");
+    assert_eq!(inst.status_json()["processed"], total, "nothing twice");
     eprintln!("stopped {took:?} after SIGTERM with {done}/{total} done");
 }
 

@@ -138,7 +138,8 @@ fn init_logs() {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let clock = Clock::from_flag(cli.now.as_deref())?;
     let now = clock.now();
-    let q = |query: Query| query::execute(&cli.config, now, query).map(|()| Exit::Ok);
+    let q =
+        |query: Query| query::execute(&cli.config, now, query).map(|well| if well { Exit::Ok } else { Exit::Problems });
     match cli.command {
         Command::Run { once } => {
             init_logs();

@@ -77,9 +77,16 @@ pub struct ImapConfig {
     pub recheck: Duration,
     /// How often a server without IDLE is polled.
     pub poll: Duration,
+    /// After the source stopped for good, exit non-zero this much later.
+    pub exit_after_fatal: Option<Duration>,
 }
 
 impl ImapConfig {
+    /// Where it reads, for people: `user@host:port/folder`.
+    pub fn place(&self) -> String {
+        format!("{}@{}:{}/{}", self.user, self.host, self.port, self.folder)
+    }
+
     /// The cursor's name: one per server, user and folder.
     pub fn cursor_name(&self) -> String {
         format!("imap://{}@{}:{}/{}", self.user, self.host, self.port, self.folder)
@@ -89,10 +96,12 @@ impl ImapConfig {
 /// Where mail comes from.
 #[derive(Debug, Clone)]
 pub enum Mailbox {
-    /// The embedded default: a Maildir scanned every `poll`.
+    /// The embedded default: a Maildir scanned every `poll`; a missing
+    /// folder is created only with `create`.
     Maildir {
         path: PathBuf,
         poll: Duration,
+        create: bool,
     },
     Imap(Box<ImapConfig>),
 }
@@ -339,7 +348,11 @@ fn mailbox(c: &mut Check<'_>, m: &raw::MailboxConfig, resolve: &dyn Fn(&Path) ->
                 c.at(kind.span(), "mailbox kind \"maildir\" needs `path`");
                 return None;
             };
-            Some(Mailbox::Maildir { path: resolve(path), poll: Duration::from_millis(m.poll_ms.max(10)) })
+            Some(Mailbox::Maildir {
+                path: resolve(path),
+                poll: Duration::from_millis(m.poll_ms.max(10)),
+                create: m.create,
+            })
         }
         "imap" => {
             let tls = c.tls(&m.tls);
@@ -367,6 +380,8 @@ fn mailbox(c: &mut Check<'_>, m: &raw::MailboxConfig, resolve: &dyn Fn(&Path) ->
                 sent_folder: m.sent_folder.clone(),
                 recheck: Duration::from_secs(m.recheck_seconds.max(1)),
                 poll: Duration::from_millis(m.poll_ms.max(10)),
+                exit_after_fatal: (m.exit_after_fatal_seconds > 0)
+                    .then(|| Duration::from_secs(m.exit_after_fatal_seconds)),
             })))
         }
         other => {

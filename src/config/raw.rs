@@ -15,6 +15,10 @@ pub struct MailboxConfig {
     pub kind: Spanned<String>,
     /// Maildir folder (with `new/`, `cur/`, `tmp/`), for `kind = "maildir"`.
     pub path: Option<PathBuf>,
+    /// Create the Maildir folder when it does not exist (else it is an
+    /// error: a mistyped path must not be watched in silence).
+    #[serde(default)]
+    pub create: bool,
     /// IMAP server host.
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -64,6 +68,15 @@ pub struct MailboxConfig {
     pub auth: Option<Spanned<String>>,
     /// The OAuth2 client, for `auth = "oauth2"` (see `crate::oauth2::OAuth2Config`).
     pub oauth2: Option<crate::oauth2::OAuth2Config>,
+    /// After the source stopped for good (a refused login), the daemon exits
+    /// non-zero this many seconds later, so that a service manager restarts
+    /// it or alerts (0: it stays up, the rest of the desk working).
+    #[serde(default = "default_exit_after_fatal")]
+    pub exit_after_fatal_seconds: u64,
+}
+
+fn default_exit_after_fatal() -> u64 {
+    300
 }
 
 fn default_folder() -> String {

@@ -74,7 +74,13 @@ fn open_sink(
 }
 
 /// Cancel `token` on SIGTERM/SIGINT; reload the business files on SIGHUP.
-async fn signals(token: CancellationToken, app: AppCell, config: std::path::PathBuf, scheduler: Arc<Notify>) {
+async fn signals(
+    token: CancellationToken,
+    app: AppCell,
+    config: std::path::PathBuf,
+    scheduler: Arc<Notify>,
+    health: SharedHealth,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
         (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
@@ -96,7 +102,13 @@ async fn signals(token: CancellationToken, app: AppCell, config: std::path::Path
                         scheduler.notify_one();
                         info!("Reloaded config, clients, rules and templates");
                     }
-                    Ok(Err(e)) => error!("Reload refused, the previous files stay in force:\n{e}"),
+                    Ok(Err(e)) => {
+                        error!("Reload refused, the previous files stay in force:\n{e}");
+                        crate::mailbox::set_health(&health, |h| {
+                            h.reload_error = Some(e.to_string());
+                            h.reload_error_at = Some(chrono::Utc::now());
+                        });
+                    }
                     Err(e) => error!("Reload failed: {e}"),
                 }
             }
@@ -145,7 +157,13 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     let sock = crate::query::socket_path(&current.config.store.path);
     let _ = std::fs::remove_file(&sock); // we hold the store lock: any socket there is stale
     let scheduler_bell = Arc::new(Notify::new());
-    tracker.spawn(signals(token.clone(), app.clone(), config_path.to_path_buf(), scheduler_bell.clone()));
+    tracker.spawn(signals(
+        token.clone(),
+        app.clone(),
+        config_path.to_path_buf(),
+        scheduler_bell.clone(),
+        health.clone(),
+    ));
     tracker.spawn(crate::query::serve(sock, store.clone(), app.clone(), clock, health.clone(), token.clone()));
     let tokens = tokens::sources(&current.config, &store).map_err(|e| anyhow::anyhow!("OAuth2: {e}"))?;
     let mut source =
@@ -251,6 +269,16 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     }
     let mut report = report?;
     report.sent = sent?;
+    if once {
+        // Mail that could not be sent is not lost (it goes on the next run),
+        // but the run did not finish its work: say so, non-zero.
+        let waiting = store.due_outgoing(chrono::DateTime::<chrono::Utc>::MAX_UTC)?.len();
+        if waiting > 0 {
+            anyhow::bail!(
+                "{waiting} outgoing mails could not be sent and wait in the outbox (`buzon outbox list`); they go on the next run"
+            );
+        }
+    }
     Ok(report)
 }
 

@@ -32,7 +32,11 @@ const BATCH: usize = 64;
 pub enum Prepped {
     Message(Meta, Box<Result<Prepared, String>>),
     CaughtUp,
-    Fatal(String),
+    /// The source stopped for good: why, and what to do.
+    Fatal {
+        why: String,
+        fix: String,
+    },
     /// A machine fault (full disk…) on this message, in a run that stops at
     /// the first one (`run --once`): nothing of it was committed.
     Transient(Meta, String),
@@ -91,7 +95,7 @@ pub fn preparer(
         let prepped = match ev {
             None => return,
             Some(SourceEvent::CaughtUp) => Prepped::CaughtUp,
-            Some(SourceEvent::Fatal(why)) => Prepped::Fatal(why),
+            Some(SourceEvent::Fatal { why, fix }) => Prepped::Fatal { why, fix },
             Some(SourceEvent::Message(m)) => {
                 let mut retry = Retry::new(DISK_RETRY);
                 let prepped = loop {
@@ -161,6 +165,8 @@ enum Next {
     Input(Prepped),
     Tick,
     Stop,
+    /// The source stopped for good a while ago: exit so a service manager acts.
+    GiveUp,
 }
 
 impl Committer {
@@ -176,13 +182,17 @@ impl Committer {
         // The first turn always runs: what fell due while buzon was down runs late, once.
         self.run_due()?;
         let mut held: Option<Prepped> = None;
+        // When the source stopped for good, and why.
+        let mut stopped: Option<(tokio::time::Instant, String)> = None;
         loop {
+            let give_up = stopped.as_ref().map(|(at, _)| *at);
             let next = match held.take() {
                 Some(p) => Next::Input(p),
                 None => rt.block_on(async {
                     tokio::select! {
                         biased;
                         _ = self.token.cancelled() => Next::Stop,
+                        _ = tokio::time::sleep_until(give_up.unwrap_or_else(tokio::time::Instant::now)), if give_up.is_some() => Next::GiveUp,
                         p = input.recv() => p.map(Next::Input).unwrap_or(Next::Stop),
                         t = ticks.recv() => t.map(|()| Next::Tick).unwrap_or(Next::Stop),
                     }
@@ -190,6 +200,12 @@ impl Committer {
             };
             match next {
                 Next::Stop => return Ok(()),
+                Next::GiveUp => {
+                    let why = stopped.map(|(_, w)| w).unwrap_or_default();
+                    anyhow::bail!(
+                        "the mailbox source stopped: {why}; exiting so that the service manager restarts buzon or alerts"
+                    );
+                }
                 Next::Tick => self.run_due()?,
                 Next::Input(Prepped::CaughtUp) => {
                     if self.once {
@@ -203,10 +219,25 @@ impl Committer {
                         meta.name
                     );
                 }
-                Next::Input(Prepped::Fatal(why)) => {
+                Next::Input(Prepped::Fatal { why, fix }) => {
                     error!("The source stopped: {why}");
                     if self.once {
-                        anyhow::bail!("the mailbox could not be read: {why}");
+                        anyhow::bail!("the mailbox could not be read: {why}. {fix}");
+                    }
+                    let app = self.app.current();
+                    let (source, exit_after) = match &app.config.mailbox {
+                        crate::config::Mailbox::Imap(m) => (m.place(), m.exit_after_fatal),
+                        crate::config::Mailbox::Maildir { path, .. } => (path.display().to_string(), None),
+                    };
+                    let due = crate::desk::Due::SourceStopped { source, why: why.clone(), fix };
+                    let decision = crate::desk::decide_due(&app.desk(), &self.store, &due, self.clock.now())
+                        .map_err(crate::store::StoreError::from)?;
+                    self.store.commit(None, &decision.effects)?;
+                    self.store.flush()?;
+                    self.bells.outbox.notify_one();
+                    if let Some(after) = exit_after {
+                        error!("buzon exits in {} s unless stopped before (exit_after_fatal_seconds)", after.as_secs());
+                        stopped = Some((tokio::time::Instant::now() + after, why));
                     }
                 }
                 Next::Input(Prepped::Message(meta, prepared)) => {

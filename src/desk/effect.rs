@@ -88,6 +88,8 @@ pub enum JobKey {
     DigestLast { assistant: String },
     /// A client's scheduled status summary of one slot (`2026-12-01`, `2026-W49`).
     Status { client: String, slot: String },
+    /// The supervisors were told, that day, that the mailbox source stopped.
+    SourceStopped { date: NaiveDate },
 }
 
 /// A numbering sequence.

@@ -228,6 +228,8 @@ pub enum Due {
     StatusSummaries,
     /// Refused outbox mails that no task tells a person about yet.
     Refusals(Vec<String>),
+    /// The mailbox source stopped for good: tell the supervisors (once a day).
+    SourceStopped { source: String, why: String, fix: String },
 }
 
 /// Decide the time-driven work `due` at `now`.
@@ -238,6 +240,7 @@ pub fn decide_due(desk: &Desk<'_>, view: &dyn View, due: &Due, now: DateTime<Utc
         Due::Digests => digests::handle(&mut d)?,
         Due::StatusSummaries => summaries::handle(&mut d)?,
         Due::Refusals(ids) => tasks::refusals(&mut d, ids)?,
+        Due::SourceStopped { source, why, fix } => tasks::source_stopped(&mut d, source, why, fix)?,
     }
     Ok(d.finish())
 }

@@ -70,6 +70,7 @@ fn mail_id(key: &JobKey) -> String {
         JobKey::Digest { assistant, date, slot } => format!("digest-{assistant}-{date}-{}", slot.format("%H-%M")),
         JobKey::DigestLast { assistant } => format!("digest_last-{assistant}"),
         JobKey::Status { client, slot } => format!("status-{client}-{slot}"),
+        JobKey::SourceStopped { date } => format!("source-stopped-{date}"),
     }
 }
 

@@ -53,3 +53,31 @@ pub fn refusals(d: &mut Draft<'_>, ids: &[String]) -> ViewResult<()> {
     }
     Ok(())
 }
+
+/// The mailbox source stopped for good (a refused login…): the supervisors
+/// hear it once a day, with what to do; nothing arriving is processed
+/// until it is fixed, and nothing is lost.
+pub fn source_stopped(d: &mut Draft<'_>, source: &str, why: &str, fix: &str) -> ViewResult<()> {
+    let desk = d.desk;
+    let s = desk.settings;
+    let key = super::effect::JobKey::SourceStopped { date: s.calendar.local_date(d.now) };
+    if d.view.job_done(&key)? {
+        return Ok(());
+    }
+    d.push(super::Effect::JobDone { key: key.clone(), at: d.now });
+    let ctx = serde_json::json!({
+        "desk": super::context::desk_block(s),
+        "now": super::context::local_fmt(&s.calendar, d.now),
+        "source": {"where": source, "why": why, "fix": fix},
+    });
+    let letter = super::reply::Letter {
+        template: "fuente_detenida",
+        to: s.supervisors.clone(),
+        ctx: &ctx,
+        threading: super::reply::Threading::Notice { references: &[] },
+        order: None,
+        id: Some(super::reminders::job_mail_id(&key)),
+    };
+    d.send(letter);
+    Ok(())
+}

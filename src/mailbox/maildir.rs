@@ -20,8 +20,16 @@ pub struct Maildir {
 }
 
 impl Maildir {
-    /// Open the Maildir at `root`, creating `new/`, `cur/` and `tmp/` if needed.
-    pub fn open(root: &Path) -> std::io::Result<Maildir> {
+    /// Open the Maildir at `root`: an existing folder gets the `new/`,
+    /// `cur/` and `tmp/` it lacks; a missing one is an error (a mistyped
+    /// path must not be watched in silence) unless `create`.
+    pub fn open(root: &Path, create: bool) -> std::io::Result<Maildir> {
+        if !create && !root.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such folder (check [mailbox] path, or set create = true to create it)",
+            ));
+        }
         for d in ["new", "cur", "tmp"] {
             std::fs::create_dir_all(root.join(d))?;
         }

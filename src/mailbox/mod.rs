@@ -58,8 +58,11 @@ pub enum SourceEvent {
     /// Everything the source holds now has been handed out (`run --once`
     /// stops at the first of these once the messages before it are done).
     CaughtUp,
-    /// The source stopped for good (refused login…): the reason.
-    Fatal(String),
+    /// The source stopped for good (refused login…): why, and what to do.
+    Fatal {
+        why: String,
+        fix: String,
+    },
 }
 
 /// Acknowledges messages at their source, once the store made their
@@ -100,8 +103,13 @@ pub struct Health {
     pub since: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
-    /// The source stopped for good (authentication refused).
+    /// The source stopped for good.
     pub fatal: bool,
+    /// Why (`authentication refused`, `configuration: …`).
+    pub fatal_reason: Option<String>,
+    /// The last SIGHUP reload refused, and when.
+    pub reload_error: Option<String>,
+    pub reload_error_at: Option<DateTime<Utc>>,
     /// The server offers IDLE (else it is polled).
     pub idle: bool,
     pub last_fetch_at: Option<DateTime<Utc>>,
@@ -127,8 +135,8 @@ pub fn open(
 ) -> anyhow::Result<Source> {
     match &config.mailbox {
         Mailbox::Imap(settings) => Ok(imap::spawn((**settings).clone(), tokens, store.clone(), token, health, tracker)),
-        Mailbox::Maildir { path, poll } => {
-            let md = maildir::Maildir::open(path)
+        Mailbox::Maildir { path, poll, create } => {
+            let md = maildir::Maildir::open(path, *create)
                 .map_err(|e| anyhow::anyhow!("cannot open the Maildir {}: {e}", path.display()))?;
             set_health(&health, |h| {
                 h.connected = true;

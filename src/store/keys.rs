@@ -160,6 +160,7 @@ pub fn job(k: &JobKey) -> Vec<u8> {
         JobKey::Digest { assistant, date, slot } => format!("digest:{assistant}:{date}:{}", slot.format("%H:%M")),
         JobKey::DigestLast { assistant } => format!("digest_last:{assistant}"),
         JobKey::Status { client, slot } => format!("status:{client}:{slot}"),
+        JobKey::SourceStopped { date } => format!("source_stopped:{date}"),
     }
     .into_bytes()
 }

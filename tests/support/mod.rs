@@ -69,6 +69,8 @@ impl Instance {
                 panic!("copy {f}: {e}");
             }
         }
+        // The instance's Maildir exists, as a deployment's does.
+        let _ = std::fs::create_dir_all(dir.path().join("var/maildir"));
         Instance { dir }
     }
 
@@ -111,7 +113,7 @@ pub mod stack;
 impl Instance {
     /// The instance's Maildir (created).
     pub fn maildir(&self) -> buzon::mailbox::maildir::Maildir {
-        match buzon::mailbox::maildir::Maildir::open(&self.path().join("var/maildir")) {
+        match buzon::mailbox::maildir::Maildir::open(&self.path().join("var/maildir"), true) {
             Ok(m) => m,
             Err(e) => panic!("maildir: {e}"),
         }
@@ -138,6 +140,14 @@ impl Instance {
             .collect();
         v.sort();
         v
+    }
+
+    /// `buzon status --json`, whatever its exit code (1: the desk is unwell,
+    /// e.g. no daemon runs).
+    pub fn status_json(&self) -> serde_json::Value {
+        let out = self.run(&["status", "--json"]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "status: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
     }
 
     /// JSON lines of a read command.

@@ -19,6 +19,10 @@ pub enum Kind {
     Retryable,
     /// Refused credentials: retrying will not help; stop and say so.
     Fatal,
+    /// The server answers, but not as configured (TLS on a plain port, a
+    /// certificate from an unknown CA): retried for a while, in case it is
+    /// the server's fault, then stopped like a fatal error.
+    Misconfigured,
 }
 
 /// What went wrong talking to the IMAP server.
@@ -62,7 +66,27 @@ impl ImapError {
     pub fn kind(&self) -> Kind {
         match self {
             ImapError::Auth(_) => Kind::Fatal,
+            ImapError::Tls(_) => Kind::Misconfigured,
+            ImapError::Io { what: "TLS handshake", source } if source.kind() == std::io::ErrorKind::InvalidData => {
+                Kind::Misconfigured
+            }
             _ => Kind::Retryable,
+        }
+    }
+
+    /// What the operator should do about it (Spanish: it goes to the supervisors).
+    pub fn fix(&self) -> String {
+        match self {
+            ImapError::Auth(why) if why.contains("OAuth2") => {
+                "Revise la configuración OAuth2 de [mailbox] en config.toml (cliente, secreto, permisos o consentimiento del proveedor) y reinicie buzon; `buzon check` muestra el paso que falla.".into()
+            }
+            ImapError::Auth(_) => {
+                "Revise `user` y la contraseña de [mailbox] en config.toml y reinicie buzon; `buzon check` muestra el paso que falla.".into()
+            }
+            e if e.to_string().to_ascii_lowercase().contains("certificate") => {
+                "El certificado del servidor no es de una autoridad conocida: indique su CA con `ca_file` en [mailbox], o corrija `host`; `buzon check` lo detalla.".into()
+            }
+            _ => "Revise `host`, `port` y `tls` de [mailbox] (993 usa tls = \"implicit\"; 143, \"starttls\"); `buzon check` muestra el paso que falla.".into(),
         }
     }
 

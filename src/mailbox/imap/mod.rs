@@ -27,6 +27,10 @@ use crate::store::Store;
 use connect::{ImapError, Kind, within};
 use folder::{Caps, MAX_IN_FLIGHT, Request, State};
 
+/// A server that keeps answering not as configured (TLS on a plain port, a
+/// certificate of an unknown CA) stops the source after this long.
+const MISCONFIGURED_FOR: Duration = Duration::from_secs(60);
+
 /// Sends copies of sent mail to the Sent folder (best effort).
 #[derive(Clone)]
 pub struct SentCopies(UnboundedSender<Request>);
@@ -103,6 +107,8 @@ async fn run(
 ) {
     let mut state = State::default();
     let mut retry = Retry::new(IMAP_RECONNECT);
+    // Since when the server answers, but not as configured.
+    let mut misconfigured_since: Option<std::time::Instant> = None;
     loop {
         let started = std::time::Instant::now();
         // A session ends on a close request (answered below), when the
@@ -115,17 +121,29 @@ async fn run(
                 }
                 return;
             }
-            Err(e) if e.kind() == Kind::Fatal => {
+            Err(e)
+                if e.kind() == Kind::Fatal
+                    || (e.kind() == Kind::Misconfigured
+                        && misconfigured_since.get_or_insert_with(std::time::Instant::now).elapsed()
+                            >= MISCONFIGURED_FOR) =>
+            {
                 let why = e.to_string();
-                error!("IMAP source stopped: {why}. Fix the credentials and restart buzon.");
+                let fix = e.fix();
+                let reason = if e.kind() == Kind::Fatal {
+                    "authentication refused".to_string()
+                } else {
+                    format!("configuration: still failing after {} s", MISCONFIGURED_FOR.as_secs())
+                };
+                error!("IMAP source stopped: {why}. {fix}");
                 set_health(&health, |h| {
                     h.connected = false;
                     h.fatal = true;
+                    h.fatal_reason = Some(reason);
                     h.since = Some(Utc::now());
                     h.last_error = Some(why.clone());
                     h.last_error_at = Some(Utc::now());
                 });
-                let _ = events.send(SourceEvent::Fatal(why)).await;
+                let _ = events.send(SourceEvent::Fatal { why, fix }).await;
                 // Answer a close request so shutdown does not wait.
                 loop {
                     tokio::select! {
@@ -141,6 +159,9 @@ async fn run(
             Err(e) => {
                 if started.elapsed() > Duration::from_secs(30) {
                     retry.reset();
+                }
+                if e.kind() != Kind::Misconfigured {
+                    misconfigured_since = None;
                 }
                 let wait = retry.next_delay();
                 let text = format!("{e:#}");

@@ -1,0 +1,154 @@
+//! Read commands and their protocol: `orders`, `reclamos`, `tasks`,
+//! `outbox`, `status`, `digest preview`. A command opens the store itself,
+//! or, while the daemon holds it, asks the daemon over its local socket
+//! (one JSON request line; the answer is a status byte — `0` ok, `1` ran
+//! and found the desk unwell, `2` error — and the text): the answer is the
+//! same either way. The daemon serves the socket with [`serve`]; the CLI
+//! calls [`execute`].
+
+mod records;
+mod status;
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// A read command, as sent to the daemon.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Query {
+    Orders {
+        show: Option<String>,
+        json: bool,
+    },
+    Reclamos {
+        open: bool,
+        json: bool,
+    },
+    Tasks {
+        open: bool,
+        json: bool,
+    },
+    Outbox {
+        json: bool,
+    },
+    Status {
+        json: bool,
+    },
+    /// The assistants' digests as they would be sent now.
+    Digest {
+        to: Option<String>,
+    },
+}
+
+/// What a read command printed, and whether the desk is well (`status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub text: String,
+    pub healthy: bool,
+}
+
+impl Answer {
+    pub fn ok(text: String) -> Answer {
+        Answer { text, healthy: true }
+    }
+}
+
+/// The socket on which a running daemon answers read commands.
+pub fn socket_path(store_path: &Path) -> PathBuf {
+    let mut p = store_path.as_os_str().to_owned();
+    p.push(".sock");
+    PathBuf::from(p)
+}
+
+/// Run a read command: locally, or through the daemon's socket; print the
+/// answer. `Ok(false)`: it ran and found the desk unwell (`status`).
+pub fn execute(config_path: &Path, now: DateTime<Utc>, q: Query) -> anyhow::Result<bool> {
+    let config = Config::load(config_path)?;
+    let a = match Store::open(&config.store.path) {
+        Ok(store) => records::answer(&store, &config, &q, now, None)?,
+        Err(crate::store::StoreError::Locked(_)) => ask_daemon(&socket_path(&config.store.path), &q)?,
+        Err(e) => return Err(e.into()),
+    };
+    std::io::stdout().write_all(a.text.as_bytes())?;
+    Ok(a.healthy)
+}
+
+/// Answer read commands on `path` until `token` is cancelled. `app` is the
+/// daemon's current business files; `health` its source's state.
+pub async fn serve(
+    path: PathBuf,
+    store: Store,
+    app: crate::app::AppCell,
+    clock: crate::clock::Clock,
+    health: crate::mailbox::SharedHealth,
+    token: tokio_util::sync::CancellationToken,
+) {
+    let listener = match tokio::net::UnixListener::bind(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("Read commands will not reach this daemon: cannot listen on {}: {e}", path.display());
+            return;
+        }
+    };
+    loop {
+        let stream = tokio::select! {
+            _ = token.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("Read-command socket: {e}");
+                    continue;
+                }
+            },
+        };
+        let (store, app, health) = (store.clone(), app.clone(), health.clone());
+        tokio::spawn(async move {
+            use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            if BufReader::new(read).read_line(&mut line).await.is_err() {
+                return;
+            }
+            let answer = tokio::task::spawn_blocking(move || {
+                let query: Query = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("bad request: {e}"))?;
+                let app = app.current();
+                let live = health.lock().map(|h| h.clone()).unwrap_or_default();
+                records::answer(&store, &app.config, &query, clock.now(), Some(&live))
+            })
+            .await;
+            let text = match answer {
+                Ok(Ok(a)) if a.healthy => format!("0{}", a.text),
+                Ok(Ok(a)) => format!("1{}", a.text),
+                Ok(Err(e)) => format!("2buzon: {e:#}\n"),
+                Err(e) => format!("2buzon: {e}\n"),
+            };
+            let _ = write.write_all(text.as_bytes()).await;
+        });
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+fn ask_daemon(sock: &Path, q: &Query) -> anyhow::Result<Answer> {
+    let mut stream = std::os::unix::net::UnixStream::connect(sock).map_err(|e| {
+        anyhow::anyhow!("the store is in use and the daemon does not answer on {}: {e}", sock.display())
+    })?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut req = serde_json::to_string(q)?;
+    req.push('\n');
+    stream.write_all(req.as_bytes())?;
+    let mut reader = std::io::BufReader::new(stream);
+    let mut status = [0u8; 1];
+    reader.read_exact(&mut status)?;
+    let mut text = String::new();
+    while reader.read_line(&mut text)? > 0 {}
+    match status[0] {
+        b'0' => Ok(Answer { text, healthy: true }),
+        b'1' => Ok(Answer { text, healthy: false }),
+        _ => anyhow::bail!("{}", text.trim().trim_start_matches("buzon: ")),
+    }
+}

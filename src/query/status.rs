@@ -1,0 +1,126 @@
+//! `buzon status`: the source, the store, the outbox and the last error —
+//! and whether the desk is well: the daemon runs, the source is not stopped
+//! and the outbox is not failing (else the command exits 1).
+
+use std::fmt::Write as _;
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+
+use super::records::{lines, ts};
+use crate::config::{Config, Mailbox};
+use crate::desk::model::OutboxState;
+use crate::mailbox::Health;
+use crate::store::Store;
+
+/// Failed outgoing mail counts against the desk's health this long.
+const RECENT_FAILURES: i64 = 24;
+
+/// The status text (or JSON line) and whether the desk is well. `live`: the
+/// running daemon's source health (`None`: no daemon runs).
+pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>) -> anyhow::Result<(String, bool)> {
+    let mut out = String::new();
+    let outbox = store.outbox()?;
+    let count = |s: OutboxState| outbox.iter().filter(|m| m.state == s).count();
+    let processed = store.processed()?;
+    let last = processed.iter().max_by_key(|p| p.at);
+    let quarantined = store.quarantined()?;
+    let (kind, where_, waiting) = match &config.mailbox {
+        Mailbox::Imap(m) => ("imap", format!("{}@{}:{}/{}", m.user, m.host, m.port, m.folder), None),
+        Mailbox::Maildir { path, .. } => (
+            "maildir",
+            path.display().to_string(),
+            Some(std::fs::read_dir(path.join("new")).map(|r| r.count()).unwrap_or(0)),
+        ),
+    };
+    let imap = kind == "imap";
+    // The latest error anywhere: the source's (or a refused reload), or an outbox entry's.
+    let outbox_error = outbox
+        .iter()
+        .filter(|m| m.error.is_some())
+        .max_by_key(|m| m.sent_at.or(m.next_attempt).unwrap_or(m.created_at))
+        .map(|m| {
+            (
+                m.sent_at.or(m.next_attempt).unwrap_or(m.created_at),
+                format!("outbox {}: {}", m.id, m.error.clone().unwrap_or_default()),
+            )
+        });
+    let source_error = live.and_then(|h| Some((h.last_error_at?, format!("source: {}", h.last_error.clone()?))));
+    let reload_error =
+        live.and_then(|h| Some((h.reload_error_at?, format!("reload refused: {}", h.reload_error.clone()?))));
+    let last_error = [outbox_error, source_error, reload_error].into_iter().flatten().max_by_key(|(at, _)| *at);
+    let state = match (live, imap) {
+        (None, _) => "daemon not running".to_string(),
+        (Some(h), _) if h.fatal => {
+            format!("STOPPED ({})", h.fatal_reason.as_deref().unwrap_or("authentication refused"))
+        }
+        (Some(_), false) => "watching".to_string(),
+        (Some(h), true) if h.connected => "connected".to_string(),
+        (Some(_), true) => "disconnected, reconnecting".to_string(),
+    };
+    // The outbox is failing: mail retried after an error now, or refused
+    // or bounced within the last day.
+    let recent = Utc::now() - Duration::hours(RECENT_FAILURES);
+    let failing = outbox.iter().filter(|m| match m.state {
+        OutboxState::Pendiente => m.error.is_some(),
+        OutboxState::Fallido => m.sent_at.unwrap_or(m.created_at) > recent,
+        OutboxState::Enviado => false,
+    });
+    let failing = failing.count();
+    let mut problems: Vec<String> = Vec::new();
+    match live {
+        None => problems.push("the daemon is not running".into()),
+        Some(h) if h.fatal => problems.push("the source is stopped".into()),
+        Some(_) => {}
+    }
+    if failing > 0 {
+        problems.push(format!("{failing} outgoing mails failing"));
+    }
+    let since = live.and_then(|h| h.since).map(|t| ts(config, t));
+    let v = json!({
+        "daemon": if live.is_some() { "running" } else { "not running" },
+        "healthy": problems.is_empty(),
+        "problems": problems,
+        "source": {"kind": kind, "where": where_, "state": state, "since": since,
+                   "idle": live.map(|h| h.idle), "waiting": waiting},
+        "processed": processed.len(),
+        "last_processed": last.map(|p| json!({"at": ts(config, p.at), "from": p.from, "subject": p.subject})),
+        "quarantined": quarantined.len(),
+        "outbox": {"pending": count(OutboxState::Pendiente), "sent": count(OutboxState::Enviado),
+                   "failed": count(OutboxState::Fallido), "failing": failing},
+        "last_error": last_error.as_ref().map(|(at, e)| json!({"at": ts(config, *at), "error": e})),
+        "store": config.store.path,
+    });
+    let healthy = problems.is_empty();
+    if json {
+        return Ok((lines(std::iter::once(v)), healthy));
+    }
+    let _ = writeln!(out, "daemon:      {}", v["daemon"].as_str().unwrap_or(""));
+    let _ = writeln!(
+        out,
+        "source:      {kind} {where_}: {state}{}{}",
+        since.map(|s| format!(" since {s}")).unwrap_or_default(),
+        waiting.map(|w| format!(" ({w} waiting)")).unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "processed:   {} (last {})",
+        processed.len(),
+        last.map(|p| format!("{} from {}: {}", ts(config, p.at), p.from, p.subject)).unwrap_or_else(|| "never".into())
+    );
+    let _ = writeln!(out, "quarantined: {}", quarantined.len());
+    let _ = writeln!(
+        out,
+        "outbox:      {} pending, {} sent, {} failed ({failing} failing)",
+        count(OutboxState::Pendiente),
+        count(OutboxState::Enviado),
+        count(OutboxState::Fallido)
+    );
+    let _ = writeln!(
+        out,
+        "last error:  {}",
+        last_error.map(|(at, e)| format!("{} {e}", ts(config, at))).unwrap_or_else(|| "none".into())
+    );
+    let _ = writeln!(out, "health:      {}", if healthy { "ok".to_string() } else { problems.join("; ") });
+    Ok((out, healthy))
+}
