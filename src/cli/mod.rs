@@ -3,6 +3,7 @@
 //! 0 ok, 1 ran and found problems (failing rule tests), 2 error.
 
 mod classify;
+mod extract_worker;
 pub mod query;
 mod rules_cmd;
 
@@ -63,6 +64,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The attachment extractor child that buzon starts itself (internal).
+    #[command(name = "extract-worker", hide = true)]
+    ExtractWorker,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,7 +124,12 @@ pub enum Outcome {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    if !matches!(cli.command, Command::ExtractWorker) {
+        extract_worker::enable();
+    }
+    let result = run(cli);
+    extract_worker::finish();
+    match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
         Err(e) => {
@@ -162,5 +171,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Outbox(SimpleList::List { json }) => q(Query::Outbox { json }),
         Command::Status { json } => q(Query::Status { json }),
         Command::Digest(DigestCommand::Preview { to }) => q(Query::Digest { to }),
+        Command::ExtractWorker => extract_worker::execute(),
     }
 }
