@@ -138,5 +138,4 @@ mod tests {
         assert!(!is_zip("lista.xlsx", "application/vnd.ms-excel", b"PK\x03\x04"));
         assert!(!is_zip("docs.zip", "application/zip", b"not a zip"));
     }
-
 }

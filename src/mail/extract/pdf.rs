@@ -161,7 +161,9 @@ impl TextReader {
             .get_page_fonts(page)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|(name, font)| font.get_font_encoding_with_limit(doc, limits.max_pdf_stream).ok().map(|e| (name, e)))
+            .filter_map(|(name, font)| {
+                font.get_font_encoding_with_limit(doc, limits.max_pdf_stream).ok().map(|e| (name, e))
+            })
             .collect();
         let mut encoding: Option<&Encoding<'_>> = None;
         for op in Content::decode_iter(&content) {

@@ -92,7 +92,10 @@ pub enum Ran {
     Done(Done, Vec<Member>),
     TimedOut(Vec<Member>),
     /// Died in two extractors in a row.
-    Died { first: String, second: String },
+    Died {
+        first: String,
+        second: String,
+    },
 }
 
 /// Try, and after a death try once more (in a fresh extractor): the retry
@@ -350,7 +353,10 @@ fn in_child(program: &PathBuf, job: &Job, data: &[u8], timeout: Duration) -> Att
             Err(e) => {
                 // No extractor to be had (the binary moved during an
                 // upgrade?): the mail is still read, here, within the counts.
-                tracing::warn!("Cannot start the attachment extractor {}: {e}; extracting in-process", program.display());
+                tracing::warn!(
+                    "Cannot start the attachment extractor {}: {e}; extracting in-process",
+                    program.display()
+                );
                 return in_process(job, data, timeout);
             }
         },
@@ -549,14 +555,8 @@ mod tests {
     #[test]
     fn the_child_loop_answers_jobs_until_its_input_ends() {
         let limits = super::super::Limits::default();
-        let job = Job {
-            what: What::Pdf,
-            name: "x.pdf".into(),
-            limits,
-            budget: Budget::ZERO,
-            cpu_seconds: 10,
-            data_len: 5,
-        };
+        let job =
+            Job { what: What::Pdf, name: "x.pdf".into(), limits, budget: Budget::ZERO, cpu_seconds: 10, data_len: 5 };
         let mut input = Vec::new();
         for _ in 0..2 {
             protocol::write_head(&mut input, &job).unwrap_or_else(|e| panic!("{e}"));
