@@ -223,6 +223,11 @@ impl Worker {
             // Not in the terminal's process group: Ctrl-C stops buzon
             // between mails, it does not kill the extractor mid-file.
             .process_group(0)
+            // mimalloc reserves 1 GiB of address space at start-up by
+            // default, before the limit below is set: the allocations of a
+            // job would then fit in that reservation whatever the limit.
+            // Smaller arenas, mapped as they are needed, meet the limit.
+            .env("MIMALLOC_ARENA_RESERVE", "64MiB")
             .spawn()?;
         let pid = Pid::from_child(&child);
         // Limits are set before the first job is written, so no file is

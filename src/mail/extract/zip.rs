@@ -134,13 +134,14 @@ impl Reader<'_> {
                 }
                 continue;
             }
+            // Counted before an inner archive is opened, so that its members
+            // get only what is left after it.
+            self.left.members -= 1;
+            self.used.members += 1;
             let member = self.member(member_name, what, data, name, depth)?;
             if text.len() <= limits.max_text_bytes {
                 text.push_str(&member.text);
             }
-            // (An inner archive's own members were counted already.)
-            self.left.members = self.left.members.saturating_sub(1);
-            self.used.members += 1;
             (self.emit)(member)?;
         }
         self.report(name, not_kept, problems);
