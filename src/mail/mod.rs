@@ -16,7 +16,17 @@ pub use extract::Limits;
 /// Something in a mail that could not be read as expected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    /// Stable short code (`pdf_unreadable`, `no_from`, `encoding`…).
+    /// Stable short code (`pdf_unreadable`, `no_from`, `encoding`…). The
+    /// attachment codes (`pdf_*`, `zip_*`, `extract_limit`, `budget`) are
+    /// listed in [`extract`]; one of them asks the caller to act:
+    ///
+    /// `extractor_died` ([`extract::EXTRACTOR_DIED`]): reading this
+    /// attachment killed the extractor process twice in a row (a memory or
+    /// CPU limit, a signal, a crash), in two fresh processes. The attachment
+    /// is kept without text, and the code is on the mail's problems too
+    /// (detail `NAME: …`). The pipeline quarantines such a mail: a poison
+    /// mail must never stop the desk. A timeout (`pdf_timeout`,
+    /// `zip_timeout`) or a file the reader rejects is not a death.
     pub code: String,
     /// Human detail.
     pub detail: String,

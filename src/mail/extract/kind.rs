@@ -6,12 +6,16 @@ pub fn is_pdf(name: &str, content_type: &str, data: &[u8]) -> bool {
     data.starts_with(b"%PDF") || content_type.ends_with("/pdf") || name.to_ascii_lowercase().ends_with(".pdf")
 }
 
-/// Is this attachment a ZIP archive (not an office document, which is one too)?
+/// Is this attachment a ZIP archive to open? Office documents are ZIPs too
+/// (and often sent as `application/octet-stream`): a generic type opens only
+/// a file named `.zip` or one without an extension.
 pub fn is_zip(name: &str, content_type: &str, data: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e);
     data.starts_with(b"PK\x03\x04")
         && (content_type.contains("zip")
-            || name.to_ascii_lowercase().ends_with(".zip")
-            || content_type == "application/octet-stream")
+            || ext == Some("zip")
+            || (content_type == "application/octet-stream" && ext.is_none()))
 }
 
 /// What a ZIP member is, and so what becomes of it.
@@ -136,6 +140,8 @@ mod tests {
         assert!(is_zip("adjunto", "application/octet-stream", b"PK\x03\x04"));
         // An office document is a ZIP too, but not one to open.
         assert!(!is_zip("lista.xlsx", "application/vnd.ms-excel", b"PK\x03\x04"));
+        assert!(!is_zip("Packing list.xlsm", "application/octet-stream", b"PK\x03\x04"));
+        assert!(is_zip("ANEXOS.ZIP", "application/octet-stream", b"PK\x03\x04"));
         assert!(!is_zip("docs.zip", "application/zip", b"not a zip"));
     }
 }

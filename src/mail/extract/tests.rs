@@ -246,7 +246,8 @@ fn archive_and_mail_limits_are_reported_where_they_bite() {
     let zeros = |mib: usize| vec![0u8; mib << 20];
     let base = Limits::default();
     // (case, archive, limits, members kept, code, detail fragment)
-    let cases: Vec<(&str, Vec<u8>, Limits, usize, &str, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<u8>, Limits, usize, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         ("members per archive", zip(&many), base.clone(), 64, "zip_limit", "300 members, only the first 64 looked at"),
         (
             "bytes per member",

@@ -228,6 +228,10 @@ impl Worker {
             // job would then fit in that reservation whatever the limit.
             // Smaller arenas, mapped as they are needed, meet the limit.
             .env("MIMALLOC_ARENA_RESERVE", "64MiB")
+            // Each job frees all it allocated: returning it to the system at
+            // once (buzon's own setting) would fault it back in at the next
+            // job. Keep it half a second.
+            .env("MIMALLOC_PURGE_DELAY", "500")
             .spawn()?;
         let pid = Pid::from_child(&child);
         // Limits are set before the first job is written, so no file is
