@@ -362,10 +362,13 @@ fn in_child(program: &PathBuf, job: &Job, data: &[u8], timeout: Duration) -> Att
             Err(e) => {
                 // No extractor to be had (the binary moved during an
                 // upgrade?): the mail is still read, here, within the counts.
-                tracing::warn!(
-                    "Cannot start the attachment extractor {}: {e}; extracting in-process",
-                    program.display()
-                );
+                static WARNED: std::sync::Once = std::sync::Once::new();
+                WARNED.call_once(|| {
+                    tracing::warn!(
+                        "Cannot start the attachment extractor {}: {e}; extracting in-process until it can be",
+                        program.display()
+                    );
+                });
                 return in_process(job, data, timeout);
             }
         },
