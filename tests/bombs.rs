@@ -37,11 +37,21 @@ fn measurer() {
     bombs::serve_measurement();
 }
 
+/// One measured run at a time: the tests of this file do not compete for
+/// the 2 cores while one of them is timed.
+static TIMED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timed(cmd: Command) -> Measured {
+    let _one = TIMED.lock().unwrap_or_else(|e| e.into_inner());
+    measure(cmd, MEASURER)
+}
+
 fn within_bounds(what: &str, m: &Measured) {
     assert!(m.success, "{what} failed: {}", m.stderr);
-    eprintln!("{what}: {:.2} s, peak RSS {:.1} MiB", m.secs, m.peak_mib);
+    eprintln!("{what}: {:.2} s ({:.2} s CPU), peak RSS {:.1} MiB", m.secs, m.cpu_secs, m.peak_mib);
     assert!(m.peak_mib < PEAK_MIB, "{what}: peak RSS {:.1} MiB", m.peak_mib);
     assert!(m.secs < SECS, "{what}: {:.2} s", m.secs);
+    assert!(m.cpu_secs < SECS, "{what}: {:.2} s of CPU", m.cpu_secs);
 }
 
 /// `buzon classify --json` on one mail, with the extractor child and (to
@@ -57,7 +67,7 @@ fn classify_bounded(name: &str, raw: &[u8]) -> Value {
         if in_process {
             cmd.env(extract::worker::PROGRAM_ENV, "in-process");
         }
-        let m = measure(cmd, MEASURER);
+        let m = timed(cmd);
         within_bounds(&format!("classify {name} ({})", if in_process { "in-process" } else { "child" }), &m);
         lines.push(serde_json::from_str::<Value>(m.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", m.stdout)));
     }
@@ -75,7 +85,7 @@ fn run_once_bounded(name: &str, raw: &[u8]) {
     }
     let mut cmd = buzon_cmd(inst.path());
     cmd.args(["--now", NOW, "run", "--once"]).env("BUZON_LOG", "info");
-    let m = measure(cmd, MEASURER);
+    let m = timed(cmd);
     within_bounds(&format!("run --once {name}"), &m);
     assert!(m.stderr.contains("Done: 3 processed, 0 already done, 0 quarantined"), "{}", m.stderr);
 }
@@ -167,6 +177,8 @@ fn a_2_mb_mail_whose_zips_inflate_past_1_gb_keeps_the_mails_64_mib() {
 
 #[test]
 fn a_real_invoice_of_30_pages_and_a_zip_of_20_scans_are_read_whole() {
+    // Heavy work here: not while another test's run is timed.
+    let _one = TIMED.lock().unwrap_or_else(|e| e.into_inner());
     // The defaults fit a desk: 5 MB, 30 pages, all read; 20 scans of
     // ~1.5 MB in a ZIP, all kept.
     let invoice = bombs::invoice(30, 165_000);
@@ -200,6 +212,8 @@ fn a_real_invoice_of_30_pages_and_a_zip_of_20_scans_are_read_whole() {
 
 #[test]
 fn a_file_that_kills_the_extractor_twice_is_extractor_died_and_the_next_mail_is_read() {
+    // Heavy work here: not while another test's run is timed.
+    let _one = TIMED.lock().unwrap_or_else(|e| e.into_inner());
     use_child();
     // A page whose content inflates to 300 MiB, with the content bounds
     // lifted and the extractor given 192 MiB of address space: the
@@ -232,6 +246,8 @@ fn a_file_that_kills_the_extractor_twice_is_extractor_died_and_the_next_mail_is_
 
 #[test]
 fn a_late_extractor_is_killed_at_the_deadline_and_replaced() {
+    // Heavy work here: not while another test's run is timed.
+    let _one = TIMED.lock().unwrap_or_else(|e| e.into_inner());
     use_child();
     let limits = Limits { pdf_timeout: std::time::Duration::from_millis(300), ..Limits::default() };
     let opts = ParseOptions { limits, ..ParseOptions::default() };

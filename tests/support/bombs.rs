@@ -203,6 +203,8 @@ pub struct Measured {
     pub stdout: String,
     pub stderr: String,
     pub secs: f64,
+    /// CPU time (user + system) of the process and its reaped children.
+    pub cpu_secs: f64,
     /// Peak resident set of the process and of the children it reaped
     /// (its extractors), as `/usr/bin/time -v` reports it: `ru_maxrss` of
     /// `wait4`, which for a waited child is the larger of its own peak and
@@ -255,11 +257,12 @@ pub fn measure(cmd: Command, reexec_args: &[&str]) -> Measured {
         stderr: std::fs::read_to_string(&err).unwrap_or_default(),
         secs: num(1),
         peak_mib: num(2) / 1024.0,
+        cpu_secs: num(3),
     }
 }
 
 /// In the measurer: spawn the command the environment names, wait for it
-/// with `wait4`, print `MEASURED ok|failed SECS PEAK_KIB`. Returns false
+/// with `wait4`, print `MEASURED ok|failed SECS PEAK_KIB CPU_SECS`. Returns false
 /// (doing nothing) when this process is not a measurer.
 pub fn serve_measurement() -> bool {
     let Some(prog) = std::env::var_os(PROG) else { return false };
@@ -290,6 +293,8 @@ pub fn serve_measurement() -> bool {
     let secs = started.elapsed().as_secs_f64();
     drop(child);
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    println!("MEASURED {} {secs:.3} {}", if ok { "ok" } else { "failed" }, usage.ru_maxrss);
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
+    println!("MEASURED {} {secs:.3} {} {cpu:.3}", if ok { "ok" } else { "failed" }, usage.ru_maxrss);
     true
 }
