@@ -28,6 +28,10 @@ pub enum PipelineError {
     Store(#[from] StoreError),
     #[error("cannot keep attachment: {0}")]
     Attachment(std::io::Error),
+    /// The mail can never be processed (the extraction process died twice
+    /// on it, it is larger than any mail the desk takes): quarantine it.
+    #[error("{0}")]
+    Poison(String),
 }
 
 /// An I/O error the machine can recover from (a full or failing disk, a
@@ -57,7 +61,7 @@ impl PipelineError {
     pub fn is_transient(&self) -> bool {
         match self {
             PipelineError::Attachment(e) => is_transient(e),
-            PipelineError::Store(_) => false,
+            PipelineError::Store(_) | PipelineError::Poison(_) => false,
         }
     }
 }
@@ -78,7 +82,18 @@ pub struct Prepared {
 /// idempotent (content-addressed), so doing it for a message that turns out
 /// to be processed already is harmless.
 pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
+    let max = app.config.store.max_message_bytes;
+    if raw.len() as u64 > max {
+        return Err(PipelineError::Poison(format!(
+            "{} bytes: larger than max_message_bytes ({max}); open it by hand",
+            raw.len()
+        )));
+    }
     let (mail, class) = app.classify(raw);
+    // A mail that killed the extraction process twice never stops the desk.
+    if let Some(p) = mail.problems.iter().find(|p| p.code == crate::mail::extract::EXTRACTOR_DIED) {
+        return Err(PipelineError::Poison(format!("the attachment reader died twice on it ({})", p.detail)));
+    }
     let max = app.config.store.max_attachment_bytes;
     let mut kept = vec![Kept::default(); mail.attachments.len()];
     let mut written = Vec::new();

@@ -3,6 +3,7 @@
 //! 0 ok, 1 ran and found problems (failing rule tests), 2 error.
 
 mod classify;
+mod extract_worker;
 mod rules_cmd;
 
 use std::path::PathBuf;
@@ -62,6 +63,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The attachment extractor child that buzon starts itself (internal).
+    #[command(name = "extract-worker", hide = true)]
+    ExtractWorker,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,7 +123,12 @@ pub enum Exit {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    if !matches!(cli.command, Command::ExtractWorker) {
+        extract_worker::enable();
+    }
+    let result = run(cli);
+    extract_worker::finish();
+    match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Problems) => ExitCode::from(1),
         Err(e) => {
@@ -162,5 +171,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Outbox(SimpleList::List { json }) => q(Query::Outbox { json }),
         Command::Status { json } => q(Query::Status { json }),
         Command::Digest(DigestCommand::Preview { to }) => q(Query::Digest { to }),
+        Command::ExtractWorker => extract_worker::execute(),
     }
 }

@@ -16,7 +16,17 @@ pub use extract::Limits;
 /// Something in a mail that could not be read as expected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    /// Stable short code (`pdf_unreadable`, `no_from`, `encoding`…).
+    /// Stable short code (`pdf_unreadable`, `no_from`, `encoding`…). The
+    /// attachment codes (`pdf_*`, `zip_*`, `extract_limit`, `budget`) are
+    /// listed in [`extract`]; one of them asks the caller to act:
+    ///
+    /// `extractor_died` ([`extract::EXTRACTOR_DIED`]): reading this
+    /// attachment killed the extractor process twice in a row (a memory or
+    /// CPU limit, a signal, a crash), in two fresh processes. The attachment
+    /// is kept without text, and the code is on the mail's problems too
+    /// (detail `NAME: …`). The pipeline quarantines such a mail: a poison
+    /// mail must never stop the desk. A timeout (`pdf_timeout`,
+    /// `zip_timeout`) or a file the reader rejects is not a death.
     pub code: String,
     /// Human detail.
     pub detail: String,
@@ -282,6 +292,20 @@ fn collect_attachments(
     out: &mut Vec<Attachment>,
     problems: &mut Vec<Problem>,
 ) {
+    // One budget for the whole mail, forwarded mails inside it included.
+    let mut extractor = extract::MailExtractor::new(&opts.limits);
+    collect_into(msg, opts, &mut extractor, depth, container, out, problems);
+}
+
+fn collect_into(
+    msg: &Message<'_>,
+    opts: &ParseOptions,
+    extractor: &mut extract::MailExtractor<'_>,
+    depth: usize,
+    container: Option<&str>,
+    out: &mut Vec<Attachment>,
+    problems: &mut Vec<Problem>,
+) {
     for part in msg.attachments() {
         let name = part.attachment_name().map(sanitize_name).unwrap_or_default();
         let content_type = part
@@ -302,7 +326,8 @@ fn collect_attachments(
                 if let Some(b) = nested.body_text(0) {
                     text.push_str(&b);
                 }
-                extract::truncate(&mut text, opts.limits.max_text_bytes);
+                let mut att_problems = Vec::new();
+                extract::cap_text(&mut text, opts.limits.max_text_bytes, &mut att_problems);
                 out.push(Attachment {
                     name: label.clone(),
                     content_type: "message/rfc822".into(),
@@ -311,11 +336,11 @@ fn collect_attachments(
                     text,
                     inline: false,
                     container: container.map(str::to_string),
-                    problems: Vec::new(),
+                    problems: att_problems,
                     data: raw.to_vec(),
                 });
                 if depth < MAX_NESTING {
-                    collect_attachments(nested, opts, depth + 1, Some(&label), out, problems);
+                    collect_into(nested, opts, extractor, depth + 1, Some(&label), out, problems);
                 } else {
                     problems.push(Problem::new("nesting_limit", "forwarded mails nested too deep"));
                 }
@@ -327,13 +352,18 @@ fn collect_attachments(
                     PartType::Binary(b) | PartType::InlineBinary(b) => b,
                     _ => &[],
                 };
-                let att = build_attachment(name, content_type, inline, data, container, opts, out);
+                let att = build_attachment(name, content_type, inline, data, container, opts, extractor, out, problems);
                 out.push(att);
             }
         }
     }
 }
 
+/// One attachment as the mail carries it. A PDF's text and a ZIP's members
+/// come from the extractor (bounded; see [`extract`]); a ZIP's members go to
+/// `out` before the archive itself, which the caller pushes. A file the
+/// extractor died on twice marks the mail too (`extractor_died`).
+#[allow(clippy::too_many_arguments)]
 fn build_attachment(
     name: String,
     content_type: String,
@@ -341,7 +371,9 @@ fn build_attachment(
     data: &[u8],
     container: Option<&str>,
     opts: &ParseOptions,
+    extractor: &mut extract::MailExtractor<'_>,
     out: &mut Vec<Attachment>,
+    mail_problems: &mut Vec<Problem>,
 ) -> Attachment {
     let mut att = Attachment {
         sha256: hex::encode(Sha256::digest(data)),
@@ -357,35 +389,45 @@ fn build_attachment(
     if opts.skip_extraction {
         return att;
     }
-    let limits = &opts.limits;
-    if extract::is_pdf(&att.name, &att.content_type, data) {
-        match extract::pdf_text(data, limits) {
-            Ok(t) if t.trim().is_empty() => att.problems.push(Problem::new("pdf_no_text", "no text layer (a scan?)")),
-            Ok(t) => att.text = t,
-            Err(p) => att.problems.push(p),
-        }
+    let what = if extract::is_pdf(&att.name, &att.content_type, data) {
+        Some(extract::What::Pdf)
     } else if extract::is_zip(&att.name, &att.content_type, data) {
-        let members = extract::zip_members(data, limits, &mut att.problems);
-        for m in members {
-            att.text.push_str(&m.name);
-            att.text.push('\n');
-            let member_name = sanitize_name(&m.name);
-            let ct =
-                if extract::is_pdf(&member_name, "", &m.data) { "application/pdf" } else { "application/octet-stream" };
-            let member = build_attachment(member_name, ct.into(), false, &m.data, Some(&att.name), opts, out);
-            if m.size as usize != m.data.len() {
-                att.problems.push(Problem::new("zip_limit", format!("{} truncated", member.name)));
+        Some(extract::What::Zip)
+    } else {
+        None
+    };
+    match what {
+        Some(what) => {
+            let x = extractor.extract(what, &att.name, data);
+            att.text = x.text;
+            att.problems = x.problems;
+            for m in x.members {
+                out.push(Attachment {
+                    sha256: hex::encode(Sha256::digest(&m.data)),
+                    size: m.data.len(),
+                    text: m.text,
+                    inline: false,
+                    container: Some(m.container),
+                    problems: m.problems,
+                    data: m.data,
+                    name: m.name,
+                    content_type: m.content_type,
+                });
             }
-            att.text.push_str(&member.text);
-            out.push(member);
+            if let Some(p) = att.problems.iter().find(|p| p.code == extract::EXTRACTOR_DIED) {
+                let label = if att.name.is_empty() { "(sin nombre)" } else { att.name.as_str() };
+                mail_problems.push(Problem::new(extract::EXTRACTOR_DIED, format!("{label}: {}", p.detail)));
+            }
         }
-    } else if att.content_type.starts_with("text/")
-        || att.content_type.ends_with("/csv")
-        || att.content_type.ends_with("/xml")
-    {
-        att.text = String::from_utf8_lossy(data).into_owned();
+        None if att.content_type.starts_with("text/")
+            || att.content_type.ends_with("/csv")
+            || att.content_type.ends_with("/xml") =>
+        {
+            att.text = String::from_utf8_lossy(data).into_owned();
+        }
+        None => {}
     }
-    extract::truncate(&mut att.text, limits.max_text_bytes);
+    extract::cap_text(&mut att.text, opts.limits.max_text_bytes, &mut att.problems);
     att
 }
 
