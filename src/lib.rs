@@ -47,6 +47,7 @@ pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod dates;
 pub mod desk;
 pub mod diag;
 pub mod mail;
