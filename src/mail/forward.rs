@@ -28,10 +28,17 @@ pub fn separator(l: &str) -> Option<Separator> {
         return Some(Separator::Rule);
     }
     if matches!(first, b'-' | b'=' | b'_' | b'*') {
-        let core = l.trim_matches(|c: char| c == '-' || c == ' ' || c == '_' || c == '=' || c == '*');
-        if core.len() == l.len() {
+        let inner = l.trim_start_matches(|c: char| c == '-' || c == ' ' || c == '_' || c == '=' || c == '*');
+        if inner.len() == l.len() || inner.is_empty() {
             return None;
         }
+        // Yahoo's plain text glues the header block onto the separator line:
+        // "----- Forwarded Message ----- From: Ana <a@b>To: …".
+        let core = inner
+            .split("--")
+            .next()
+            .unwrap_or(inner)
+            .trim_end_matches(|c: char| c == ' ' || c == '_' || c == '=' || c == '*');
         return match core {
             "forwarded message" | "mensaje reenviado" | "message transfere" | "mensagem encaminhada" => {
                 Some(Separator::Forward)
@@ -150,6 +157,10 @@ pub fn header_block(orig: &[&str], folded: &[String], start: usize) -> Option<(u
             }
             i += 1;
             continue;
+        }
+        if expect_value.is_some() && (bare_key(l).is_some() || header_line(l).is_some()) {
+            // An empty value (Notes leaves `cc` blank): this line is the next key.
+            expect_value = None;
         }
         if let Some(k) = expect_value.take() {
             if k == Key::From {

@@ -423,7 +423,11 @@ impl Conv {
         {
             self.cut = true;
         }
-        if class.contains("signature") || id.contains("signature") || marker == "gmail_signature" {
+        if class.contains("signature")
+            || id.contains("signature")
+            || marker == "gmail_signature"
+            || marker == "__sig_pre__"
+        {
             f |= F_SIG;
         }
         let small_size = matches!(self.size.as_str(), "1" | "-2" | "-3");

@@ -182,10 +182,17 @@ pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
         let forward = fwd_sep || (!attribution && forward::subject_forward(ctx.subject) == Some(true));
         if forward {
             let orig: Vec<&str> = lines.iter().map(|(t, _)| *t).collect();
-            let (body, from) = match forward::header_block(&orig, &folded, hard) {
+            let (body, mut from) = match forward::header_block(&orig, &folded, hard) {
                 Some((b, from)) => (b, from),
                 None => (head.first().map_or(n, |&i| i + 1), Vec::new()),
             };
+            if from.is_empty()
+                && let Some(&sep) = head.first()
+                && forward::separator(&folded[sep]).is_some()
+            {
+                // Yahoo's glued header: the first address after the separator.
+                from.extend(forward::addresses(lines[sep].0).into_iter().take(1));
+            }
             let fwd_body = body.min(n);
             out.forwarded_from = from;
             for r in &mut region[hard..fwd_body] {
