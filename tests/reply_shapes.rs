@@ -752,3 +752,213 @@ fn dump() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// HTML tables → text and fields.
+
+fn html_mail(subject: &str, html: &str) -> Vec<u8> {
+    format!(
+        "From: Ana Quispe <aquispe@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: {subject}\r\nMessage-ID: <t@andestextil.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}",
+        qp(html)
+    )
+    .into_bytes()
+}
+
+fn rules() -> buzon::rules::RuleSet {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    buzon::rules::RuleSet::load(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn refs_of(rules: &buzon::rules::RuleSet, m: &Mail) -> Vec<String> {
+    let c = buzon::rules::classify(rules, m, buzon::rules::Facts { sender: "client" });
+    c.references.iter().flat_map(|(k, vs)| vs.iter().map(move |v| format!("{k}={v}"))).collect()
+}
+
+struct TableCase {
+    name: &'static str,
+    subject: &'static str,
+    html: &'static str,
+    /// Lines that must be in new_text (or forwarded_text for a forward).
+    lines: &'static [&'static str],
+    fields: &'static [(&'static str, &'static str)],
+    refs: &'static [&'static str],
+}
+
+#[test]
+fn html_tables_keep_cells_apart_and_give_fields() {
+    let cases = [
+        TableCase {
+            name: "carrier notice: container in a cell, no glued BL",
+            subject: "Arrival notice",
+            html: "<p>Dear customer,</p><table border=1><tr><td><b>B/L No.</b></td><td>MAEU261104512</td></tr><tr><td><b>Container</b></td><td>MSKU1234565</td><td>40HC</td></tr><tr><td>Vessel</td><td>MAERSK LIMA 611W</td></tr></table>",
+            lines: &["B/L No.\tMAEU261104512", "Container\tMSKU1234565\t40HC", "Vessel\tMAERSK LIMA 611W"],
+            fields: &[("b/l no.", "MAEU261104512"), ("vessel", "MAERSK LIMA 611W")],
+            refs: &["bl=MAEU261104512", "container=MSKU1234565"],
+        },
+        TableCase {
+            name: "internal alert as a key/value table",
+            subject: "ALERTA CLI",
+            html: "<table><tr><th>DAM</th><td>118-2026-10-012345</td></tr><tr><th>Cliente</th><td>Andes Textil</td></tr><tr><th>Fecha límite</th><td>04/12/2026</td></tr></table>",
+            lines: &["DAM\t118-2026-10-012345", "Cliente\tAndes Textil", "Fecha límite\t04/12/2026"],
+            fields: &[("dam", "118-2026-10-012345"), ("cliente", "Andes Textil"), ("fecha limite", "04/12/2026")],
+            refs: &["dam=118-2026-10-012345"],
+        },
+        TableCase {
+            name: "a three-column list is text, not fields",
+            subject: "Contenedores",
+            html: "<table><tr><th>Contenedor</th><th>Tipo</th><th>Peso</th></tr><tr><td>MSKU1234565</td><td>40HC</td><td>21,300 kg</td></tr><tr><td>TCLU8022339</td><td>20DV</td><td>18,050 kg</td></tr></table>",
+            lines: &["Contenedor\tTipo\tPeso", "MSKU1234565\t40HC\t21,300 kg", "TCLU8022339\t20DV\t18,050 kg"],
+            fields: &[],
+            refs: &["container=MSKU1234565", "container=TCLU8022339"],
+        },
+        TableCase {
+            name: "layout table around a key/value table",
+            subject: "Proforma",
+            html: "<table width=600><tr><td><p>Estimados:</p><table><tr><td>N° de DAM:</td><td><b>235-2026-10-031877</b></td></tr><tr><td><b>Canal</b></td><td>Rojo</td></tr></table></td><td width=20></td></tr></table>",
+            lines: &["Estimados:", "N° de DAM:\t235-2026-10-031877", "Canal\tRojo"],
+            fields: &[("no de dam", "235-2026-10-031877"), ("canal", "Rojo")],
+            refs: &["dam=235-2026-10-031877"],
+        },
+        TableCase {
+            name: "empty cells are skipped, a lone cell is no field",
+            subject: "Datos",
+            html: "<table><tr><td></td><td>Orden</td><td>OC-2026-000123</td></tr><tr><td colspan=2>Observaciones generales</td></tr><tr><td>&nbsp;</td><td>&nbsp;</td></tr></table>",
+            lines: &["Orden\tOC-2026-000123", "Observaciones generales"],
+            fields: &[("orden", "OC-2026-000123")],
+            refs: &[],
+        },
+        TableCase {
+            name: "a table in the signature is not a field",
+            subject: "Consulta",
+            html: "<p>¿Ya llegó la nave?</p><p>Saludos,</p><table><tr><td>Tel.</td><td>(01) 615-8800</td></tr><tr><td>Web</td><td>www.andestextil.test</td></tr></table>",
+            lines: &["¿Ya llegó la nave?"],
+            fields: &[],
+            refs: &[],
+        },
+        TableCase {
+            name: "a table in a reply's quote is not a field",
+            subject: "RE: Estado",
+            html: "<div>Gracias.</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">El lun, 30 nov 2026 a las 18:00, CLI &lt;ops@cli.test&gt; escribió:</div><blockquote class=\"gmail_quote\"><table><tr><td>Estado</td><td>Numerada</td></tr></table></blockquote></div>",
+            lines: &["Gracias."],
+            fields: &[],
+            refs: &[],
+        },
+        TableCase {
+            name: "a forwarded table gives fields and references",
+            subject: "RV: Arrival notice",
+            html: "<div>Para su gestión.</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>De:</b> Maersk &lt;noreply@maersk.test&gt;<br><b>Enviado:</b> martes<br><b>Asunto:</b> Arrival notice</div><div><table><tr><td>Container</td><td>MRKU7612341</td></tr><tr><td>ETA</td><td>04/12/2026</td></tr></table></div>",
+            lines: &["Container\tMRKU7612341", "ETA\t04/12/2026"],
+            fields: &[("container", "MRKU7612341"), ("eta", "04/12/2026")],
+            refs: &["container=MRKU7612341"],
+        },
+        TableCase {
+            name: "Key: value lines of the new text",
+            subject: "Datos de embarque",
+            html: "<div>Buenos días, van los datos:</div><div>Nave: MSC LORETO 611W</div><div>Fecha de arribo: 04/12/2026</div><div>Llegamos a las 9:30 al terminal.</div>",
+            lines: &["Nave: MSC LORETO 611W"],
+            fields: &[("nave", "MSC LORETO 611W"), ("fecha de arribo", "04/12/2026")],
+            refs: &[],
+        },
+    ];
+    let rules = rules();
+    let mut failures = Vec::new();
+    for c in &cases {
+        let m = parse(&html_mail(c.subject, c.html), &ParseOptions::default());
+        let text = format!("{}\n{}", m.new_text, m.forwarded_text);
+        for l in c.lines {
+            if !text.lines().any(|t| t == *l) {
+                failures.push(format!("{}: line {l:?} missing in {text:?}", c.name));
+            }
+        }
+        let want: Vec<(String, String)> = c.fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if m.fields != want {
+            failures.push(format!("{}: fields {:?}, want {want:?}", c.name, m.fields));
+        }
+        let refs = refs_of(&rules, &m);
+        let want_refs: Vec<String> = c.refs.iter().map(|r| r.to_string()).collect();
+        if refs != want_refs {
+            failures.push(format!("{}: references {refs:?}, want {want_refs:?}", c.name));
+        }
+    }
+    assert!(cases.len() >= 8);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn fixture(name: &str) -> Mail {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies").join(name);
+    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse(&raw, &ParseOptions::default())
+}
+
+#[test]
+fn a_carrier_notice_keeps_its_container_and_no_bogus_bl() {
+    let m = fixture("aviso-llegada-naviera.eml");
+    assert!(m.new_text.contains("Container\tMSKU1234565"), "{}", m.new_text);
+    assert!(!m.new_text.contains("Your cargo is arriving"), "hidden preheader: {}", m.new_text);
+    assert_eq!(m.field("Container"), Some("MSKU1234565"));
+    assert_eq!(m.field("ETA Callao"), Some("04/12/2026"));
+    assert!(m.signature.contains("confidential"), "{:?}", m.signature);
+    let refs = refs_of(&rules(), &m);
+    assert_eq!(refs, ["bl=MAEU261104512", "container=MSKU1234565"]);
+}
+
+#[test]
+fn an_html_alert_table_gives_its_fields() {
+    let m = fixture("alerta-cli-tabla.eml");
+    let get = |k: &str| m.field(k).map(str::to_string);
+    assert_eq!(get("dam").as_deref(), Some("118-2026-10-012345"));
+    assert_eq!(get("Cliente").as_deref(), Some("Andes Textil S.A.C."));
+    assert_eq!(get("tipo").as_deref(), Some("Regularización de exportación"));
+    assert_eq!(get("FECHA LÍMITE").as_deref(), Some("04/12/2026"));
+    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts { sender: "ours" });
+    assert!(c.has("alerta_cli"), "{:?}", c.labels);
+}
+
+#[test]
+fn a_client_forward_of_a_carrier_notice() {
+    let m = fixture("rv-aviso-naviera-outlook.eml");
+    assert_eq!(m.new_text, "Buenos días, les reenvío el aviso de la naviera para que coordinen el despacho.");
+    assert!(m.signature.starts_with("Ana Quispe") && m.signature.contains("Libro de Reclamaciones"), "{:?}", m.signature);
+    assert_eq!(m.forwarded_from.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(), ["noreply@notifications.maersk.test"]);
+    assert!(m.forwarded_text.starts_with("B/L No.\tMAEU261104512"), "{:?}", m.forwarded_text);
+    assert_eq!(m.field("container"), Some("MSKU1234565"));
+    assert_eq!(m.quoted_text, "");
+    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts { sender: "client" });
+    assert!(!c.has("reclamo"), "the signature's reclamos words opened a reclamo: {:?}", c.rules);
+    let refs = refs_of(&rules(), &m);
+    assert!(refs.contains(&"container=MSKU1234565".to_string()), "{refs:?}");
+}
+
+#[test]
+fn a_peruvian_company_signature_is_not_a_reclamo() {
+    let m = fixture("firma-empresa-peruana.eml");
+    assert_eq!(
+        m.new_text,
+        "Buenos días,\n\n¿Me indican el estado del despacho de la DAM 235-2026-10-031877?"
+    );
+    for part in ["Saludos cordiales,", "Luis Torres Mendoza", "Libro de Reclamaciones", "consultas, sugerencias o reclamos", "medio ambiente"] {
+        assert!(m.signature.contains(part), "{part:?} not in the signature: {:?}", m.signature);
+    }
+    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts { sender: "client" });
+    assert!(!c.has("reclamo"), "{:?} {:?}", c.labels, c.rules);
+    assert!(c.has("estado"), "{:?}", c.labels);
+}
+
+/// Names and subjects shown to people lose bidi and zero-width controls;
+/// echoed headers are capped.
+#[test]
+fn display_hygiene_and_caps() {
+    let refs: String = (0..300).map(|i| format!("<r{i}@x.test> ")).collect();
+    let long_subject = "Á".repeat(700);
+    let raw = format!(
+        "From: =?utf-8?q?Ana=E2=80=AE_Quispe?= <aquispe@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: {long_subject}\u{200b}\r\nReferences: {refs}\r\nMessage-ID: <m@x.test>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhola\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"factura\u{202e}fdp.exe\"\r\n\r\n%PDF-1.4\r\n--b--\r\n"
+    );
+    let m = parse(raw.as_bytes(), &ParseOptions { skip_extraction: true, ..ParseOptions::default() });
+    assert_eq!(m.from.as_ref().map(|a| a.name.as_str()), Some("Ana Quispe"));
+    assert!(m.subject.len() <= 998 && !m.subject.contains('\u{200b}'), "{}", m.subject.len());
+    assert_eq!(m.subject_shown().chars().count(), 300);
+    assert_eq!(m.references.len(), 100);
+    assert_eq!(m.references[0], "r0@x.test");
+    assert_eq!(m.references[99], "r299@x.test");
+    assert_eq!(m.attachments.first().map(|a| a.name.as_str()), Some("facturafdp.exe"));
+}
