@@ -330,9 +330,7 @@ fn bodies(client: Client, lang: Lang, shape: Shape, mine: &[&str]) -> (String, S
                     "<div><br><blockquote type=\"cite\"><div>{fsep}</div><br class=\"Apple-interchange-newline\">{}{}{}{}<br><div><div>{orig_html_divs}</div></div></blockquote></div>",
                     row(
                         kf,
-                        &format!(
-                            "Ana Quispe &lt;<a href=\"mailto:aquispe@andestextil.test\">aquispe@andestextil.test</a>&gt;"
-                        )
+                        "Ana Quispe &lt;<a href=\"mailto:aquispe@andestextil.test\">aquispe@andestextil.test</a>&gt;"
                     ),
                     row(ksub, &format!("<b>{}</b>", esc(h.subject))),
                     row(ks, fdate),
@@ -918,8 +916,15 @@ fn an_html_alert_table_gives_its_fields() {
 fn a_client_forward_of_a_carrier_notice() {
     let m = fixture("rv-aviso-naviera-outlook.eml");
     assert_eq!(m.new_text, "Buenos días, les reenvío el aviso de la naviera para que coordinen el despacho.");
-    assert!(m.signature.starts_with("Ana Quispe") && m.signature.contains("Libro de Reclamaciones"), "{:?}", m.signature);
-    assert_eq!(m.forwarded_from.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(), ["noreply@notifications.maersk.test"]);
+    assert!(
+        m.signature.starts_with("Ana Quispe") && m.signature.contains("Libro de Reclamaciones"),
+        "{:?}",
+        m.signature
+    );
+    assert_eq!(
+        m.forwarded_from.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(),
+        ["noreply@notifications.maersk.test"]
+    );
     assert!(m.forwarded_text.starts_with("B/L No.\tMAEU261104512"), "{:?}", m.forwarded_text);
     assert_eq!(m.field("container"), Some("MSKU1234565"));
     assert_eq!(m.quoted_text, "");
@@ -932,11 +937,14 @@ fn a_client_forward_of_a_carrier_notice() {
 #[test]
 fn a_peruvian_company_signature_is_not_a_reclamo() {
     let m = fixture("firma-empresa-peruana.eml");
-    assert_eq!(
-        m.new_text,
-        "Buenos días,\n\n¿Me indican el estado del despacho de la DAM 235-2026-10-031877?"
-    );
-    for part in ["Saludos cordiales,", "Luis Torres Mendoza", "Libro de Reclamaciones", "consultas, sugerencias o reclamos", "medio ambiente"] {
+    assert_eq!(m.new_text, "Buenos días,\n\n¿Me indican el estado del despacho de la DAM 235-2026-10-031877?");
+    for part in [
+        "Saludos cordiales,",
+        "Luis Torres Mendoza",
+        "Libro de Reclamaciones",
+        "consultas, sugerencias o reclamos",
+        "medio ambiente",
+    ] {
         assert!(m.signature.contains(part), "{part:?} not in the signature: {:?}", m.signature);
     }
     let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts { sender: "client" });

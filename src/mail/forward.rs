@@ -28,17 +28,13 @@ pub fn separator(l: &str) -> Option<Separator> {
         return Some(Separator::Rule);
     }
     if matches!(first, b'-' | b'=' | b'_' | b'*') {
-        let inner = l.trim_start_matches(|c: char| c == '-' || c == ' ' || c == '_' || c == '=' || c == '*');
+        let inner = l.trim_start_matches(['-', ' ', '_', '=', '*']);
         if inner.len() == l.len() || inner.is_empty() {
             return None;
         }
         // Yahoo's plain text glues the header block onto the separator line:
         // "----- Forwarded Message ----- From: Ana <a@b>To: …".
-        let core = inner
-            .split("--")
-            .next()
-            .unwrap_or(inner)
-            .trim_end_matches(|c: char| c == ' ' || c == '_' || c == '=' || c == '*');
+        let core = inner.split("--").next().unwrap_or(inner).trim_end_matches([' ', '_', '=', '*']);
         return match core {
             "forwarded message" | "mensaje reenviado" | "message transfere" | "mensagem encaminhada" => {
                 Some(Separator::Forward)

@@ -108,7 +108,7 @@ fn is_command(line: &str) -> bool {
 
 /// A closing formula, alone or followed by a name ("Saludos, Ana").
 fn is_formula(l: &str) -> bool {
-    let s = l.trim_end_matches(|c: char| matches!(c, ',' | '.' | '!' | ';' | ':' | '-' | ' '));
+    let s = l.trim_end_matches([',', '.', '!', ';', ':', '-', ' ']);
     FORMULAS.iter().any(|f| {
         s.strip_prefix(f).is_some_and(|rest| {
             if rest.is_empty() {
@@ -213,7 +213,7 @@ fn is_name_like(orig: &str) -> bool {
     if words.len() > 7 {
         return false;
     }
-    if t.ends_with('.') && !words.last().is_some_and(|w| w.matches('.').count() >= 2) {
+    if t.ends_with('.') && words.last().is_none_or(|w| w.matches('.').count() < 2) {
         return false;
     }
     words.iter().all(|w| {
