@@ -108,8 +108,8 @@ fn bare_key(l: &str) -> Option<Key> {
 }
 
 /// Does a header block begin at `i`: `De:`/`From:` with a date line close below?
-pub fn header_start(folded: &[String], i: usize) -> bool {
-    let l = folded[i].as_str();
+pub fn header_start(folded: &[&str], i: usize) -> bool {
+    let l = folded[i];
     let starts = |s: &str| {
         header_line(s).is_some_and(|(k, _)| k == Key::From)
             && (s.starts_with("de") || s.starts_with("from") || s.starts_with('*'))
@@ -124,11 +124,11 @@ pub fn header_start(folded: &[String], i: usize) -> bool {
 /// an attribution and blank lines skipped): the index of the first body line
 /// after it, and the From address(es) it names. `None` when no header block
 /// is there.
-pub fn header_block(orig: &[&str], folded: &[String], start: usize) -> Option<(usize, Vec<Addr>)> {
+pub fn header_block(orig: &[&str], folded: &[&str], start: usize) -> Option<(usize, Vec<Addr>)> {
     let n = folded.len();
     let mut i = start;
     let mut skipped = 0;
-    while i < n && skipped < 4 && (folded[i].is_empty() || separator(&folded[i]).is_some()) {
+    while i < n && skipped < 4 && (folded[i].is_empty() || separator(folded[i]).is_some()) {
         i += 1;
         skipped += 1;
     }
@@ -141,7 +141,7 @@ pub fn header_block(orig: &[&str], folded: &[String], start: usize) -> Option<(u
     let mut expect_value: Option<Key> = None;
     let head = i;
     while i < n {
-        let l = folded[i].as_str();
+        let l = folded[i];
         if l.is_empty() {
             expect_value = None;
             if seen > 0 && (!notes || saw_subject) {
@@ -286,6 +286,7 @@ mod tests {
     fn block(text: &str) -> Option<(usize, Vec<String>)> {
         let orig: Vec<&str> = text.lines().collect();
         let folded: Vec<String> = orig.iter().map(|l| fold(l.trim())).collect();
+        let folded: Vec<&str> = folded.iter().map(String::as_str).collect();
         header_block(&orig, &folded, 0).map(|(i, a)| (i, a.into_iter().map(|a| a.address).collect()))
     }
 

@@ -12,6 +12,7 @@
 //! nearest open element of its name, unknown end tags are ignored.
 
 use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
+use html5gum::emitters::{Emitter, ForwardingEmitter};
 use html5gum::{Span, Tokenizer};
 
 /// Where a line sits in the HTML.
@@ -151,6 +152,24 @@ struct Conv {
     hidden_attr: bool,
 }
 
+/// The callback emitter without the tokenizer's parse-error reporting
+/// (a quarter of the tokenizing time goes to validating characters for
+/// errors nobody reads).
+struct Quiet<E>(E);
+
+impl<E: Emitter> ForwardingEmitter for Quiet<E> {
+    type Token = E::Token;
+
+    fn inner(&mut self) -> &mut impl Emitter<Token = Self::Token> {
+        &mut self.0
+    }
+
+    #[inline]
+    fn should_emit_errors(&mut self) -> bool {
+        false
+    }
+}
+
 /// Convert an HTML body.
 pub fn to_doc(html: &str) -> Doc {
     let mut conv = Conv::default();
@@ -160,7 +179,7 @@ pub fn to_doc(html: &str) -> Doc {
             None
         });
         emitter.naively_switch_states(true);
-        for _ in Tokenizer::new_with_emitter(html, emitter) {}
+        for _ in Tokenizer::new_with_emitter(html, Quiet(emitter)) {}
     }
     conv.finish()
 }
@@ -302,6 +321,18 @@ fn is_grey(color: &str) -> bool {
 }
 
 fn push_capped(buf: &mut String, v: &[u8], cap: usize) {
+    if v.is_ascii() {
+        // Styles are matched without spaces: "font-size: 8pt" = "font-size:8pt".
+        for &b in v {
+            if buf.len() >= cap {
+                break;
+            }
+            if !b.is_ascii_whitespace() {
+                buf.push(char::from(b.to_ascii_lowercase()));
+            }
+        }
+        return;
+    }
     if buf.len() < cap {
         let s = String::from_utf8_lossy(v);
         for ch in s.chars() {
@@ -383,6 +414,17 @@ impl Conv {
         }
         if name == b"pre" || self.style.contains("white-space:pre") {
             f |= F_PRE;
+        }
+        if self.class.is_empty()
+            && self.id.is_empty()
+            && self.style.is_empty()
+            && self.marker.is_empty()
+            && self.size.is_empty()
+            && self.color.is_empty()
+            && !self.hidden_attr
+            && name != b"blockquote"
+        {
+            return f;
         }
         let style = &self.style;
         if style.contains("display:none") || style.contains("mso-hide:all") || self.hidden_attr {

@@ -13,7 +13,7 @@
 
 use super::html::{Kind, Row};
 use super::{Addr, fields, forward, signature};
-use crate::text::fold;
+use crate::text::fold_into;
 
 /// The new text and the quoted history of one mail body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,8 +87,8 @@ fn is_attribution(s: &str) -> bool {
 }
 
 /// Does the quoted history begin at line `i` (`folded` lines)?
-fn is_history_start(folded: &[String], i: usize) -> bool {
-    let l = folded[i].as_str();
+fn is_history_start(folded: &[&str], i: usize) -> bool {
+    let l = folded[i];
     let Some(&first) = l.as_bytes().first() else {
         return false;
     };
@@ -151,7 +151,19 @@ fn joined<'a>(lines: impl Iterator<Item = &'a str>) -> String {
 /// Split the lines of a body.
 pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
     let n = lines.len();
-    let folded: Vec<String> = lines.iter().map(|(t, _)| fold(t.trim())).collect();
+    // All lines folded into one buffer (one allocation, not one per line).
+    let mut buf = String::with_capacity(lines.iter().map(|(t, _)| t.len() + 1).sum());
+    let mut ends = Vec::with_capacity(n);
+    for (t, _) in lines {
+        fold_into(t.trim(), &mut buf);
+        ends.push(buf.len());
+    }
+    let mut folded: Vec<&str> = Vec::with_capacity(n);
+    let mut at = 0;
+    for &end in &ends {
+        folded.push(buf.get(at..end).unwrap_or(""));
+        at = end;
+    }
     let is_gt = |i: usize| lines[i].0.trim_start().starts_with('>');
     let hard = (0..n).find(|&i| is_history_start(&folded, i)).unwrap_or(n);
     // Quote containers with nothing of the sender's before them, no reply
@@ -175,10 +187,10 @@ pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
     // The history: a forward or a reply's quote.
     if hard < n {
         let head: Vec<usize> = (hard..n).filter(|&i| !folded[i].is_empty()).take(3).collect();
-        let fwd_sep = head.iter().any(|&i| forward::separator(&folded[i]) == Some(forward::Separator::Forward));
+        let fwd_sep = head.iter().any(|&i| forward::separator(folded[i]) == Some(forward::Separator::Forward));
         let attribution = head
             .first()
-            .is_some_and(|&i| forward::separator(&folded[i]).is_none() && !forward::header_start(&folded, i));
+            .is_some_and(|&i| forward::separator(folded[i]).is_none() && !forward::header_start(&folded, i));
         let forward = fwd_sep || (!attribution && forward::subject_forward(ctx.subject) == Some(true));
         if forward {
             let orig: Vec<&str> = lines.iter().map(|(t, _)| *t).collect();
@@ -188,7 +200,7 @@ pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
             };
             if from.is_empty()
                 && let Some(&sep) = head.first()
-                && forward::separator(&folded[sep]).is_some()
+                && forward::separator(folded[sep]).is_some()
             {
                 // Yahoo's glued header: the first address after the separator.
                 from.extend(forward::addresses(lines[sep].0).into_iter().take(1));
@@ -204,7 +216,7 @@ pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
             // Forwards inside the forward name who wrote the original.
             let mut i = fwd_body;
             while i < n {
-                if forward::separator(&folded[i]) == Some(forward::Separator::Forward)
+                if forward::separator(folded[i]) == Some(forward::Separator::Forward)
                     && let Some((next, from)) = forward::header_block(&orig, &folded, i)
                 {
                     for a in from {
@@ -227,7 +239,8 @@ pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
     // The signature, among the sender's own lines.
     let own: Vec<usize> = (0..hard).filter(|&i| region[i] == Region::New).collect();
     let own_lines: Vec<(&str, Kind)> = own.iter().map(|&i| lines[i]).collect();
-    if let Some(s) = signature::start(&own_lines) {
+    let own_folded: Vec<&str> = own.iter().map(|&i| folded[i]).collect();
+    if let Some(s) = signature::start(&own_lines, &own_folded) {
         for &i in &own[s..] {
             region[i] = Region::Signature;
         }
@@ -235,7 +248,12 @@ pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
 
     let pick = |want: Region, upto: usize| joined((0..upto.min(n)).filter(|&i| region[i] == want).map(|i| lines[i].0));
     out.new = pick(Region::New, n);
-    out.command = pick(Region::New, first_quoted);
+    // Usually nothing of the sender's follows the first quoted line.
+    out.command = if (first_quoted..n).any(|i| region[i] == Region::New) {
+        pick(Region::New, first_quoted)
+    } else {
+        out.new.clone()
+    };
     out.signature = pick(Region::Signature, n);
     out.forwarded = pick(Region::Forwarded, n);
     for (i, (t, _)) in lines.iter().enumerate() {
@@ -251,6 +269,7 @@ pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
     }
     for i in 0..n {
         if region[i] == Region::New
+            && lines[i].0.as_bytes().iter().take(48).any(|&b| b == b':')
             && let Some((k, v)) = fields::key_value(lines[i].0)
         {
             fields::push(&mut out.fields, k, v);

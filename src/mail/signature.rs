@@ -10,21 +10,21 @@
 
 use std::sync::LazyLock;
 
-use regex::RegexSet;
+use regex::Regex;
 
 use super::html::Kind;
-use crate::text::fold;
 
-/// Disclaimer shapes, on folded text.
-static DISCLAIMER: LazyLock<RegexSet> = LazyLock::new(|| {
-    let set = RegexSet::new([
+/// Disclaimer shapes, on folded text: one alternation, so the tail of a
+/// mail is scanned once.
+static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
+    let patterns: &[&str] = &[
         r"\baviso (legal|de confidencialidad|de privacidad|importante)\b",
         r"\b(nota|clausula|declaracion) de confidencialidad\b",
         r"^(confidencialidad|confidencial|confidential|disclaimer|legal notice|privileged\b)",
         r"\bconfidentiality (notice|note|statement|warning|disclaimer)\b",
         r"\beste (mensaje|correo|e-?mail)( electronico)?( y (sus|cualquier|todos los)( archivos)? (anexos|adjuntos))?,? (es|son|puede contener|contiene|esta dirigido|va dirigido|y sus anexos)",
         r"\b(la )?informacion (contenida|incluida) en (este|el presente|esta) (mensaje|correo|e-?mail|comunicacion|transmision)",
-        r"\bthis (e-?mail|message|communication|transmission)( and any (files|attachments)[^.]{0,60})?,? (is|are|may contain|contains|and its attachments)\b",
+        r"\bthis (e-?mail|message|communication|transmission)( and any (files|attachments)[^.\n]{0,60})?,? (is|are|may contain|contains|and its attachments)\b",
         r"\b(if|si) (you|usted|ud\.?) (are not the|have received this|no es el destinatario|ha recibido este)",
         r"\bsi (ha|has) recibido este (mensaje|correo|e-?mail) por error\b",
         r"\bintended (solely |only )?for the (use of the )?(individual|addressee|person|named)",
@@ -36,9 +36,10 @@ static DISCLAIMER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bconsultas,? sugerencias,? (y/o|y|o) reclamos\b",
         r"\bley (n|no|nro)?\.? ?29733\b|\bproteccion de datos personales\b",
         r"\b(libre de virus|virus-free|scanned for viruses|analizado por)\b",
-    ]);
-    match set {
-        Ok(s) => s,
+    ];
+    let alternation = format!("(?m){}", patterns.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|"));
+    match Regex::new(&alternation) {
+        Ok(r) => r,
         Err(e) => panic!("built-in disclaimer patterns do not compile: {e}"),
     }
 });
@@ -108,6 +109,9 @@ fn is_command(line: &str) -> bool {
 
 /// A closing formula, alone or followed by a name ("Saludos, Ana").
 fn is_formula(l: &str) -> bool {
+    if l.len() > 70 || !l.starts_with(['s', 'u', 'm', 'g', 'a', 'c', 'b', 'k', 'w', 't', 'r', 'y']) {
+        return false;
+    }
     let s = l.trim_end_matches([',', '.', '!', ';', ':', '-', ' ']);
     FORMULAS.iter().any(|f| {
         s.strip_prefix(f).is_some_and(|rest| {
@@ -132,7 +136,7 @@ fn is_formula(l: &str) -> bool {
 }
 
 fn is_mobile(l: &str) -> bool {
-    MOBILE.iter().any(|m| l.starts_with(m)) && l.len() < 80
+    l.len() < 80 && l.starts_with(['e', 'o', 'd', 's', 'g']) && MOBILE.iter().any(|m| l.starts_with(m))
 }
 
 fn has_link(l: &str) -> bool {
@@ -140,12 +144,15 @@ fn has_link(l: &str) -> bool {
 }
 
 /// A disclaimer line that can open a signature block on its own.
+#[cfg(test)]
 fn opens_disclaimer(l: &str) -> bool {
-    if DISCLAIMER.is_match(l) {
-        return true;
-    }
-    // "Libro de Reclamaciones": only as a link or a bare link text, never in
-    // a sentence the sender wrote ("dejaré constancia en su Libro de Reclamaciones").
+    DISCLAIMER.is_match(l) || libro_link(l)
+}
+
+/// "Libro de Reclamaciones" opens a footer only as a link or a bare link
+/// text, never in a sentence the sender wrote ("dejaré constancia en su
+/// Libro de Reclamaciones").
+fn libro_link(l: &str) -> bool {
     (l.contains("libro de reclamaciones") || l.contains("libro de reclamos"))
         && (has_link(l) || l.len() <= 30 || l.ends_with(':'))
 }
@@ -239,12 +246,17 @@ fn is_name_like(orig: &str) -> bool {
     }) && t.starts_with(|c: char| c.is_uppercase())
 }
 
+/// Signatures are looked for among the last lines only.
+const WINDOW: usize = 60;
+
 /// Find where the signature starts among `lines` (what the sender wrote, in
-/// order, with where each sits in the HTML). `None`: no signature.
-pub fn start(lines: &[(&str, Kind)]) -> Option<usize> {
-    let folded: Vec<String> = lines.iter().map(|(t, _)| fold(t.trim())).collect();
-    let n = lines.len();
+/// order, with where each sits in the HTML; `folded` the same lines folded
+/// and trimmed). `None`: no signature.
+pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
+    let n = lines.len().min(folded.len());
+    let (lines, folded) = (&lines[..n], &folded[..n]);
     let first = folded.iter().position(|l| !l.is_empty())?;
+    let lo = first.max(n.saturating_sub(WINDOW));
     // Paragraph of each line (a run of non-empty lines), and whether a
     // disclaimer shape is in it: the whole paragraph is then disclaimer.
     let mut para = vec![0usize; n];
@@ -255,15 +267,28 @@ pub fn start(lines: &[(&str, Kind)]) -> Option<usize> {
         }
         para[i] = p;
     }
-    let mut disclaimer_para = std::collections::BTreeSet::new();
-    for i in 0..n {
-        if !folded[i].is_empty() && (DISCLAIMER.is_match(&folded[i]) || opens_disclaimer(&folded[i])) {
-            disclaimer_para.insert(para[i]);
+    // Disclaimer lines of the window: one scan of its text.
+    let mut opens = vec![false; n];
+    let mut text = String::with_capacity(folded[lo..n].iter().map(|l| l.len() + 1).sum());
+    let mut starts = Vec::with_capacity(n - lo);
+    for l in &folded[lo..n] {
+        starts.push(text.len());
+        text.push_str(l);
+        text.push('\n');
+    }
+    for m in DISCLAIMER.find_iter(&text) {
+        let k = starts.partition_point(|&s| s <= m.start()).saturating_sub(1);
+        opens[lo + k] = true;
+    }
+    if text.contains("libro de reclam") {
+        for i in lo..n {
+            opens[i] |= libro_link(folded[i]);
         }
     }
+    let disclaimer_para: std::collections::BTreeSet<usize> = (lo..n).filter(|&i| opens[i]).map(|i| para[i]).collect();
     let sig_like = |j: usize| -> bool {
         let (orig, kind) = lines[j];
-        let l = folded[j].as_str();
+        let l = folded[j];
         if l.is_empty() {
             return true;
         }
@@ -287,7 +312,7 @@ pub fn start(lines: &[(&str, Kind)]) -> Option<usize> {
                 return false;
             }
             let (orig, kind) = lines[j];
-            let l = folded[j].as_str();
+            let l = folded[j];
             if !l.is_empty()
                 && kind == Kind::Body
                 && !disclaimer_para.contains(&para[j])
@@ -305,9 +330,9 @@ pub fn start(lines: &[(&str, Kind)]) -> Option<usize> {
             best = Some(i);
         }
     };
-    for i in first..n {
+    for i in lo..n {
         let (orig, kind) = lines[i];
-        let l = folded[i].as_str();
+        let l = folded[i];
         if l.is_empty() {
             continue;
         }
@@ -323,10 +348,10 @@ pub fn start(lines: &[(&str, Kind)]) -> Option<usize> {
             _ => false,
         } || (is_mobile(l) && tail_ok(i + 1))
             || (later && is_formula(l) && tail_ok(i + 1))
-            || (later && opens_disclaimer(l) && para[i] != para[first] && tail_ok(i));
+            || (later && opens[i] && para[i] != para[first] && tail_ok(i));
         if ok {
             let mut s = i;
-            if opens_disclaimer(l) && !is_formula(l) {
+            if opens[i] && !is_formula(l) {
                 // Start at the disclaimer's paragraph, then take the contact
                 // card just above it (name, title, phones), never the first line.
                 while s > first && para[s - 1] == para[i] && !folded[s - 1].is_empty() {
@@ -335,7 +360,7 @@ pub fn start(lines: &[(&str, Kind)]) -> Option<usize> {
                 let mut k = s;
                 while k > first + 1 {
                     let j = k - 1;
-                    if folded[j].is_empty() || is_contact(lines[j].0, &folded[j]) || is_name_like(lines[j].0) {
+                    if folded[j].is_empty() || is_contact(lines[j].0, folded[j]) || is_name_like(lines[j].0) {
                         k -= 1;
                     } else {
                         break;
@@ -357,9 +382,17 @@ pub fn start(lines: &[(&str, Kind)]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    use crate::text::fold;
+
+    fn find(lines: &[(&str, Kind)]) -> Option<usize> {
+        let folded: Vec<String> = lines.iter().map(|(t, _)| fold(t.trim())).collect();
+        let folded: Vec<&str> = folded.iter().map(String::as_str).collect();
+        start(lines, &folded)
+    }
+
     fn cut(text: &str) -> (String, String) {
         let lines: Vec<(&str, Kind)> = text.lines().map(|l| (l, Kind::Body)).collect();
-        match start(&lines) {
+        match find(&lines) {
             Some(i) => (
                 lines[..i].iter().map(|l| l.0.trim_end()).collect::<Vec<_>>().join("\n").trim().to_string(),
                 lines[i..].iter().map(|l| l.0.trim_end()).collect::<Vec<_>>().join("\n").trim().to_string(),
@@ -467,6 +500,29 @@ mod tests {
     }
 
     #[test]
+    fn disclaimer_shapes() {
+        for yes in [
+            "aviso de confidencialidad: este mensaje es privado",
+            "la informacion contenida en este correo es reservada",
+            "this message and any attachments are confidential",
+            "si usted no es el destinatario, borrelo",
+            "antes de imprimir este correo piense en el medio ambiente",
+            "para consultas, sugerencias o reclamos llame al 0800-12345",
+            "libro de reclamaciones: https://x.test/libro",
+            "en cumplimiento de la ley n 29733, ley de proteccion de datos personales",
+        ] {
+            assert!(opens_disclaimer(yes), "{yes}");
+        }
+        for no in [
+            "voy a dejar constancia en su libro de reclamaciones.",
+            "adjunto la factura y el packing list",
+            "si ustedes no responden hoy presentaremos un reclamo",
+        ] {
+            assert!(!opens_disclaimer(no), "{no}");
+        }
+    }
+
+    #[test]
     fn structural_signatures_and_fine_print() {
         let lines = [
             ("Adjunto.", Kind::Body),
@@ -474,8 +530,8 @@ mod tests {
             ("Andes Textil", Kind::Sig),
             ("Este mensaje es confidencial.", Kind::Small),
         ];
-        assert_eq!(start(&lines), Some(1));
+        assert_eq!(find(&lines), Some(1));
         // Fine print alone is never the whole mail.
-        assert_eq!(start(&[("urgente", Kind::Small)]), None);
+        assert_eq!(find(&[("urgente", Kind::Small)]), None);
     }
 }
