@@ -970,3 +970,58 @@ fn display_hygiene_and_caps() {
     assert_eq!(m.references[99], "r299@x.test");
     assert_eq!(m.attachments.first().map(|a| a.name.as_str()), Some("facturafdp.exe"));
 }
+
+// ---------------------------------------------------------------------------
+// Whatever the bytes, the splitter and the HTML reader never panic.
+
+mod never_panics {
+    use buzon::mail::html::{Kind, to_doc};
+    use buzon::mail::quote::{Context, parts, parts_of_text};
+    use proptest::prelude::*;
+
+    /// Fragments real mail is made of, in any order.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("<div>".to_string()),
+            Just("</div>".to_string()),
+            Just("<blockquote type=\"cite\">".to_string()),
+            Just("</blockquote>".to_string()),
+            Just("<div id=\"divRplyFwdMsg\">".to_string()),
+            Just("<div class=\"gmail_signature\">".to_string()),
+            Just("<table><tr><td>".to_string()),
+            Just("</td><td>".to_string()),
+            Just("</tr></table>".to_string()),
+            Just("<span style=\"font-size:7pt;color:#888\">".to_string()),
+            Just("<br>".to_string()),
+            Just("<p>".to_string()),
+            Just("<!--".to_string()),
+            Just("<style>".to_string()),
+            Just("&nbsp;&aacute;&#x202e;".to_string()),
+            Just("\nDe: Ana <a@b.pe>\nEnviado: martes\n".to_string()),
+            Just("\n---------- Forwarded message ---------\n".to_string()),
+            Just("\n----- Forwarded Message ----- From: x@y.zz".to_string()),
+            Just("\nSaludos,\n".to_string()),
+            Just("\n-- \n".to_string()),
+            Just("\n> ".to_string()),
+            Just("Clave: valor\n".to_string()),
+            Just("AVISO DE CONFIDENCIALIDAD ".to_string()),
+            "[ -~áéíóúñ¿¡\u{200b}\u{feff}\n\t<>&;:#/\"'=]{0,40}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+        #[test]
+        fn html_and_text_bodies(frags in proptest::collection::vec(fragment(), 0..40), rv in any::<bool>()) {
+            let body: String = frags.concat();
+            let ctx = Context { subject: if rv { "RV: x" } else { "RE: x" }, reply: !rv };
+            let doc = to_doc(&body);
+            let lines: Vec<(&str, Kind)> = doc.lines.iter().map(|l| (l.text.as_str(), l.kind)).collect();
+            let p = parts(&lines, &doc.rows, ctx);
+            prop_assert!(p.fields.len() <= 100);
+            let t = parts_of_text(&body, ctx);
+            // Nothing the sender wrote is also counted as history.
+            prop_assert!(t.command.len() <= t.new.len() + 1);
+        }
+    }
+}
