@@ -1016,7 +1016,7 @@ mod never_panics {
             let body: String = frags.concat();
             let ctx = Context { subject: if rv { "RV: x" } else { "RE: x" }, reply: !rv };
             let doc = to_doc(&body);
-            let lines: Vec<(&str, Kind)> = doc.lines.iter().map(|l| (l.text.as_str(), l.kind)).collect();
+            let lines: Vec<(&str, Kind)> = doc.lines();
             let p = parts(&lines, &doc.rows, ctx);
             prop_assert!(p.fields.len() <= 100);
             let t = parts_of_text(&body, ctx);

@@ -28,13 +28,6 @@ pub enum Kind {
     Small,
 }
 
-/// One line of text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    pub text: String,
-    pub kind: Kind,
-}
-
 /// A two-cell table row (`DAM | 118-2026-10-012345`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
@@ -44,11 +37,28 @@ pub struct Row {
     pub value: String,
 }
 
-/// The converted document.
+/// The converted document: its lines (all in one buffer) and table rows.
 #[derive(Debug, Default)]
 pub struct Doc {
-    pub lines: Vec<Line>,
+    text: String,
+    spans: Vec<(usize, usize, Kind)>,
     pub rows: Vec<Row>,
+}
+
+impl Doc {
+    /// Every line with where it sits.
+    pub fn lines(&self) -> Vec<(&str, Kind)> {
+        self.spans.iter().map(|&(a, b, k)| (self.text.get(a..b).unwrap_or(""), k)).collect()
+    }
+
+    /// No visible text at all.
+    pub fn is_blank(&self) -> bool {
+        self.spans.iter().all(|&(a, b, _)| a == b)
+    }
+
+    fn last_blank(&self) -> bool {
+        self.spans.last().is_none_or(|&(a, b, _)| a == b)
+    }
 }
 
 /// Text kept from one HTML body (bytes); the rest is dropped.
@@ -182,6 +192,25 @@ pub fn to_doc(html: &str) -> Doc {
         for _ in Tokenizer::new_with_emitter(html, Quiet(emitter)) {}
     }
     conv.finish()
+}
+
+const T_BLOCK: u8 = 1;
+const T_VOID: u8 = 2;
+const T_SKIP: u8 = 4;
+
+/// What a tag name is (block, void, skipped), read once per tag.
+fn tag_info(n: &[u8]) -> u8 {
+    let mut t = 0;
+    if is_block(n) {
+        t |= T_BLOCK;
+    }
+    if is_void(n) {
+        t |= T_VOID;
+    }
+    if is_skipped(n) {
+        t |= T_SKIP;
+    }
+    t
 }
 
 fn is_void(n: &[u8]) -> bool {
@@ -404,12 +433,12 @@ impl Conv {
     }
 
     /// The flags an element opens, from its name and attributes.
-    fn flags(&mut self, name: &[u8]) -> u8 {
+    fn flags(&mut self, name: &[u8], info: u8) -> u8 {
         let mut f = 0;
-        if is_block(name) {
+        if info & T_BLOCK != 0 {
             f |= F_BLOCK;
         }
-        if is_skipped(name) {
+        if info & T_SKIP != 0 {
             f |= F_SKIP;
         }
         if name == b"pre" || self.style.contains("white-space:pre") {
@@ -547,6 +576,7 @@ impl Conv {
     }
 
     fn start(&mut self, name: &[u8]) {
+        let info = tag_info(name);
         // Implied end tags of the elements mail clients leave open.
         match name {
             b"td" | b"th" => {
@@ -567,11 +597,11 @@ impl Conv {
             }
             _ => {}
         }
-        if is_block(name) && self.stack.last().is_some_and(|e| e.name.get() == b"p") {
+        if info & T_BLOCK != 0 && self.stack.last().is_some_and(|e| e.name.get() == b"p") {
             let i = self.stack.len() - 1;
             self.pop_to(i);
         }
-        let flags = self.flags(name);
+        let flags = self.flags(name, info);
         match name {
             b"br" => {
                 self.line_break(true);
@@ -588,12 +618,12 @@ impl Conv {
                 {
                     t.nested = true;
                 }
-                let row_line = self.doc.lines.len();
+                let row_line = self.doc.spans.len();
                 self.tables.push(Table { row_line, ..Table::default() });
             }
             b"tr" => {
                 self.block();
-                let row_line = self.doc.lines.len();
+                let row_line = self.doc.spans.len();
                 if let Some(t) = self.tables.last_mut() {
                     t.cells.clear();
                     t.nested = false;
@@ -611,7 +641,7 @@ impl Conv {
             }
             _ => {}
         }
-        if is_void(name) {
+        if info & T_VOID != 0 {
             return;
         }
         if flags & F_BLOCK != 0 {
@@ -725,20 +755,19 @@ impl Conv {
 
     /// End the current line; `force` (a `<br>`) makes an empty line too.
     fn line_break(&mut self, force: bool) {
-        let text = self.cur.trim_end().to_string();
-        let had = !text.is_empty();
-        if had {
+        let text = self.cur.trim_end();
+        if !text.is_empty() {
             let mut kind = self.cur_kind.unwrap_or(Kind::Body);
             if self.cur_mixed && matches!(kind, Kind::Sig | Kind::Small) {
                 kind = Kind::Body;
             }
-            self.doc.lines.push(Line { text, kind });
-        } else if force || self.cur_blank_content {
-            let prev_blank = self.doc.lines.last().is_none_or(|l| l.text.is_empty());
-            if !prev_blank {
-                let kind = self.kind_now();
-                self.doc.lines.push(Line { text: String::new(), kind });
-            }
+            let start = self.doc.text.len();
+            self.doc.text.push_str(text);
+            self.doc.spans.push((start, self.doc.text.len(), kind));
+        } else if (force || self.cur_blank_content) && !self.doc.last_blank() {
+            let kind = self.kind_now();
+            let at = self.doc.text.len();
+            self.doc.spans.push((at, at, kind));
         }
         if let Some(t) = self.tables.last_mut()
             && t.in_cell
@@ -766,8 +795,8 @@ impl Conv {
     fn finish(mut self) -> Doc {
         self.pop_to(0);
         self.block();
-        while self.doc.lines.last().is_some_and(|l| l.text.is_empty()) {
-            self.doc.lines.pop();
+        while !self.doc.spans.is_empty() && self.doc.last_blank() {
+            self.doc.spans.pop();
         }
         self.doc
     }
@@ -778,11 +807,11 @@ mod tests {
     use super::*;
 
     fn text(doc: &Doc) -> String {
-        doc.lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n")
+        doc.lines().iter().map(|l| l.0).collect::<Vec<_>>().join("\n")
     }
 
     fn kinds(doc: &Doc) -> Vec<(String, Kind)> {
-        doc.lines.iter().map(|l| (l.text.clone(), l.kind)).collect()
+        doc.lines().iter().map(|l| (l.0.to_string(), l.1)).collect()
     }
 
     #[test]
@@ -834,7 +863,7 @@ mod tests {
              <b>De:</b> Ana</div><div>viejo</div>",
         );
         assert_eq!(kinds(&o)[0], ("Hecho.".into(), Kind::Body));
-        assert!(o.lines[1..].iter().all(|l| l.kind == Kind::Quote), "{:?}", kinds(&o));
+        assert!(o.lines()[1..].iter().all(|l| l.1 == Kind::Quote), "{:?}", kinds(&o));
     }
 
     #[test]

@@ -322,8 +322,8 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
 fn body_parts(msg: &Message<'_>, ctx: quote::Context<'_>) -> (quote::Parts, bool) {
     if let Some(PartType::Html(h)) = msg.html_part(0).map(|p| &p.body) {
         let doc = html::to_doc(h);
-        if doc.lines.iter().any(|l| !l.text.trim().is_empty()) {
-            let lines: Vec<(&str, html::Kind)> = doc.lines.iter().map(|l| (l.text.as_str(), l.kind)).collect();
+        if !doc.is_blank() {
+            let lines = doc.lines();
             return (quote::parts(&lines, &doc.rows, ctx), true);
         }
     }

@@ -285,7 +285,13 @@ pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
             opens[i] |= libro_link(folded[i]);
         }
     }
-    let disclaimer_para: std::collections::BTreeSet<usize> = (lo..n).filter(|&i| opens[i]).map(|i| para[i]).collect();
+    let mut in_disclaimer = vec![false; p + 1];
+    for i in lo..n {
+        if opens[i] {
+            in_disclaimer[para[i]] = true;
+        }
+    }
+    let disclaimer_para = |j: usize| in_disclaimer[para[j]];
     let sig_like = |j: usize| -> bool {
         let (orig, kind) = lines[j];
         let l = folded[j];
@@ -295,7 +301,7 @@ pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
         if is_command(orig) {
             return false;
         }
-        if matches!(kind, Kind::Sig | Kind::Small) || disclaimer_para.contains(&para[j]) {
+        if matches!(kind, Kind::Sig | Kind::Small) || disclaimer_para(j) {
             return true;
         }
         if is_contact(orig, l) || is_mobile(l) || l.contains("libro de reclamaciones") {
@@ -313,11 +319,7 @@ pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
             }
             let (orig, kind) = lines[j];
             let l = folded[j];
-            if !l.is_empty()
-                && kind == Kind::Body
-                && !disclaimer_para.contains(&para[j])
-                && !is_contact(orig, l)
-                && !is_name_like(orig)
+            if !l.is_empty() && kind == Kind::Body && !disclaimer_para(j) && !is_contact(orig, l) && !is_name_like(orig)
             {
                 plain += 1;
             }
