@@ -344,6 +344,22 @@ mod tests {
     }
 
     #[test]
+    fn lotus_notes_attribution_and_yahoo_glued_forward() {
+        let p = parts_of_text(
+            "Visto.\n\n\"Ana Quispe\" <aquispe@andestextil.test> escribió el 01/12/2026 09:22:11 a.m.:\n\n#cerrar OC-2026-000001\n",
+            Context { subject: "Respuesta: Cierre", reply: true },
+        );
+        assert_eq!((p.new.as_str(), p.command.as_str()), ("Visto.", "Visto."));
+        assert!(p.quoted.contains("#cerrar"));
+        let p = parts_of_text(
+            "Va.\n\n   ----- Forwarded Message ----- From: Ana Quispe <aquispe@andestextil.test>To: ops@cli.testSent: Tuesday, December 1, 2026Subject: X\n \nBody here\n",
+            Context { subject: "Fwd: X", reply: false },
+        );
+        assert_eq!(p.forwarded, "Body here");
+        assert_eq!(p.forwarded_from.first().map(|a| a.address.as_str()), Some("aquispe@andestextil.test"));
+    }
+
+    #[test]
     fn a_whole_mail_in_a_blockquote_is_the_senders() {
         let lines = [("Es inaceptable la demora.", Kind::Quote)];
         let p = parts(&lines, &[], Context::default());
