@@ -969,6 +969,12 @@ fn display_hygiene_and_caps() {
     assert_eq!(m.references[0], "r0@x.test");
     assert_eq!(m.references[99], "r299@x.test");
     assert_eq!(m.attachments.first().map(|a| a.name.as_str()), Some("facturafdp.exe"));
+    // An absurd Message-ID is dropped (and said), never echoed.
+    let raw =
+        format!("From: a@andestextil.test\r\nMessage-ID: <{}@x.test>\r\nSubject: x\r\n\r\nhola\r\n", "a".repeat(1200));
+    let m = parse(raw.as_bytes(), &ParseOptions::default());
+    assert_eq!(m.message_id, None);
+    assert!(m.problems.iter().any(|p| p.code == "long_message_id"), "{:?}", m.problems);
 }
 
 // ---------------------------------------------------------------------------

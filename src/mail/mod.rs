@@ -205,8 +205,9 @@ pub const SUBJECT_SHOWN_CHARS: usize = 300;
 pub const MAX_REFERENCES: usize = 100;
 /// In-Reply-To ids kept.
 pub const MAX_IN_REPLY_TO: usize = 10;
-/// Longest Message-ID / reference id kept (longer ones are dropped).
-pub const MAX_ID_BYTES: usize = 250;
+/// Longest Message-ID / reference id kept (RFC 5322's line limit; longer
+/// ones are dropped, never cut: a cut id names another message).
+pub const MAX_ID_BYTES: usize = 998;
 /// Characters of a display name kept.
 pub const MAX_NAME_CHARS: usize = 200;
 /// Headers kept, and bytes kept of each value.
