@@ -301,8 +301,12 @@ pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
         if is_command(orig) {
             return false;
         }
-        if matches!(kind, Kind::Sig | Kind::Small) || disclaimer_para(j) {
+        if disclaimer_para(j) {
             return true;
+        }
+        if matches!(kind, Kind::Sig | Kind::Small) {
+            // A question is the sender's, even typed inside a signature block.
+            return !l.contains('?') || is_contact(orig, l);
         }
         if is_contact(orig, l) || is_mobile(l) || l.contains("libro de reclamaciones") {
             return true;
@@ -326,6 +330,22 @@ pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
         }
         plain <= 4
     };
+    // The lines from `from` on read as a footer: few lines, or a notice, a
+    // contact line or a name among them.
+    let footer_like = |from: usize| -> bool {
+        let mut count = 0;
+        for j in from..n {
+            let l = folded[j];
+            if l.is_empty() {
+                continue;
+            }
+            count += 1;
+            if disclaimer_para(j) || is_contact(lines[j].0, l) || is_mobile(l) || is_name_like(lines[j].0) {
+                return true;
+            }
+        }
+        count <= 3
+    };
     let mut best: Option<usize> = None;
     let mut take = |i: usize| {
         if best.is_none_or(|b| i < b) {
@@ -345,8 +365,15 @@ pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
         }
         let later = i > first;
         let ok = match kind {
-            Kind::Sig => tail_ok(i + 1),
-            Kind::Small => later && tail_ok(i + 1),
+            Kind::Sig => tail_ok(i),
+            // Fine print after the sender's ordinary text, that reads as a
+            // footer (a mail written all in small print is not a signature).
+            Kind::Small => {
+                later
+                    && lines[first..i].iter().zip(&folded[first..i]).any(|(l, f)| l.1 == Kind::Body && !f.is_empty())
+                    && tail_ok(i)
+                    && footer_like(i)
+            }
             _ => false,
         } || (is_mobile(l) && tail_ok(i + 1))
             || (later && is_formula(l) && tail_ok(i + 1))
@@ -535,5 +562,20 @@ mod tests {
         assert_eq!(find(&lines), Some(1));
         // Fine print alone is never the whole mail.
         assert_eq!(find(&[("urgente", Kind::Small)]), None);
+        // A mail written all in small print keeps its text.
+        let all_small: Vec<(&str, Kind)> = [
+            "Buenos días",
+            "Les escribo porque el contenedor sigue retenido en el almacén y nadie nos da una fecha",
+            "para el retiro, necesitamos una solución urgente esta semana por favor",
+            "y además la factura de almacenaje llegó con montos que no corresponden al contrato",
+            "Gracias",
+        ]
+        .iter()
+        .map(|l| (*l, Kind::Small))
+        .collect();
+        assert_eq!(find(&all_small), None);
+        // A reply typed inside Outlook's signature block keeps its question.
+        let typed_in_sig = [("Hola,", Kind::Body), ("¿Ya salió el levante?", Kind::Sig), ("Ana Quispe", Kind::Sig)];
+        assert_eq!(find(&typed_in_sig), Some(2));
     }
 }
