@@ -1031,3 +1031,12 @@ mod never_panics {
         }
     }
 }
+
+/// An HTML alternative much poorer than the plain one is not the mail's text.
+#[test]
+fn a_poor_html_alternative_loses_to_the_plain_one() {
+    let raw = "From: Ana <aquispe@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: Datos\r\nMessage-ID: <p@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto la factura comercial y el packing list del embarque de Guangzhou.\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>...</body></html>\r\n--b--\r\n";
+    let m = parse(raw.as_bytes(), &ParseOptions::default());
+    assert!(!m.from_html);
+    assert_eq!(m.new_text, "Adjunto la factura comercial y el packing list del embarque de Guangzhou.");
+}

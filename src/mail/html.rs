@@ -51,6 +51,11 @@ impl Doc {
         self.spans.iter().map(|&(a, b, k)| (self.text.get(a..b).unwrap_or(""), k)).collect()
     }
 
+    /// Bytes of visible text.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// No visible text at all.
     pub fn is_blank(&self) -> bool {
         self.spans.iter().all(|&(a, b, _)| a == b)

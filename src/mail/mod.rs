@@ -321,15 +321,22 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
 /// header markers, tables and signature blocks are structure the plain
 /// alternative has lost); else the first plain part.
 fn body_parts(msg: &Message<'_>, ctx: quote::Context<'_>) -> (quote::Parts, bool) {
+    let plain = match msg.text_part(0).map(|p| &p.body) {
+        Some(PartType::Text(t)) => Some(t.as_ref()),
+        _ => None,
+    };
     if let Some(PartType::Html(h)) = msg.html_part(0).map(|p| &p.body) {
         let doc = html::to_doc(h);
-        if !doc.is_blank() {
+        // An HTML alternative much poorer than the plain one ("..." beside
+        // a full report) is not the mail's text.
+        let poor = plain.is_some_and(|t| doc.text_len() * 2 < t.trim().len());
+        if !doc.is_blank() && !poor {
             let lines = doc.lines();
             return (quote::parts(&lines, &doc.rows, ctx), true);
         }
     }
-    match msg.text_part(0).map(|p| &p.body) {
-        Some(PartType::Text(t)) => (quote::parts_of_text(t, ctx), false),
+    match plain {
+        Some(t) => (quote::parts_of_text(t, ctx), false),
         _ => match msg.body_text(0) {
             Some(t) => (quote::parts_of_text(&t, ctx), false),
             None => (quote::Parts::default(), false),

@@ -333,18 +333,23 @@ pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
     // The lines from `from` on read as a footer: few lines, or a notice, a
     // contact line or a name among them.
     let footer_like = |from: usize| -> bool {
-        let mut count = 0;
+        let (mut count, mut card) = (0, false);
         for j in from..n {
             let l = folded[j];
             if l.is_empty() {
                 continue;
             }
-            count += 1;
-            if disclaimer_para(j) || is_contact(lines[j].0, l) || is_mobile(l) || is_name_like(lines[j].0) {
+            if disclaimer_para(j) || is_mobile(l) {
                 return true;
             }
+            if l.len() > 100 {
+                // A long sentence that is no notice is the sender's text.
+                return false;
+            }
+            card |= is_contact(lines[j].0, l) || is_name_like(lines[j].0);
+            count += 1;
         }
-        count <= 3
+        card || count <= 3
     };
     let mut best: Option<usize> = None;
     let mut take = |i: usize| {
@@ -574,6 +579,15 @@ mod tests {
         .map(|l| (*l, Kind::Small))
         .collect();
         assert_eq!(find(&all_small), None);
+        // Grey body text (a template's style) is no footer.
+        let grey_body = [
+            ("Address not found", Kind::Body),
+            (
+                "Your message wasn't delivered to ana@andes.test because the address couldn't be found. Check for typos and try again.",
+                Kind::Small,
+            ),
+        ];
+        assert_eq!(find(&grey_body), None);
         // A reply typed inside Outlook's signature block keeps its question.
         let typed_in_sig = [("Hola,", Kind::Body), ("¿Ya salió el levante?", Kind::Sig), ("Ana Quispe", Kind::Sig)];
         assert_eq!(find(&typed_in_sig), Some(2));
