@@ -724,33 +724,6 @@ fn a_forwarded_complaint_is_forwarded_text_not_new_text() {
     assert_eq!(m.quoted_text, "");
 }
 
-/// Prints every shape's parts (`cargo test --test reply_shapes dump -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn dump() {
-    let opts = ParseOptions { skip_extraction: true, ..ParseOptions::default() };
-    for client in CLIENTS {
-        for lang in [Lang::Es, Lang::En] {
-            for fmt in [Fmt::Text, Fmt::Html] {
-                for shape in [Shape::Reply, Shape::Forward] {
-                    let mine = own(lang, shape, Some("#hecho T-000101"));
-                    let m = parse(&raw_mail(client, lang, fmt, shape, &mine), &opts);
-                    println!(
-                        "==== {client:?}/{lang:?}/{fmt:?}/{shape:?}\n-- new:\n{}\n-- command:\n{}\n-- signature:\n{}\n-- quoted:\n{}\n-- forwarded:\n{}\n-- from: {:?}\n-- fields: {:?}",
-                        m.new_text,
-                        m.command_text,
-                        m.signature,
-                        m.quoted_text,
-                        m.forwarded_text,
-                        m.forwarded_from,
-                        m.fields
-                    );
-                }
-            }
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // HTML tables → text and fields.
 
