@@ -18,6 +18,10 @@ pub enum Field {
     Subject,
     NewText,
     QuotedText,
+    Signature,
+    Forwarded,
+    ForwardedFrom,
+    CommandText,
     Text,
     From,
     FromDomain,
@@ -26,6 +30,8 @@ pub enum Field {
     Dmarc,
     /// A header's value (name lower case).
     Header(String),
+    /// A field's value (key folded).
+    MailField(String),
     AttachmentName,
     AttachmentType,
     AttachmentText,
@@ -51,6 +57,8 @@ pub enum Cond {
     Pattern(Vec<usize>),
     /// The header is present.
     HeaderPresent(String),
+    /// The field is present (key folded).
+    FieldPresent(String),
     Sender(Vec<String>),
     HasAttachments(bool),
     Label(String),
@@ -200,10 +208,14 @@ impl Compiler<'_> {
         if let Some(v) = list(self, &r.none) {
             parts.push(Cond::None(v));
         }
-        let simple: [(&Option<Spanned<Patterns>>, Field); 11] = [
+        let simple: [(&Option<Spanned<Patterns>>, Field); 15] = [
             (&r.subject, Field::Subject),
             (&r.new_text, Field::NewText),
             (&r.quoted_text, Field::QuotedText),
+            (&r.signature, Field::Signature),
+            (&r.forwarded, Field::Forwarded),
+            (&r.forwarded_from, Field::ForwardedFrom),
+            (&r.command_text, Field::CommandText),
             (&r.text, Field::Text),
             (&r.from, Field::From),
             (&r.from_domain, Field::FromDomain),
@@ -221,14 +233,30 @@ impl Compiler<'_> {
         if let Some(p) = &r.dmarc {
             parts.push(self.patterns(Field::Dmarc, p));
         }
-        match (&r.header, &r.matches) {
-            (Some(h), Some(m)) => {
+        match (&r.header, &r.field, &r.matches) {
+            (Some(h), Some(f), _) => {
+                self.err(Some(f.span()), "`field` and `header` cannot share one `matches`: put them in two tables");
+                let _ = h;
+            }
+            (Some(h), None, Some(m)) => {
                 let name = h.get_ref().trim().to_ascii_lowercase();
                 parts.push(self.patterns(Field::Header(name), m));
             }
-            (Some(h), None) => parts.push(Cond::HeaderPresent(h.get_ref().trim().to_ascii_lowercase())),
-            (None, Some(m)) => self.err(Some(m.span()), "`matches` needs `header = \"Name\"` beside it"),
-            (None, None) => {}
+            (Some(h), None, None) => parts.push(Cond::HeaderPresent(h.get_ref().trim().to_ascii_lowercase())),
+            (None, Some(f), m) => {
+                let key = crate::mail::fields::fold_key(f.get_ref());
+                if key.is_empty() {
+                    self.err(Some(f.span()), "an empty field name never matches; write a key such as \"fecha limite\"");
+                }
+                match m {
+                    Some(m) => parts.push(self.patterns(Field::MailField(key), m)),
+                    None => parts.push(Cond::FieldPresent(key)),
+                }
+            }
+            (None, None, Some(m)) => {
+                self.err(Some(m.span()), "`matches` needs `header = \"Name\"` or `field = \"name\"` beside it")
+            }
+            (None, None, None) => {}
         }
         if let Some(s) = &r.sender {
             let mut roles = Vec::new();

@@ -68,6 +68,7 @@ fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool
             ids.iter().any(|&i| mail_hits.get(i).copied().unwrap_or(false) || att_hits.get(i).copied().unwrap_or(false))
         }
         Cond::HeaderPresent(name) => ctx.mail.headers.iter().any(|(n, _)| n == name),
+        Cond::FieldPresent(key) => ctx.mail.fields.iter().any(|(k, _)| k == key),
         Cond::Sender(roles) => roles.iter().any(|r| r == ctx.facts.sender),
         Cond::HasAttachments(b) => ctx.mail.attachments.iter().any(|a| !a.inline) == *b,
         Cond::Label(l) => ctx.labels.contains(l),
@@ -103,6 +104,19 @@ impl Texts<'_> {
             Field::Subject => self.subject().to_string(),
             Field::NewText => self.new_text().to_string(),
             Field::QuotedText => fold(&mail.quoted_text),
+            Field::Signature => fold(&mail.signature),
+            Field::Forwarded => fold(&mail.forwarded_text),
+            Field::CommandText => fold(&mail.command_text),
+            Field::ForwardedFrom => {
+                mail.forwarded_from.iter().map(|a| a.address.as_str()).collect::<Vec<_>>().join("\n")
+            }
+            Field::MailField(key) => {
+                let values: Vec<&str> = mail.fields.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect();
+                if values.is_empty() {
+                    return None;
+                }
+                fold(&values.join("\n"))
+            }
             Field::Text => {
                 let mut s = String::with_capacity(mail.subject.len() + mail.new_text.len() + 1);
                 s.push_str(self.subject());
@@ -213,6 +227,8 @@ pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classificatio
 
     refs::extract_into(&mail.subject, &mut out.references);
     refs::extract_into(&mail.new_text, &mut out.references);
+    // A forwarded notice is what the sender sends us: its references count.
+    refs::extract_into(&mail.forwarded_text, &mut out.references);
     for a in &mail.attachments {
         refs::extract_into(&a.name, &mut out.references);
         refs::extract_into(&a.text, &mut out.references);

@@ -53,6 +53,17 @@ pub struct RawCond {
     pub subject: Option<Spanned<Patterns>>,
     pub new_text: Option<Spanned<Patterns>>,
     pub quoted_text: Option<Spanned<Patterns>>,
+    /// The sender's signature and disclaimer block.
+    pub signature: Option<Spanned<Patterns>>,
+    /// The body of a forwarded message.
+    pub forwarded: Option<Spanned<Patterns>>,
+    /// The From addresses named by the forward header(s).
+    pub forwarded_from: Option<Spanned<Patterns>>,
+    /// The lines above the first quoted or forwarded part (staff commands).
+    pub command_text: Option<Spanned<Patterns>>,
+    /// A field name (`fecha limite`, `dam`); with `matches`, its value must
+    /// match; alone, it must be present.
+    pub field: Option<Spanned<String>>,
     /// Subject and new text.
     pub text: Option<Spanned<Patterns>>,
     pub from: Option<Spanned<Patterns>>,
