@@ -45,6 +45,7 @@ pub mod calendar;
 pub mod cli;
 pub mod clients;
 pub mod clock;
+pub mod command_line;
 pub mod config;
 pub mod daemon;
 pub mod dates;

@@ -61,6 +61,8 @@ pub enum Cond {
     FieldPresent(String),
     Sender(Vec<String>),
     HasAttachments(bool),
+    /// What the sender wrote holds a known staff command.
+    Command(bool),
     Label(String),
     /// A document kind (`*` any) among the attachments.
     Document(String),
@@ -274,6 +276,9 @@ impl Compiler<'_> {
         }
         if let Some(b) = r.has_attachments {
             parts.push(Cond::HasAttachments(b));
+        }
+        if let Some(b) = r.command {
+            parts.push(Cond::Command(b));
         }
         if let Some(l) = &r.label {
             if self.in_document_rule {

@@ -15,11 +15,21 @@ use crate::text::fold;
 pub struct Facts<'a> {
     /// The sender's role: ours | staff | client | partner | unknown.
     pub sender: &'a str,
+    /// What the sender wrote holds a known staff `#command` (by the command
+    /// parser's own table of verbs).
+    pub command: bool,
 }
 
 impl Default for Facts<'_> {
     fn default() -> Self {
-        Facts { sender: "unknown" }
+        Facts { sender: "unknown", command: false }
+    }
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of `mail` from a sender of role `sender`.
+    pub fn of(mail: &Mail, sender: &'a str) -> Facts<'a> {
+        Facts { sender, command: crate::command_line::has_known_command(&mail.command_text) }
     }
 }
 
@@ -71,6 +81,7 @@ fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool
         Cond::FieldPresent(key) => ctx.mail.fields.iter().any(|(k, _)| k == key),
         Cond::Sender(roles) => roles.iter().any(|r| r == ctx.facts.sender),
         Cond::HasAttachments(b) => ctx.mail.attachments.iter().any(|a| !a.inline) == *b,
+        Cond::Command(b) => ctx.facts.command == *b,
         Cond::Label(l) => ctx.labels.contains(l),
         Cond::Document(k) => {
             if k == "*" {

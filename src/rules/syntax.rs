@@ -80,6 +80,9 @@ pub struct RawCond {
     /// ours | staff | client | partner | unknown
     pub sender: Option<Spanned<Patterns>>,
     pub has_attachments: Option<bool>,
+    /// The text the sender wrote above any quote holds a known `#command`
+    /// (the desk's own table of verbs: a new command needs no rule edit).
+    pub command: Option<bool>,
     /// A label already given by an earlier rule.
     pub label: Option<Spanned<String>>,
     /// A document kind found among the attachments (`*` for any kind).

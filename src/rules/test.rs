@@ -201,7 +201,7 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
 /// Run one case.
 pub fn run_case(rules: &RuleSet, case: Case, opts: &ParseOptions) -> CaseResult {
     let mail = parse(&case.raw, opts);
-    let c = classify(rules, &mail, Facts { sender: &case.sender });
+    let c = classify(rules, &mail, Facts::of(&mail, &case.sender));
     let mut failures = Vec::new();
     let fmt = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
     if let Some(want) = &case.labels

@@ -64,7 +64,7 @@ impl World {
         );
         let f = &*FIXTURE;
         let sender = f.directory.sender(mail.from_address());
-        let class = crate::rules::classify(&f.rules, &mail, crate::rules::Facts { sender: sender.role() });
+        let class = crate::rules::classify(&f.rules, &mail, crate::rules::Facts::of(&mail, sender.role()));
         let kept: Vec<Kept> = mail
             .attachments
             .iter()
