@@ -58,7 +58,11 @@ impl App {
     pub fn classify(&self, raw: &[u8]) -> (crate::mail::Mail, crate::rules::Classification) {
         let mail = crate::mail::parse(raw, &self.parse_options());
         let sender = self.directory.sender(mail.from_address());
-        let c = crate::rules::classify(&self.rules, &mail, crate::rules::Facts::of(&mail, sender.role()));
+        let c = crate::rules::classify(
+            &self.rules,
+            &mail,
+            crate::rules::Facts::of(&mail, sender.role(), &|a| self.directory.sender(a).role()),
+        );
         (mail, c)
     }
 }

@@ -129,7 +129,7 @@ pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Res
         message_id: mail.message_id.clone(),
         from: mail.from_address().to_string(),
         subject: mail.subject.clone(),
-        labels: class.labels.iter().cloned().collect(),
+        labels: decision.labels.clone(),
         outcome: decision.outcome.clone(),
         problems: class.problems.clone(),
     };

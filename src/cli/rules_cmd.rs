@@ -45,12 +45,15 @@ pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Exit> {
                 limits: config.limits.clone(),
                 ..Default::default()
             };
+            // The forwarded From's role, as the daemon would see it.
+            let directory = crate::clients::Directory::new(&config, crate::clients::load(&config.clients_path)?);
+            let role = |a: &str| directory.sender(a).role();
             let (mut passed, mut failed) = (0, 0);
             for case in cases {
                 if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
                     continue;
                 }
-                let o = crate::rules::test::run_case(&rules, case, &opts);
+                let o = crate::rules::test::run_case(&rules, case, &opts, &role);
                 if o.failures.is_empty() {
                     passed += 1;
                 } else {

@@ -121,6 +121,9 @@ pub struct Order {
     pub stage: String,
     /// Regime code (`10`, `40`, `20`…).
     pub regime: String,
+    /// Why that regime (the client's, a DAM's code, the route, words…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regime_why: Option<String>,
     pub references: References,
     pub documents: Vec<OrderDocument>,
     /// Required document kinds not yet received.

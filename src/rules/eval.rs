@@ -18,18 +18,25 @@ pub struct Facts<'a> {
     /// What the sender wrote holds a known staff `#command` (by the command
     /// parser's own table of verbs).
     pub command: bool,
+    /// The role of the first forwarded From (`none` when nothing is forwarded).
+    pub forwarded_sender: &'a str,
 }
 
 impl Default for Facts<'_> {
     fn default() -> Self {
-        Facts { sender: "unknown", command: false }
+        Facts { sender: "unknown", command: false, forwarded_sender: "none" }
     }
 }
 
 impl<'a> Facts<'a> {
-    /// The facts of `mail` from a sender of role `sender`.
-    pub fn of(mail: &Mail, sender: &'a str) -> Facts<'a> {
-        Facts { sender, command: crate::command_line::has_known_command(&mail.command_text) }
+    /// The facts of `mail` from a sender of role `sender`; `role` tells the
+    /// role of an address (for the forwarded From).
+    pub fn of(mail: &Mail, sender: &'a str, role: &dyn Fn(&str) -> &'static str) -> Facts<'a> {
+        Facts {
+            sender,
+            command: crate::command_line::has_known_command(&mail.command_text),
+            forwarded_sender: mail.forwarded_from.first().map(|a| role(&a.address)).unwrap_or("none"),
+        }
     }
 }
 
@@ -82,6 +89,7 @@ fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool
         Cond::Sender(roles) => roles.iter().any(|r| r == ctx.facts.sender),
         Cond::HasAttachments(b) => ctx.mail.attachments.iter().any(|a| !a.inline) == *b,
         Cond::Command(b) => ctx.facts.command == *b,
+        Cond::ForwardedSender(roles) => roles.iter().any(|r| r == ctx.facts.forwarded_sender),
         Cond::Label(l) => ctx.labels.contains(l),
         Cond::Document(k) => {
             if k == "*" {
@@ -133,6 +141,16 @@ impl Texts<'_> {
                 s.push_str(self.subject());
                 s.push('\n');
                 s.push_str(self.new_text());
+                s
+            }
+            Field::Sent => {
+                let mut s =
+                    String::with_capacity(mail.subject.len() + mail.new_text.len() + mail.forwarded_text.len() + 2);
+                s.push_str(self.subject());
+                s.push('\n');
+                s.push_str(self.new_text());
+                s.push('\n');
+                s.push_str(&fold(&mail.forwarded_text));
                 s
             }
             Field::From => mail.from_address().to_string(),
