@@ -65,6 +65,17 @@ impl App {
         );
         (mail, c)
     }
+
+    /// Parse and classify one raw message, saying why (`classify --explain`).
+    pub fn explain(&self, raw: &[u8]) -> crate::rules::explain::Explanation {
+        let mail = crate::mail::parse(raw, &self.parse_options());
+        let sender = self.directory.sender(mail.from_address());
+        crate::rules::explain::explain(
+            &self.rules,
+            &mail,
+            crate::rules::Facts::of(&mail, sender.role(), &|a| self.directory.sender(a).role()),
+        )
+    }
 }
 
 /// The business files in force, shared by the daemon's tasks; SIGHUP swaps

@@ -3,7 +3,9 @@
 //! 0 ok, 1 ran and found problems (failing rule tests), 2 error.
 
 mod classify;
+mod dry_run;
 mod extract_worker;
+mod replay;
 mod rules_cmd;
 
 use std::path::PathBuf;
@@ -162,8 +164,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             );
             Ok(Exit::Ok)
         }
-        Command::Classify(args) => classify::execute(&cli.config, args),
-        Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd),
+        Command::Classify(args) => classify::execute(&cli.config, args, now),
+        Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd, now),
         Command::Orders(OrdersCommand::List { json }) => q(Query::Orders { show: None, json }),
         Command::Orders(OrdersCommand::Show { id, json }) => q(Query::Orders { show: Some(id), json }),
         Command::Reclamos(ListCommand::List { open, json }) => q(Query::Reclamos { open, json }),

@@ -16,10 +16,16 @@ pub enum RulesCommand {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Classify the mail already processed with the rule files on disk and
+    /// list what would change (labels before → after); nothing changes.
+    Replay(super::replay::Args),
 }
 
-pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Exit> {
-    let config = Config::load(config)?;
+pub fn execute(config_path: &Path, cmd: RulesCommand, _now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Exit> {
+    if let RulesCommand::Replay(args) = cmd {
+        return super::replay::execute(config_path, args);
+    }
+    let config = Config::load(config_path)?;
     match cmd {
         RulesCommand::Check => {
             let app = crate::app::App::load(&config.file)?;
@@ -67,5 +73,6 @@ pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Exit> {
             println!("{passed} passed, {failed} failed");
             Ok(if failed == 0 { Exit::Ok } else { Exit::Problems })
         }
+        RulesCommand::Replay(_) => unreachable!("handled above"),
     }
 }

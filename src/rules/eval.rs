@@ -69,14 +69,14 @@ impl Classification {
     }
 }
 
-struct Ctx<'a> {
-    mail: &'a Mail,
-    facts: Facts<'a>,
-    labels: &'a BTreeSet<String>,
-    kinds: &'a BTreeSet<String>,
+pub(super) struct Ctx<'a> {
+    pub(super) mail: &'a Mail,
+    pub(super) facts: Facts<'a>,
+    pub(super) labels: &'a BTreeSet<String>,
+    pub(super) kinds: &'a BTreeSet<String>,
 }
 
-fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool {
+pub(super) fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool {
     match c {
         Cond::All(v) => v.iter().all(|c| holds(c, mail_hits, att_hits, ctx)),
         Cond::Any(v) => v.iter().any(|c| holds(c, mail_hits, att_hits, ctx)),
@@ -102,10 +102,10 @@ fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool
 }
 
 /// The folded texts of a mail, computed once each.
-struct Texts<'a> {
-    mail: &'a Mail,
-    subject: Option<String>,
-    new_text: Option<String>,
+pub(super) struct Texts<'a> {
+    pub(super) mail: &'a Mail,
+    pub(super) subject: Option<String>,
+    pub(super) new_text: Option<String>,
 }
 
 impl Texts<'_> {
@@ -117,7 +117,7 @@ impl Texts<'_> {
         self.new_text.get_or_insert_with(|| fold(&self.mail.new_text))
     }
 
-    fn field(&mut self, field: &Field) -> Option<String> {
+    pub(super) fn field(&mut self, field: &Field) -> Option<String> {
         let mail = self.mail;
         Some(match field {
             Field::Subject => self.subject().to_string(),
@@ -171,8 +171,15 @@ impl Texts<'_> {
     }
 }
 
-/// Classify `mail` with `rules`.
-pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classification {
+/// Which patterns matched: on the mail's texts, on any attachment, per attachment.
+pub(super) struct Hits {
+    pub mail_hits: Vec<bool>,
+    pub any_att: Vec<bool>,
+    pub per_att: Vec<Vec<bool>>,
+}
+
+/// Run every field's pattern sets over the mail once.
+pub(super) fn scan(rules: &RuleSet, mail: &Mail) -> Hits {
     let n = rules.pattern_count;
     let mut mail_hits = vec![false; n];
     let mut texts = Texts { mail, subject: None, new_text: None };
@@ -202,6 +209,12 @@ pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classificatio
         per_att.push(hits);
     }
 
+    Hits { mail_hits, any_att, per_att }
+}
+
+/// Classify `mail` with `rules`.
+pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classification {
+    let Hits { mail_hits, any_att, per_att } = scan(rules, mail);
     let mut out = Classification::default();
     let empty_labels = BTreeSet::new();
     let empty_kinds = BTreeSet::new();
