@@ -25,6 +25,12 @@ pub struct Limits {
     pub max_zip_members: usize,
     /// Decompressed bytes read from one ZIP member.
     pub max_zip_member_bytes: u64,
+    /// Decompressed bytes read from all the ZIP archives of one mail
+    /// (archives inside archives included): 64 members of 20 MiB would
+    /// otherwise inflate a 1.3 MB attachment to 1.3 GB.
+    pub max_zip_total_bytes: u64,
+    /// ZIP members read from one mail, all archives together.
+    pub max_zip_total_members: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +42,8 @@ impl Default for Limits {
             max_text_bytes: 256 * 1024,
             max_zip_members: 64,
             max_zip_member_bytes: 20 * 1024 * 1024,
+            max_zip_total_bytes: 64 * 1024 * 1024,
+            max_zip_total_members: 256,
         }
     }
 }
@@ -161,7 +169,14 @@ pub fn zip_members(data: &[u8], limits: &Limits, problems: &mut Vec<Problem>) ->
         problems
             .push(Problem::new("zip_limit", format!("{n} members, only the first {} read", limits.max_zip_members)));
     }
+    let mut total: u64 = 0;
     for i in 0..n.min(limits.max_zip_members) {
+        let cap = limits.max_zip_member_bytes.min(limits.max_zip_total_bytes.saturating_sub(total));
+        if cap == 0 {
+            problems
+                .push(Problem::new("zip_limit", format!("size budget used up: members from {} on not read", i + 1)));
+            break;
+        }
         let mut file = match archive.by_index(i) {
             Ok(f) => f,
             Err(e) => {
@@ -175,12 +190,13 @@ pub fn zip_members(data: &[u8], limits: &Limits, problems: &mut Vec<Problem>) ->
         let name = file.name().map(|n| n.to_string()).unwrap_or_else(|_| format!("member-{i}"));
         let size = file.size();
         let mut buf = Vec::new();
-        let read = (&mut file).take(limits.max_zip_member_bytes).read_to_end(&mut buf);
+        let read = (&mut file).take(cap).read_to_end(&mut buf);
+        total += buf.len() as u64;
         if let Err(e) = read {
             problems.push(Problem::new("zip_unreadable", format!("{name}: {e}")));
             continue;
         }
-        if size > limits.max_zip_member_bytes {
+        if size > cap {
             problems.push(Problem::new("zip_limit", format!("{name}: {size} bytes, truncated")));
         }
         out.push(ZipMember { name, size, data: buf });

@@ -169,6 +169,19 @@ pub struct ParseOptions {
 
 const MAX_NESTING: usize = 4;
 
+/// Archives inside archives are read this deep (the outer ZIP is level 1);
+/// deeper ones are kept, unread. Without it a 6 KB mail of nested ZIPs
+/// inflated to 65,536 members and 1.2 GB (fuzz/regressions/mail).
+const MAX_ZIP_DEPTH: usize = 2;
+
+/// What reading one mail's attachments may still spend.
+struct Extraction<'a> {
+    opts: &'a ParseOptions,
+    zip_depth: usize,
+    zip_bytes_left: u64,
+    zip_members_left: usize,
+}
+
 /// Parse raw bytes into a [`Mail`]. Never fails: unreadable input yields a
 /// mail with what could be read and the problems recorded.
 pub fn parse(raw: &[u8], opts: &ParseOptions) -> Mail {
@@ -232,7 +245,13 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
     if msg.parts.iter().any(|p| p.is_encoding_problem) {
         mail.problems.push(Problem::new("encoding", "a part has a broken transfer encoding"));
     }
-    collect_attachments(&msg, opts, 0, None, &mut mail.attachments, &mut mail.problems);
+    let mut ex = Extraction {
+        opts,
+        zip_depth: 0,
+        zip_bytes_left: opts.limits.max_zip_total_bytes,
+        zip_members_left: opts.limits.max_zip_total_members,
+    };
+    collect_attachments(&msg, &mut ex, 0, None, &mut mail.attachments, &mut mail.problems);
     mail
 }
 
@@ -276,7 +295,7 @@ fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
 
 fn collect_attachments(
     msg: &Message<'_>,
-    opts: &ParseOptions,
+    ex: &mut Extraction<'_>,
     depth: usize,
     container: Option<&str>,
     out: &mut Vec<Attachment>,
@@ -302,7 +321,7 @@ fn collect_attachments(
                 if let Some(b) = nested.body_text(0) {
                     text.push_str(&b);
                 }
-                extract::truncate(&mut text, opts.limits.max_text_bytes);
+                extract::truncate(&mut text, ex.opts.limits.max_text_bytes);
                 out.push(Attachment {
                     name: label.clone(),
                     content_type: "message/rfc822".into(),
@@ -315,7 +334,7 @@ fn collect_attachments(
                     data: raw.to_vec(),
                 });
                 if depth < MAX_NESTING {
-                    collect_attachments(nested, opts, depth + 1, Some(&label), out, problems);
+                    collect_attachments(nested, ex, depth + 1, Some(&label), out, problems);
                 } else {
                     problems.push(Problem::new("nesting_limit", "forwarded mails nested too deep"));
                 }
@@ -327,7 +346,7 @@ fn collect_attachments(
                     PartType::Binary(b) | PartType::InlineBinary(b) => b,
                     _ => &[],
                 };
-                let att = build_attachment(name, content_type, inline, data, container, opts, out);
+                let att = build_attachment(name, content_type, inline, data, container, ex, out);
                 out.push(att);
             }
         }
@@ -340,7 +359,7 @@ fn build_attachment(
     inline: bool,
     data: &[u8],
     container: Option<&str>,
-    opts: &ParseOptions,
+    ex: &mut Extraction<'_>,
     out: &mut Vec<Attachment>,
 ) -> Attachment {
     let mut att = Attachment {
@@ -354,10 +373,10 @@ fn build_attachment(
         name,
         content_type,
     };
-    if opts.skip_extraction {
+    if ex.opts.skip_extraction {
         return att;
     }
-    let limits = &opts.limits;
+    let limits = &ex.opts.limits;
     if extract::is_pdf(&att.name, &att.content_type, data) {
         match extract::pdf_text(data, limits) {
             Ok(t) if t.trim().is_empty() => att.problems.push(Problem::new("pdf_no_text", "no text layer (a scan?)")),
@@ -365,20 +384,40 @@ fn build_attachment(
             Err(p) => att.problems.push(p),
         }
     } else if extract::is_zip(&att.name, &att.content_type, data) {
-        let members = extract::zip_members(data, limits, &mut att.problems);
+        if ex.zip_depth >= MAX_ZIP_DEPTH {
+            att.problems.push(Problem::new("zip_limit", "archive inside an archive inside an archive: not read"));
+            return att;
+        }
+        if ex.zip_members_left == 0 || ex.zip_bytes_left == 0 {
+            att.problems.push(Problem::new("zip_limit", "the mail's archives used up the extraction budget: not read"));
+            return att;
+        }
+        let budget = extract::Limits {
+            max_zip_members: limits.max_zip_members.min(ex.zip_members_left),
+            max_zip_total_bytes: ex.zip_bytes_left,
+            ..limits.clone()
+        };
+        let members = extract::zip_members(data, &budget, &mut att.problems);
+        ex.zip_members_left -= members.len().min(ex.zip_members_left);
+        ex.zip_bytes_left = ex.zip_bytes_left.saturating_sub(members.iter().map(|m| m.data.len() as u64).sum());
+        ex.zip_depth += 1;
         for m in members {
             att.text.push_str(&m.name);
             att.text.push('\n');
             let member_name = sanitize_name(&m.name);
             let ct =
                 if extract::is_pdf(&member_name, "", &m.data) { "application/pdf" } else { "application/octet-stream" };
-            let member = build_attachment(member_name, ct.into(), false, &m.data, Some(&att.name), opts, out);
+            let member = build_attachment(member_name, ct.into(), false, &m.data, Some(&att.name), ex, out);
             if m.size as usize != m.data.len() {
                 att.problems.push(Problem::new("zip_limit", format!("{} truncated", member.name)));
             }
             att.text.push_str(&member.text);
+            extract::truncate(&mut att.text, limits.max_text_bytes);
             out.push(member);
         }
+        ex.zip_depth -= 1;
+        extract::truncate(&mut att.text, limits.max_text_bytes);
+        return att;
     } else if att.content_type.starts_with("text/")
         || att.content_type.ends_with("/csv")
         || att.content_type.ends_with("/xml")
@@ -409,6 +448,68 @@ mod tests {
         assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
         assert_eq!(sanitize_name("C:\\x\\fac\u{7}tura.pdf"), "factura.pdf");
         assert_eq!(sanitize_name("..."), "");
+    }
+
+    fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in members {
+            w.start_file(*name, o).unwrap_or_else(|e| panic!("{e}"));
+            w.write_all(data).unwrap_or_else(|e| panic!("{e}"));
+        }
+        w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner()
+    }
+
+    fn mail_with_zips(zips: &[Vec<u8>]) -> Vec<u8> {
+        let mut raw = b"From: Jorge Salas <jsalas@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: Documentos\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nAdjunto.\r\n".to_vec();
+        for (i, z) in zips.iter().enumerate() {
+            raw.extend_from_slice(format!("--b\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=\"docs{i}.zip\"\r\nContent-Transfer-Encoding: binary\r\n\r\n").as_bytes());
+            raw.extend_from_slice(z);
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"--b--\r\n");
+        raw
+    }
+
+    fn problems_of<'a>(m: &'a Mail, name: &str) -> Vec<&'a str> {
+        m.attachments
+            .iter()
+            .filter(|a| a.name == name)
+            .flat_map(|a| a.problems.iter().map(|p| p.detail.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn archives_inside_archives_are_read_two_levels_deep() {
+        let l3 = zip_of(&[("factura.txt", b"Factura FAC-0042")]);
+        let l2 = zip_of(&[("nivel3.zip", &l3), ("packing.txt", b"Bultos: 42")]);
+        let l1 = zip_of(&[("nivel2.zip", &l2)]);
+        let m = parse(&mail_with_zips(&[l1]), &ParseOptions::default());
+        let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["nivel3.zip", "packing.txt", "nivel2.zip", "docs0.zip"], "{names:?}");
+        assert_eq!(m.attachments[1].data, b"Bultos: 42", "level 2 members are read");
+        assert!(m.attachments[2].text.contains("packing.txt"), "{:?}", m.attachments[2].text);
+        assert_eq!(problems_of(&m, "nivel3.zip"), ["archive inside an archive inside an archive: not read"]);
+        assert!(problems_of(&m, "nivel2.zip").is_empty());
+    }
+
+    #[test]
+    fn the_archives_of_one_mail_share_one_size_budget() {
+        let mut opts = ParseOptions::default();
+        opts.limits.max_zip_total_bytes = 1000;
+        let z = zip_of(&[("a.txt", &[b'a'; 600]), ("b.txt", &[b'b'; 600]), ("c.txt", &[b'c'; 600])]);
+        let m = parse(&mail_with_zips(&[z.clone(), z]), &opts);
+        let sizes: Vec<(&str, usize)> = m.attachments.iter().map(|a| (a.name.as_str(), a.data.len())).collect();
+        assert_eq!(sizes, [("a.txt", 600), ("b.txt", 400), ("docs0.zip", z_len(&m, 0)), ("docs1.zip", z_len(&m, 1))]);
+        let first = problems_of(&m, "docs0.zip");
+        assert!(first.contains(&"b.txt: 600 bytes, truncated"), "{first:?}");
+        assert!(first.contains(&"size budget used up: members from 3 on not read"), "{first:?}");
+        assert_eq!(problems_of(&m, "docs1.zip"), ["the mail's archives used up the extraction budget: not read"]);
+    }
+
+    fn z_len(m: &Mail, i: usize) -> usize {
+        m.attachments.iter().find(|a| a.name == format!("docs{i}.zip")).map_or(0, |a| a.size)
     }
 
     #[test]
