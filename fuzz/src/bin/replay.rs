@@ -16,6 +16,8 @@ use buzon_fuzz as harness;
 
 static PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+type Run = Box<dyn Fn(&[u8]) -> usize>;
+
 fn files(p: &Path, out: &mut Vec<PathBuf>) {
     // afl's own state (`.state/`, `.cur_input`) is not input.
     if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
@@ -41,7 +43,7 @@ fn main() {
     };
     let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let scratch = harness::scratch_dir("replay");
-    let run: Box<dyn Fn(&[u8]) -> usize> = match target.as_str() {
+    let run: Run = match target.as_str() {
         "mail" => {
             let t = harness::MailTarget::new(root).unwrap_or_else(|e| panic!("{e}"));
             Box::new(move |d| t.run(d))
@@ -90,7 +92,7 @@ fn main() {
             by_location.entry(p).or_insert((0, path.clone())).0 += 1;
         }
     }
-    slow.sort_by(|a, b| b.0.cmp(&a.0));
+    slow.sort_by_key(|s| std::cmp::Reverse(s.0));
     println!("{} inputs in {:.1} s", inputs.len(), started.elapsed().as_secs_f64());
     for (d, p) in slow.iter().take(5) {
         println!("slow: {:>8.1} ms  {}", d.as_secs_f64() * 1e3, p.display());
