@@ -161,7 +161,7 @@ pub struct Compiler<'a> {
 
 impl Compiler<'_> {
     /// The roles of a `sender`-like test, each checked against `known`.
-    fn roles(&mut self, s: &Spanned<Patterns>, known: &[&str]) -> Vec<String> {
+    fn roles(&mut self, s: &Spanned<Patterns>, what: &str, known: &[&str]) -> Vec<String> {
         let mut roles = Vec::new();
         for (role, rspan) in &s.get_ref().0 {
             if known.contains(&role.as_str()) {
@@ -169,7 +169,7 @@ impl Compiler<'_> {
             } else {
                 self.err(
                     rspan.clone().or(Some(s.span())),
-                    format!("unknown role `{role}`; use one of: {}", known.join(", ")),
+                    format!("unknown {what} role `{role}`; use one of: {}", known.join(", ")),
                 );
             }
         }
@@ -288,11 +288,11 @@ impl Compiler<'_> {
             (None, None, None) => {}
         }
         if let Some(s) = &r.sender {
-            let roles = self.roles(s, SENDER_ROLES);
+            let roles = self.roles(s, "sender", SENDER_ROLES);
             parts.push(Cond::Sender(roles));
         }
         if let Some(s) = &r.forwarded_sender {
-            let roles = self.roles(s, FORWARDED_ROLES);
+            let roles = self.roles(s, "forwarded sender", FORWARDED_ROLES);
             parts.push(Cond::ForwardedSender(roles));
         }
         if let Some(b) = r.has_attachments {
