@@ -47,7 +47,11 @@ impl App {
     }
 
     pub fn parse_options(&self) -> crate::mail::ParseOptions {
-        crate::mail::ParseOptions { authserv_id: self.config.authserv_id.clone(), ..Default::default() }
+        crate::mail::ParseOptions {
+            authserv_id: self.config.authserv_id.clone(),
+            auth_results: self.config.auth_results,
+            ..Default::default()
+        }
     }
 
     /// Parse and classify one raw message.

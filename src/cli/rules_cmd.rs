@@ -40,7 +40,11 @@ pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Exit> {
             let rules = RuleSet::load(&config.rules_path)?;
             let dir = rules.dir.join("tests");
             let cases = crate::rules::test::load_cases(&dir).map_err(crate::diag::Diagnostics)?;
-            let opts = crate::mail::ParseOptions { authserv_id: config.authserv_id.clone(), ..Default::default() };
+            let opts = crate::mail::ParseOptions {
+                authserv_id: config.authserv_id.clone(),
+                auth_results: config.auth_results,
+                ..Default::default()
+            };
             let (mut passed, mut failed) = (0, 0);
             for case in cases {
                 if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
