@@ -280,7 +280,7 @@ fn check_is_green_on_the_password_stack_and_names_each_broken_step() {
         // Nothing of that part after the failure.
         let lines: Vec<&str> = out.lines().filter(|l| l.get(4..).is_some_and(|r| r.starts_with(part))).collect();
         assert!(lines.last().is_some_and(|l| l.starts_with('✗')) || label == "folder", "{case}: {out}");
-        assert!(out.contains("1 of ") && out.contains(" steps failed."), "{case}: {out}");
+        assert!(out.contains("1 of ") && out.contains(" steps failed"), "{case}: {out}");
         // The other part still ran, and passed.
         let other = if part == "mailbox" { "outbox" } else { "mailbox" };
         expect(&out, "✓", other, "TCP", &[]);
@@ -337,7 +337,9 @@ fn check_is_green_with_oauth2_client_credentials_and_names_a_refused_client() {
     assert!(step(&out, "✓", "mailbox", "login").is_none(), "{out}");
 }
 
-/// Run `buzon login` in the background; the user code it shows.
+/// Run `buzon login` in the background; the user code it shows. The child
+/// is returned to be waited for by [`finish_login`].
+#[allow(clippy::zombie_processes)]
 fn start_login(inst: &Instance) -> (std::process::Child, String, BufReader<std::process::ChildStdout>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_buzon"))
         .current_dir(inst.path())

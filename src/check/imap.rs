@@ -97,7 +97,7 @@ pub(super) async fn check(s: &ImapConfig, tokens: &mut Tokens<'_>, p: &mut Part<
         }
         Err(e) => {
             let fix = login_fix(&e, &s.auth);
-            return Err(p.fail("login", e.to_string(), fix));
+            return Err(p.fail("login", tidy(&e.to_string()), fix));
         }
     };
     folders(p, s, &mut session).await;
@@ -144,6 +144,15 @@ async fn starttls(
     p.pass("starttls", "the server took STARTTLS");
     let tls = net::handshake(p, Proto::Imap, &s.host, s.ca_file.as_deref(), client.into_inner()).await?;
     Ok(async_imap::Client::new(Box::new(tls) as Box<dyn Conn>))
+}
+
+/// async-imap shows a server's NO as `code: None, info: Some("…")`: keep
+/// the server's words only.
+fn tidy(text: &str) -> String {
+    match text.split_once("code: None, info: Some(\"") {
+        Some((head, rest)) => format!("{head}{}", rest.strip_suffix("\")").unwrap_or(rest)),
+        None => text.to_string(),
+    }
 }
 
 /// What to do about a refused or failed login.
@@ -216,6 +225,25 @@ async fn folders(p: &mut Part<'_, '_>, s: &ImapConfig, session: &mut Session) {
             Err(e) => {
                 let _ = p.fail(step, format!("{name}: {e}"), "try again; the server broke off");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy;
+
+    #[test]
+    fn a_refused_login_shows_the_servers_words() {
+        let table = [
+            (
+                "the server refused the login of ops@cli.test: code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")",
+                "the server refused the login of ops@cli.test: [AUTHENTICATIONFAILED] Authentication failed.",
+            ),
+            ("IMAP login: connection lost", "IMAP login: connection lost"),
+        ];
+        for (raw, want) in table {
+            assert_eq!(tidy(raw), want);
         }
     }
 }

@@ -75,7 +75,11 @@ pub(super) async fn check(
         let params = match starttls_parameters(o) {
             Ok(params) => params,
             Err(e) => {
-                return Err(p.fail("starttls", format!("TLS set-up: {e:#}"), format!("check ca_file in {}", p.table())));
+                return Err(p.fail(
+                    "starttls",
+                    format!("TLS set-up: {e:#}"),
+                    format!("check ca_file in {}", p.table()),
+                ));
             }
         };
         match tokio::time::timeout(wait, conn.starttls(params, &hello)).await {

@@ -66,6 +66,9 @@ fn refusal(e: TokenError) -> anyhow::Error {
         Some("invalid_client" | "unauthorized_client") => anyhow::anyhow!(
             "the provider refuses this app for the device login: {e}. Microsoft: allow public client flows in the app registration (Authentication → Advanced settings); Google: use an OAuth client of type \"TVs and Limited Input devices\""
         ),
+        Some("invalid_scope") => anyhow::anyhow!(
+            "the provider does not allow this scope in the device login: {e}. Google allows only a few scopes in this flow, and Gmail's is not documented among them: get the first refresh token with a Desktop OAuth client and set refresh_token_file, or use an app password (README: \"Google Workspace\")"
+        ),
         _ => anyhow::anyhow!("the device login failed: {e}"),
     }
 }
@@ -139,6 +142,7 @@ mod tests {
                 "refuses this app",
                 "public client flows",
             ),
+            ("invalid_scope", None, "does not allow this scope", "refresh_token_file"),
             ("server_error", None, "device login failed", "server_error"),
         ];
         for (code, desc, what, todo) in table {

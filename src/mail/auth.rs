@@ -175,7 +175,9 @@ mod tests {
     #[test]
     fn only_the_trusted_header_counts_forged_ones_above_or_below_are_ignored() {
         use AuthResults::{AuthservId, Topmost};
-        let table: &[(&str, &[&str], &str, AuthResults, Option<&str>)] = &[
+        /// (case, headers from the top, authserv_id, mode, DMARC read)
+        type Case<'a> = (&'a str, &'a [&'a str], &'a str, AuthResults, Option<&'a str>);
+        let table: &[Case<'_>] = &[
             // Our MTA, the default mode: forged headers name another server
             // or sit below ours (a forger cannot write above our MTA).
             (
