@@ -109,7 +109,7 @@ pub(super) fn token_problem(e: &TokenError, part: &str) -> (String, String) {
             (e.to_string(), "the store could not be written: check the disk and the store's folder".into())
         }
         TokenError::Config(m) if m.contains("buzon login") => {
-            (e.to_string(), format!("run `buzon login`{}", if part == "outbox" { " --outbox" } else { "" }))
+            (e.to_string(), format!("run `buzon login{}`", if part == "outbox" { " --outbox" } else { "" }))
         }
         TokenError::Config(_) => (e.to_string(), format!("correct {table} in config.toml")),
     }
