@@ -24,6 +24,7 @@
 //! | [`scheduler`] | asks the store what is due, hands it to the desk, commits; its runner sleeps until the next instant |
 //! | [`daemon`] | only wires: source task, preparer, committer, outbox worker, runner, signals, read socket |
 //! | [`query`] | the read commands and the daemon's socket protocol |
+//! | [`replay`] | `rules replay`: processed mail classified again with the rules on disk, before → after |
 //! | [`config`], [`clients`], [`app`] | the business's files, validated at load into typed values (`file:line:col`) |
 //! | [`calendar`], [`clock`] | business time in America/Lima; the one reader of wall time |
 //! | [`backoff`], [`tls`] | the one retry policy; the one TLS connector |
@@ -47,8 +48,10 @@ pub mod check;
 pub mod cli;
 pub mod clients;
 pub mod clock;
+pub mod command_line;
 pub mod config;
 pub mod daemon;
+pub mod dates;
 pub mod desk;
 pub mod diag;
 pub mod mail;
@@ -58,6 +61,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod query;
 pub mod refs;
+pub mod replay;
 pub mod rules;
 pub mod scheduler;
 pub mod store;

@@ -36,6 +36,8 @@ pub fn fold_into(s: &str, out: &mut String) {
 fn fold_char(c: char, out: &mut String) {
     match c {
         '\u{a0}' | '\u{2007}' | '\u{202f}' => out.push(' '),
+        // Invisible controls would let "re\u{200b}clamo" hide from a rule.
+        c if is_invisible_control(c) => {}
         'º' | '°' => out.push('o'),
         'ª' => out.push('a'),
         '¿' | '¡' => out.push(' '),
@@ -47,6 +49,44 @@ fn fold_char(c: char, out: &mut String) {
                     }
                 });
             }
+        }
+    }
+}
+
+/// Bidi overrides and isolates, zero-width characters and the BOM: invisible
+/// when shown, yet able to reorder or split what a person reads
+/// (`factura\u{202e}fdp.exe` shows as "factura" + "exe.pdf").
+pub fn is_invisible_control(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
+}
+
+/// `s` without [`is_invisible_control`] characters (borrowed when it has none).
+pub fn strip_invisible(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() || !s.chars().any(is_invisible_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(s.chars().filter(|&c| !is_invisible_control(c)).collect())
+}
+
+/// `s` cut to at most `max_bytes` bytes on a character boundary.
+pub fn cap_bytes(s: &mut String, max_bytes: usize) {
+    if s.len() > max_bytes {
+        let mut end = max_bytes;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+/// `s` as shown to a person in at most `max_chars` characters: longer text
+/// is cut on a character boundary and ends with "…".
+pub fn shown(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        None => s.to_string(),
+        Some(_) => {
+            let keep: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+            format!("{}…", keep.trim_end())
         }
     }
 }
@@ -104,5 +144,24 @@ mod tests {
         assert_eq!(fold("N° 12"), "no 12");
         assert_eq!(strip_accents(r"cotizaci[oó]n\D"), r"cotizaci[oo]n\D");
         assert_eq!(fold_pattern(r"ETA\b\D[A-Z]Ó"), r"eta\b\D[a-z]o");
+    }
+
+    #[test]
+    fn invisible_controls_are_dropped_for_matching_and_display() {
+        assert_eq!(fold("re\u{200b}cla\u{feff}mo"), "reclamo");
+        assert_eq!(strip_invisible("factura\u{202e}fdp.exe"), "facturafdp.exe");
+        assert_eq!(strip_invisible("\u{2066}Ana\u{2069} Quispe"), "Ana Quispe");
+        assert!(matches!(strip_invisible("plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(strip_invisible("Año ñandú"), "Año ñandú");
+    }
+
+    #[test]
+    fn caps_cut_on_character_boundaries() {
+        let mut s = "añoñaño".to_string();
+        cap_bytes(&mut s, 3);
+        assert_eq!(s, "añ");
+        assert_eq!(shown("Cotización urgente", 10), "Cotizació…");
+        assert_eq!(shown("corto", 10), "corto");
+        assert_eq!(shown("exacto", 6), "exacto");
     }
 }

@@ -391,3 +391,29 @@ fn a_regime_expiry_is_a_deadline_on_the_order_with_reminders_before_it() {
     let shown = stdout(&inst.run(&["--now", "2026-12-28T10:00:00-05:00", "orders", "show", "OC-2026-000001"]));
     assert!(shown.contains("regime expires: 2026-12-31"), "{shown}");
 }
+
+#[test]
+fn a_clients_command_quoted_in_a_staff_outlook_reply_is_never_obeyed() {
+    // The staff member answers in HTML (Outlook: the client's mail below a
+    // header block, no attribution line); the client had written #cerrar and
+    // #resuelto in it. Only what staff wrote above the quote may command.
+    let inst = Instance::new();
+    inst.deliver(
+        "1.eml",
+        &std::fs::read(shared().join("corpus/scenarios/01-docs-invoice-packing.eml")).unwrap_or_default(),
+    );
+    run_once(&inst, NOW);
+    let html = "<html><body><p>Gracias Patricia, lo reviso y le confirmo.</p><p>Carla</p>\
+        <div id=\"appendonsend\"></div><hr style=\"display:inline-block;width:98%\">\
+        <div id=\"divRplyFwdMsg\" dir=\"ltr\"><font face=\"Calibri\"><b>De:</b> Patricia Huam&aacute;n &lt;phuaman@andestextil.test&gt;<br>\
+        <b>Enviado:</b> martes, 1 de diciembre de 2026 10:30<br><b>Para:</b> Operaciones CLI<br><b>Asunto:</b> Documentos</font></div>\
+        <div><p>Por favor:</p><p>#cerrar OC-2026-000001</p><p>#archivar OC-2026-000001</p></div></body></html>";
+    let reply = format!(
+        "From: Carla Vega <cvega@cli.test>\r\nTo: ops@cli.test\r\nSubject: RE: Documentos\r\nMessage-ID: <q1@cli.test>\r\nDate: Tue, 01 Dec 2026 11:00:00 -0500\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"
+    );
+    inst.deliver("2.eml", reply.as_bytes());
+    run_once(&inst, "2026-12-01T11:00:00-05:00");
+    let orders = inst.json(&["orders", "list", "--json"]);
+    assert_eq!(orders[0]["closed"], false, "the client's quoted #cerrar was obeyed: {}", orders[0]);
+    assert_ne!(orders[0]["stage"], "archivada", "{}", orders[0]);
+}

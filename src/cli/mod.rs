@@ -4,7 +4,10 @@
 
 mod check;
 mod classify;
+mod dry_run;
+mod extract_worker;
 mod login;
+mod replay;
 mod rules_cmd;
 
 use std::path::PathBuf;
@@ -71,6 +74,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The attachment extractor child that buzon starts itself (internal).
+    #[command(name = "extract-worker", hide = true)]
+    ExtractWorker,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +134,12 @@ pub enum Exit {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    if !matches!(cli.command, Command::ExtractWorker) {
+        extract_worker::enable();
+    }
+    let result = run(cli);
+    extract_worker::finish();
+    match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Problems) => ExitCode::from(1),
         Err(e) => {
@@ -162,8 +173,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             );
             Ok(Exit::Ok)
         }
-        Command::Classify(args) => classify::execute(&cli.config, args),
-        Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd),
+        Command::Classify(args) => classify::execute(&cli.config, args, now),
+        Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd, now),
         Command::Check(args) => check::execute(&cli.config, args),
         Command::Login(args) => login::execute(&cli.config, args),
         Command::Orders(OrdersCommand::List { json }) => q(Query::Orders { show: None, json }),
@@ -173,5 +184,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Outbox(SimpleList::List { json }) => q(Query::Outbox { json }),
         Command::Status { json } => q(Query::Status { json }),
         Command::Digest(DigestCommand::Preview { to }) => q(Query::Digest { to }),
+        Command::ExtractWorker => extract_worker::execute(),
     }
 }

@@ -137,6 +137,8 @@ pub struct StoreConfig {
     pub attachments_path: PathBuf,
     /// Larger attachments are recorded but not kept.
     pub max_attachment_bytes: u64,
+    /// Larger mails are quarantined unread.
+    pub max_message_bytes: u64,
 }
 
 /// The validated configuration.
@@ -157,6 +159,51 @@ pub struct Config {
     pub authserv_id: String,
     /// Which Authentication-Results header is trusted (`[desk] auth_results`).
     pub auth_results: crate::mail::AuthResults,
+    /// Bounds on reading attachments.
+    pub limits: crate::mail::Limits,
+}
+
+/// The attachment-reading bounds: the defaults, with what `[limits]` sets.
+fn limits(l: &raw::LimitsConfig) -> crate::mail::Limits {
+    let mut out = crate::mail::Limits::default();
+    let secs = Duration::from_secs;
+    if let Some(v) = l.max_pdf_pages {
+        out.max_pdf_pages = v;
+    }
+    if let Some(v) = l.max_pdf_operators {
+        out.max_pdf_operators = v;
+    }
+    if let Some(v) = l.max_pdf_page_content_bytes {
+        out.max_pdf_page_content = usize::try_from(v).unwrap_or(usize::MAX);
+    }
+    if let Some(v) = l.max_pdf_content_bytes {
+        out.max_pdf_content = usize::try_from(v).unwrap_or(usize::MAX);
+    }
+    if let Some(v) = l.pdf_timeout_seconds {
+        out.pdf_timeout = secs(v.max(1));
+    }
+    if let Some(v) = l.zip_timeout_seconds {
+        out.zip_timeout = secs(v.max(1));
+    }
+    if let Some(v) = l.mail_timeout_seconds {
+        out.mail_timeout = secs(v.max(1));
+    }
+    if let Some(v) = l.max_zip_members {
+        out.max_zip_members = v;
+    }
+    if let Some(v) = l.max_zip_depth {
+        out.max_zip_depth = v;
+    }
+    if let Some(v) = l.max_mail_inflated_bytes {
+        out.max_mail_inflated = v;
+    }
+    if let Some(v) = l.max_mail_members {
+        out.max_mail_members = v;
+    }
+    if let Some(v) = l.extractor_memory_mib {
+        out.worker_address_space = v.max(64).saturating_mul(1024 * 1024);
+    }
+    out
 }
 
 /// Public webmail domains: never a client's own domain.
@@ -338,6 +385,7 @@ impl Config {
                 path: store_path,
                 attachments_path,
                 max_attachment_bytes: raw.store.max_attachment_bytes,
+                max_message_bytes: raw.store.max_message_bytes,
             },
             rules_path: resolve(&raw.rules.path),
             clients_path: resolve(&raw.clients.path),
@@ -345,6 +393,7 @@ impl Config {
             staff_domains: addresses(&d.staff_domains),
             authserv_id: d.authserv_id.clone(),
             auth_results,
+            limits: limits(&raw.limits),
         })
     }
 

@@ -135,6 +135,14 @@ pub struct StoreConfig {
     /// Attachments larger than this are recorded but not kept (bytes; default 40 MiB).
     #[serde(default = "default_max_attachment")]
     pub max_attachment_bytes: u64,
+    /// Mails larger than this are put aside (quarantined) unread (bytes;
+    /// default 64 MiB): parsing a mail costs a few times its size in memory.
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: u64,
+}
+
+fn default_max_message() -> u64 {
+    64 * 1024 * 1024
 }
 
 fn default_max_attachment() -> u64 {
@@ -279,4 +287,32 @@ pub struct RawConfig {
     pub rules: PathConfig,
     pub clients: PathConfig,
     pub desk: DeskConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// Bounds on reading attachments (every key optional; the defaults fit a
+/// customs desk: a 5 MB, 30-page invoice and a ZIP of 20 scans are read whole).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Pages of a PDF read (default 50).
+    pub max_pdf_pages: Option<u32>,
+    /// Content operators interpreted per PDF (default 2,000,000).
+    pub max_pdf_operators: Option<u64>,
+    /// Decompressed content of one PDF page / of a whole PDF (bytes; 16 / 64 MiB).
+    pub max_pdf_page_content_bytes: Option<u64>,
+    pub max_pdf_content_bytes: Option<u64>,
+    /// Seconds for one PDF / one ZIP / all of one mail's attachments (5 / 15 / 30).
+    pub pdf_timeout_seconds: Option<u64>,
+    pub zip_timeout_seconds: Option<u64>,
+    pub mail_timeout_seconds: Option<u64>,
+    /// Members of one ZIP looked at (64); ZIP-in-ZIP levels opened (2).
+    pub max_zip_members: Option<usize>,
+    pub max_zip_depth: Option<u32>,
+    /// Per mail: decompressed bytes of ZIP members (64 MiB) and members kept (100).
+    pub max_mail_inflated_bytes: Option<u64>,
+    pub max_mail_members: Option<usize>,
+    /// Address space of the attachment reader process (MiB; 512).
+    pub extractor_memory_mib: Option<u64>,
 }

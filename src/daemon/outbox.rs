@@ -34,6 +34,9 @@ impl OutboxWorker {
             if self.token.is_cancelled() {
                 return Ok(sent);
             }
+            // Seen before the flush: a flush that starts after the pipeline
+            // finished sees everything it committed.
+            let finishing = self.finish.is_cancelled();
             let f = crate::outbox::flush(&self.store, sink, self.clock.now())?;
             sent += f.delivered;
             if f.rejected > 0 {
@@ -49,7 +52,7 @@ impl OutboxWorker {
             if f.more {
                 continue;
             }
-            if self.finish.is_cancelled() {
+            if finishing {
                 return Ok(sent);
             }
             let retry = self.store.next_outbox_attempt()?;

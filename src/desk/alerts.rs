@@ -9,7 +9,6 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::Incoming;
-use super::context::parse_dmy;
 use super::draft::Draft;
 use super::model::HistoryEntry;
 use super::view::ViewResult;
@@ -30,14 +29,23 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         d.open_task("remitente_no_verificado", None, None, None, summary, m.mail.message_id.clone())?;
         return Ok(());
     }
+    // `Tipo: …` lines, and the fields of an alert laid out as a table.
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     for c in ALERT_LINE.captures_iter(&m.mail.new_text) {
         let key = crate::text::fold(&c[1]);
         fields.entry(key).or_insert_with(|| c[2].to_string());
     }
+    for (k, v) in &m.mail.fields {
+        if ["tipo", "cliente", "dam", "fecha limite", "vence", "vencimiento", "plazo"].contains(&k.as_str()) {
+            fields.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
     let tipo = fields.get("tipo").cloned().unwrap_or_else(|| m.mail.subject.clone());
-    let deadline =
-        ["fecha limite", "vence", "vencimiento"].iter().find_map(|k| fields.get(*k)).and_then(|s| parse_dmy(s));
+    let today = desk.settings.calendar.local_date(d.now);
+    let deadline = ["fecha limite", "vence", "vencimiento", "plazo"]
+        .iter()
+        .find_map(|k| fields.get(*k))
+        .and_then(|s| super::context::first_date(s, today));
     let dam = m.class.references.get("dam").and_then(|s| s.iter().next().cloned());
     // The client: by the order holding the DAM, else by name or RUC.
     let mut client = None;

@@ -13,7 +13,21 @@ use super::model::{HistoryEntry, Order};
 use super::view::ViewResult;
 use crate::clients::Sender;
 
-static ETA: LazyLock<Regex> = LazyLock::new(|| super::re(r"(?i)\bETA\b[^0-9\n]{0,40}(\d{1,2}/\d{1,2}(?:/\d{2,4})?)"));
+/// `ETA`, `E.T.A.`, `fecha de arribo/llegada`, `arribará el`, `llegada estimada`.
+static ETA: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(
+        r"(?i)\b(?:E\.?T\.?A\.?|fecha (?:estimada )?de (?:arribo|llegada)|llegada estimada|arribar[aá] el|estimated (?:time of )?arrival)",
+    )
+});
+
+/// The date an ETA mention names: the first date in the 60 characters after it.
+fn eta_in(text: &str, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    ETA.find_iter(text).find_map(|m| {
+        let after = &text[m.end()..];
+        let window: String = after.chars().take(60).collect();
+        super::context::first_date(&window, today)
+    })
+}
 static VESSEL: LazyLock<Regex> = LazyLock::new(|| {
     super::re(
         r"(?i)\b(?:la nave|nave|vessel|m/?v)\s+([A-Z][A-Z0-9]*(?:\s+[A-Z][A-Z0-9]*){0,3})\s+(?:viaje|voy\.?|v\.)\s*([A-Z0-9]+)",
@@ -46,8 +60,14 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
             }
         }
     }
-    let text = format!("{}\n{}", m.mail.subject, m.mail.new_text);
-    let eta = ETA.captures(&text).and_then(|c| c.get(1)).map(|c| c.as_str().to_string());
+    let text = format!("{}\n{}\n{}", m.mail.subject, m.mail.new_text, m.mail.forwarded_text);
+    let today = d.desk.settings.calendar.local_date(d.now);
+    let eta = m
+        .mail
+        .field("eta")
+        .and_then(|v| super::context::first_date(v, today))
+        .or_else(|| eta_in(&text, today))
+        .map(super::context::dmy);
     let vessel = VESSEL.captures(&text).map(|c| format!("{} {}", &c[1], &c[2]).trim().to_string());
     if orders.is_empty() {
         let summary = format!("Aviso de transportista sin orden identificada de {}: «{}».", m.from(), m.mail.subject);

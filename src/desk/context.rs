@@ -2,10 +2,7 @@
 //! words and formats people read (Spanish names, `dd/mm/aaaa HH:MM` in
 //! Lima). One builder per block, used by every handler and time job.
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use regex::Regex;
 use serde_json::{Value, json};
 
 use super::Incoming;
@@ -13,8 +10,6 @@ use super::Settings;
 use super::model::Order;
 use crate::calendar::BusinessCalendar;
 use crate::rules::checklists::DeskRules;
-
-static DATE_DMY: LazyLock<Regex> = LazyLock::new(|| super::re(r"(\d{1,2})/(\d{1,2})/(\d{4})"));
 
 /// Document kind → the name shown to people.
 pub fn kind_name(kind: &str) -> &str {
@@ -37,13 +32,16 @@ pub fn local_fmt(cal: &BusinessCalendar, at: DateTime<Utc>) -> String {
     at.with_timezone(&cal.tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
-/// A day-first date (`04/12/2026` is 4 December).
-pub fn parse_dmy(s: &str) -> Option<NaiveDate> {
-    let c = DATE_DMY.captures(s)?;
-    let d = c.get(1)?.as_str().parse().ok()?;
-    let m = c.get(2)?.as_str().parse().ok()?;
-    let y = c.get(3)?.as_str().parse().ok()?;
-    NaiveDate::from_ymd_opt(y, m, d)
+/// The first date written in `text`, as people write them (day first:
+/// `04/12/2026`, `4 de diciembre de 2026`, `Dec 4, 2026`, `2026-12-04`…); a
+/// date without a year is placed near `today` (see `crate::dates`).
+pub fn first_date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    crate::dates::find_dates(text, today).first().map(|f| f.date)
+}
+
+/// `dd/mm/aaaa`, as the desk writes dates.
+pub fn dmy(day: NaiveDate) -> String {
+    day.format("%d/%m/%Y").to_string()
 }
 
 /// The first `max` characters of a text, with `…` when cut.

@@ -3,7 +3,11 @@
 
 mod auth;
 pub mod extract;
+pub mod fields;
+pub mod forward;
+pub mod html;
 pub mod quote;
+pub mod signature;
 
 use std::fmt;
 
@@ -17,7 +21,17 @@ pub use extract::Limits;
 /// Something in a mail that could not be read as expected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    /// Stable short code (`pdf_unreadable`, `no_from`, `encoding`…).
+    /// Stable short code (`pdf_unreadable`, `no_from`, `encoding`…). The
+    /// attachment codes (`pdf_*`, `zip_*`, `extract_limit`, `budget`) are
+    /// listed in [`extract`]; one of them asks the caller to act:
+    ///
+    /// `extractor_died` ([`extract::EXTRACTOR_DIED`]): reading this
+    /// attachment killed the extractor process twice in a row (a memory or
+    /// CPU limit, a signal, a crash), in two fresh processes. The attachment
+    /// is kept without text, and the code is on the mail's problems too
+    /// (detail `NAME: …`). The pipeline quarantines such a mail: a poison
+    /// mail must never stop the desk. A timeout (`pdf_timeout`,
+    /// `zip_timeout`) or a file the reader rejects is not a death.
     pub code: String,
     /// Human detail.
     pub detail: String,
@@ -96,11 +110,35 @@ pub struct Mail {
     pub references: Vec<String>,
     /// Every header as (lower-case name, unfolded raw value), in order.
     pub headers: Vec<(String, String)>,
-    /// What the sender wrote in this mail (plain part, or text from HTML).
+    /// What the sender wrote in this mail (answers between quoted lines
+    /// included), without quoted history, forwarded material or signature.
     pub new_text: String,
-    /// Quoted history (`>` lines, attribution blocks and below).
+    /// Quoted history of a reply (`>` lines, quote containers, attribution
+    /// and reply header blocks and below).
     pub quoted_text: String,
-    /// The text came from an HTML part (there was no plain part).
+    /// Only the lines the sender wrote above the first quoted or forwarded
+    /// part, signature excluded: staff `#commands` are read from here, so a
+    /// client's `#cerrar` quoted below is never obeyed.
+    #[serde(default)]
+    pub command_text: String,
+    /// The body of a forwarded message (from the forward header down, without
+    /// the header block): in a client's `RV:`/`FW:` it is what the client sends.
+    #[serde(default)]
+    pub forwarded_text: String,
+    /// The From address(es) the forward header(s) name, outermost first.
+    #[serde(default)]
+    pub forwarded_from: Vec<Addr>,
+    /// The sender's signature and disclaimer block (closing formula, name,
+    /// phones, confidentiality notices, "Libro de Reclamaciones" links): kept
+    /// out of `new_text` so a company footer never reads as a reclamo.
+    #[serde(default)]
+    pub signature: String,
+    /// Key/value pairs from two-cell HTML table rows and `Key: value` lines
+    /// of the new text (`("fecha limite", "04/12/2026")`), keys folded.
+    #[serde(default)]
+    pub fields: Vec<(String, String)>,
+    /// The text came from an HTML part (read first when there is one: its
+    /// structure tells quotes, forwards and signatures apart).
     pub from_html: bool,
     pub attachments: Vec<Attachment>,
     /// Auto-reply / bulk / bounce signals (see `auth::auto_signals`).
@@ -156,7 +194,38 @@ impl Mail {
     pub fn dmarc_failed(&self) -> bool {
         self.dmarc.as_deref() == Some("fail")
     }
+
+    /// The subject as shown to people: at most [`SUBJECT_SHOWN_CHARS`] characters.
+    pub fn subject_shown(&self) -> String {
+        crate::text::shown(&self.subject, SUBJECT_SHOWN_CHARS)
+    }
+
+    /// The value of a field (folded key, see [`fields::fold_key`]).
+    pub fn field(&self, key: &str) -> Option<&str> {
+        let key = fields::fold_key(key);
+        self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
 }
+
+/// Caps on what a mail can make buzon echo (in replies, digests, logs).
+/// The subject keeps at most this many bytes (RFC 5322's line limit).
+pub const MAX_SUBJECT_BYTES: usize = 998;
+/// Characters of a subject shown to people.
+pub const SUBJECT_SHOWN_CHARS: usize = 300;
+/// References ids kept (the first and the most recent).
+pub const MAX_REFERENCES: usize = 100;
+/// In-Reply-To ids kept.
+pub const MAX_IN_REPLY_TO: usize = 10;
+/// Longest Message-ID / reference id kept (RFC 5322's line limit; longer
+/// ones are dropped, never cut: a cut id names another message).
+pub const MAX_ID_BYTES: usize = 998;
+/// Characters of a display name kept.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Headers kept, and bytes kept of each value.
+pub const MAX_HEADERS: usize = 500;
+pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+/// To and Cc addresses kept (each).
+pub const MAX_RECIPIENTS: usize = 200;
 
 /// What parsing needs to know besides the bytes.
 #[derive(Debug, Clone, Default)]
@@ -193,19 +262,38 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
         mail.problems.push(Problem::new("unparseable", "no message could be parsed from these bytes"));
         return mail;
     };
-    mail.headers = msg.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), unfold(v))).collect();
+    mail.headers = msg
+        .headers_raw()
+        .take(MAX_HEADERS)
+        .map(|(n, v)| {
+            let mut v = unfold(v);
+            crate::text::cap_bytes(&mut v, MAX_HEADER_BYTES);
+            (n.to_ascii_lowercase(), v)
+        })
+        .collect();
     mail.message_id = msg.message_id().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    if mail.message_id.as_ref().is_some_and(|id| id.len() > MAX_ID_BYTES) {
+        mail.message_id = None;
+        mail.problems.push(Problem::new("long_message_id", format!("a Message-ID longer than {MAX_ID_BYTES} bytes")));
+    }
     mail.from = msg.from().and_then(first_addr);
     mail.reply_to = msg.reply_to().map(addrs).unwrap_or_default();
     mail.to = msg.to().map(addrs).unwrap_or_default();
     mail.cc = msg.cc().map(addrs).unwrap_or_default();
+    mail.reply_to.truncate(MAX_RECIPIENTS);
+    mail.to.truncate(MAX_RECIPIENTS);
+    mail.cc.truncate(MAX_RECIPIENTS);
     mail.return_path = msg
         .header_raw("Return-Path")
         .map(|v| v.trim().trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace()).to_ascii_lowercase());
-    mail.subject = msg.subject().unwrap_or("").trim().to_string();
+    mail.subject = crate::text::strip_invisible(msg.subject().unwrap_or("")).trim().to_string();
+    crate::text::cap_bytes(&mut mail.subject, MAX_SUBJECT_BYTES);
     mail.date = msg.date().map(|d| d.to_rfc3339());
     mail.in_reply_to = id_list(msg.in_reply_to());
+    mail.in_reply_to.retain(|r| !r.is_empty() && r.len() <= MAX_ID_BYTES);
+    mail.in_reply_to.truncate(MAX_IN_REPLY_TO);
     mail.references = id_list(msg.references());
+    cap_references(&mut mail.references);
     mail.auto_signals = auth::auto_signals(&msg, mail.from.as_ref().map(|a| a.address.as_str()));
     mail.dmarc = auth::dmarc_result(&msg, &opts.authserv_id, opts.auth_results);
     if mail.auto_signals.iter().any(|s| s.starts_with("report:") || s == "from:mailer-daemon" || s == "from:postmaster")
@@ -213,6 +301,7 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
         mail.bounced_ids = our_quoted_ids(raw);
         // The report's own id is not what bounced.
         mail.bounced_ids.retain(|id| Some(id) != mail.message_id.as_ref());
+        mail.bounced_ids.truncate(MAX_REFERENCES);
     }
     if mail.from.is_none() {
         mail.problems.push(Problem::new("no_from", "no sender address"));
@@ -221,22 +310,62 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
         mail.problems.push(Problem::new("no_message_id", ""));
     }
 
-    let (body, from_html) = match msg.body_text(0) {
-        Some(t) if msg.text_body_count() > 0 || msg.html_body_count() > 0 => {
-            (t.into_owned(), msg.text_part(0).is_some_and(|p| p.is_text_html()))
-        }
-        Some(t) => (t.into_owned(), false),
-        None => (String::new(), false),
-    };
-    mail.from_html = from_html;
-    let split = quote::split(&body);
-    mail.new_text = split.new;
-    mail.quoted_text = split.quoted;
+    let ctx =
+        quote::Context { subject: &mail.subject, reply: !mail.in_reply_to.is_empty() || !mail.references.is_empty() };
+    let parts = body_parts(&msg, ctx);
+    mail.from_html = parts.1;
+    let parts = parts.0;
+    mail.new_text = parts.new;
+    mail.quoted_text = parts.quoted;
+    mail.command_text = parts.command;
+    mail.forwarded_text = parts.forwarded;
+    mail.forwarded_from = parts.forwarded_from;
+    mail.signature = parts.signature;
+    mail.fields = parts.fields;
     if msg.parts.iter().any(|p| p.is_encoding_problem) {
         mail.problems.push(Problem::new("encoding", "a part has a broken transfer encoding"));
     }
     collect_attachments(&msg, opts, 0, None, &mut mail.attachments, &mut mail.problems);
     mail
+}
+
+/// The body split into its parts, and whether it came from HTML. The first
+/// HTML body part is read when there is one (its quote containers, reply
+/// header markers, tables and signature blocks are structure the plain
+/// alternative has lost); else the first plain part.
+fn body_parts(msg: &Message<'_>, ctx: quote::Context<'_>) -> (quote::Parts, bool) {
+    let plain = match msg.text_part(0).map(|p| &p.body) {
+        Some(PartType::Text(t)) => Some(t.as_ref()),
+        _ => None,
+    };
+    if let Some(PartType::Html(h)) = msg.html_part(0).map(|p| &p.body) {
+        let doc = html::to_doc(h);
+        // An HTML alternative much poorer than the plain one ("..." beside
+        // a full report) is not the mail's text.
+        let poor = plain.is_some_and(|t| doc.text_len() * 2 < t.trim().len());
+        if !doc.is_blank() && !poor {
+            let lines = doc.lines();
+            return (quote::parts(&lines, &doc.rows, ctx), true);
+        }
+    }
+    match plain {
+        Some(t) => (quote::parts_of_text(t, ctx), false),
+        _ => match msg.body_text(0) {
+            Some(t) => (quote::parts_of_text(&t, ctx), false),
+            None => (quote::Parts::default(), false),
+        },
+    }
+}
+
+/// At most [`MAX_REFERENCES`] ids: the thread's first and the most recent
+/// ones (what threading needs); overlong ids dropped.
+fn cap_references(refs: &mut Vec<String>) {
+    refs.retain(|r| !r.is_empty() && r.len() <= MAX_ID_BYTES);
+    if refs.len() > MAX_REFERENCES {
+        let tail = refs.split_off(refs.len() - (MAX_REFERENCES - 1));
+        refs.truncate(1);
+        refs.extend(tail);
+    }
 }
 
 fn unfold(v: &str) -> String {
@@ -258,7 +387,11 @@ fn to_addr(a: &mail_parser::Addr<'_>) -> Option<Addr> {
     if address.is_empty() {
         return None;
     }
-    Some(Addr { name: a.name().unwrap_or("").trim().to_string(), address })
+    if address.len() > 320 {
+        return None;
+    }
+    let name = crate::text::strip_invisible(a.name().unwrap_or(""));
+    Some(Addr { name: crate::text::shown(name.trim(), MAX_NAME_CHARS), address })
 }
 
 fn first_addr(a: &Address<'_>) -> Option<Addr> {
@@ -285,6 +418,20 @@ fn collect_attachments(
     out: &mut Vec<Attachment>,
     problems: &mut Vec<Problem>,
 ) {
+    // One budget for the whole mail, forwarded mails inside it included.
+    let mut extractor = extract::MailExtractor::new(&opts.limits);
+    collect_into(msg, opts, &mut extractor, depth, container, out, problems);
+}
+
+fn collect_into(
+    msg: &Message<'_>,
+    opts: &ParseOptions,
+    extractor: &mut extract::MailExtractor<'_>,
+    depth: usize,
+    container: Option<&str>,
+    out: &mut Vec<Attachment>,
+    problems: &mut Vec<Problem>,
+) {
     for part in msg.attachments() {
         let name = part.attachment_name().map(sanitize_name).unwrap_or_default();
         let content_type = part
@@ -305,7 +452,8 @@ fn collect_attachments(
                 if let Some(b) = nested.body_text(0) {
                     text.push_str(&b);
                 }
-                extract::truncate(&mut text, opts.limits.max_text_bytes);
+                let mut att_problems = Vec::new();
+                extract::cap_text(&mut text, opts.limits.max_text_bytes, &mut att_problems);
                 out.push(Attachment {
                     name: label.clone(),
                     content_type: "message/rfc822".into(),
@@ -314,11 +462,11 @@ fn collect_attachments(
                     text,
                     inline: false,
                     container: container.map(str::to_string),
-                    problems: Vec::new(),
+                    problems: att_problems,
                     data: raw.to_vec(),
                 });
                 if depth < MAX_NESTING {
-                    collect_attachments(nested, opts, depth + 1, Some(&label), out, problems);
+                    collect_into(nested, opts, extractor, depth + 1, Some(&label), out, problems);
                 } else {
                     problems.push(Problem::new("nesting_limit", "forwarded mails nested too deep"));
                 }
@@ -330,13 +478,18 @@ fn collect_attachments(
                     PartType::Binary(b) | PartType::InlineBinary(b) => b,
                     _ => &[],
                 };
-                let att = build_attachment(name, content_type, inline, data, container, opts, out);
+                let att = build_attachment(name, content_type, inline, data, container, opts, extractor, out, problems);
                 out.push(att);
             }
         }
     }
 }
 
+/// One attachment as the mail carries it. A PDF's text and a ZIP's members
+/// come from the extractor (bounded; see [`extract`]); a ZIP's members go to
+/// `out` before the archive itself, which the caller pushes. A file the
+/// extractor died on twice marks the mail too (`extractor_died`).
+#[allow(clippy::too_many_arguments)]
 fn build_attachment(
     name: String,
     content_type: String,
@@ -344,7 +497,9 @@ fn build_attachment(
     data: &[u8],
     container: Option<&str>,
     opts: &ParseOptions,
+    extractor: &mut extract::MailExtractor<'_>,
     out: &mut Vec<Attachment>,
+    mail_problems: &mut Vec<Problem>,
 ) -> Attachment {
     let mut att = Attachment {
         sha256: hex::encode(Sha256::digest(data)),
@@ -360,35 +515,45 @@ fn build_attachment(
     if opts.skip_extraction {
         return att;
     }
-    let limits = &opts.limits;
-    if extract::is_pdf(&att.name, &att.content_type, data) {
-        match extract::pdf_text(data, limits) {
-            Ok(t) if t.trim().is_empty() => att.problems.push(Problem::new("pdf_no_text", "no text layer (a scan?)")),
-            Ok(t) => att.text = t,
-            Err(p) => att.problems.push(p),
-        }
+    let what = if extract::is_pdf(&att.name, &att.content_type, data) {
+        Some(extract::What::Pdf)
     } else if extract::is_zip(&att.name, &att.content_type, data) {
-        let members = extract::zip_members(data, limits, &mut att.problems);
-        for m in members {
-            att.text.push_str(&m.name);
-            att.text.push('\n');
-            let member_name = sanitize_name(&m.name);
-            let ct =
-                if extract::is_pdf(&member_name, "", &m.data) { "application/pdf" } else { "application/octet-stream" };
-            let member = build_attachment(member_name, ct.into(), false, &m.data, Some(&att.name), opts, out);
-            if m.size as usize != m.data.len() {
-                att.problems.push(Problem::new("zip_limit", format!("{} truncated", member.name)));
+        Some(extract::What::Zip)
+    } else {
+        None
+    };
+    match what {
+        Some(what) => {
+            let x = extractor.extract(what, &att.name, data);
+            att.text = x.text;
+            att.problems = x.problems;
+            for m in x.members {
+                out.push(Attachment {
+                    sha256: hex::encode(Sha256::digest(&m.data)),
+                    size: m.data.len(),
+                    text: m.text,
+                    inline: false,
+                    container: Some(m.container),
+                    problems: m.problems,
+                    data: m.data,
+                    name: m.name,
+                    content_type: m.content_type,
+                });
             }
-            att.text.push_str(&member.text);
-            out.push(member);
+            if let Some(p) = att.problems.iter().find(|p| p.code == extract::EXTRACTOR_DIED) {
+                let label = if att.name.is_empty() { "(sin nombre)" } else { att.name.as_str() };
+                mail_problems.push(Problem::new(extract::EXTRACTOR_DIED, format!("{label}: {}", p.detail)));
+            }
         }
-    } else if att.content_type.starts_with("text/")
-        || att.content_type.ends_with("/csv")
-        || att.content_type.ends_with("/xml")
-    {
-        att.text = String::from_utf8_lossy(data).into_owned();
+        None if att.content_type.starts_with("text/")
+            || att.content_type.ends_with("/csv")
+            || att.content_type.ends_with("/xml") =>
+        {
+            att.text = String::from_utf8_lossy(data).into_owned();
+        }
+        None => {}
     }
-    extract::truncate(&mut att.text, limits.max_text_bytes);
+    extract::cap_text(&mut att.text, opts.limits.max_text_bytes, &mut att.problems);
     att
 }
 
@@ -396,7 +561,7 @@ fn build_attachment(
 /// (Names are never used as paths; the store addresses files by hash.)
 pub fn sanitize_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = base.chars().filter(|&c| !c.is_control() && !crate::text::is_invisible_control(c)).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_string();
     let mut cleaned = cleaned;
     extract::truncate(&mut cleaned, 255);

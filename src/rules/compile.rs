@@ -18,7 +18,13 @@ pub enum Field {
     Subject,
     NewText,
     QuotedText,
+    Signature,
+    Forwarded,
+    ForwardedFrom,
+    CommandText,
     Text,
+    /// What the sender sends us: the subject, its new text and what it forwards.
+    Sent,
     From,
     FromDomain,
     To,
@@ -26,6 +32,8 @@ pub enum Field {
     Dmarc,
     /// A header's value (name lower case).
     Header(String),
+    /// A field's value (key folded).
+    MailField(String),
     AttachmentName,
     AttachmentType,
     AttachmentText,
@@ -40,6 +48,8 @@ impl Field {
 
 /// Sender roles a rule can test.
 pub const SENDER_ROLES: &[&str] = &["ours", "staff", "client", "partner", "unknown"];
+/// Roles of a forwarded From (`none`: the mail forwards nothing).
+pub const FORWARDED_ROLES: &[&str] = &["ours", "staff", "client", "partner", "unknown", "none"];
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
@@ -51,8 +61,14 @@ pub enum Cond {
     Pattern(Vec<usize>),
     /// The header is present.
     HeaderPresent(String),
+    /// The field is present (key folded).
+    FieldPresent(String),
     Sender(Vec<String>),
     HasAttachments(bool),
+    /// What the sender wrote holds a known staff command.
+    Command(bool),
+    /// The role of the forwarded From (`none`: nothing forwarded).
+    ForwardedSender(Vec<String>),
     Label(String),
     /// A document kind (`*` any) among the attachments.
     Document(String),
@@ -105,7 +121,11 @@ impl PatternTable {
         self.count += 1;
         // `text` is the subject or the new text: the pattern joins both sets
         // under one id, so the new text is scanned once for all its patterns.
-        let fields = if field == Field::Text { vec![Field::Subject, Field::NewText] } else { vec![field] };
+        let fields = match field {
+            Field::Text => vec![Field::Subject, Field::NewText],
+            Field::Sent => vec![Field::Subject, Field::NewText, Field::Forwarded],
+            _ => vec![field],
+        };
         for f in fields {
             let entry = self.pending.entry(f).or_default();
             entry.0.push(folded.clone());
@@ -140,6 +160,22 @@ pub struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
+    /// The roles of a `sender`-like test, each checked against `known`.
+    fn roles(&mut self, s: &Spanned<Patterns>, known: &[&str]) -> Vec<String> {
+        let mut roles = Vec::new();
+        for (role, rspan) in &s.get_ref().0 {
+            if known.contains(&role.as_str()) {
+                roles.push(role.clone());
+            } else {
+                self.err(
+                    rspan.clone().or(Some(s.span())),
+                    format!("unknown role `{role}`; use one of: {}", known.join(", ")),
+                );
+            }
+        }
+        roles
+    }
+
     fn err(&mut self, span: Option<Range<usize>>, msg: impl Into<String>) {
         self.errors.push(Diagnostic::at(self.file, self.text, span, msg));
     }
@@ -200,11 +236,16 @@ impl Compiler<'_> {
         if let Some(v) = list(self, &r.none) {
             parts.push(Cond::None(v));
         }
-        let simple: [(&Option<Spanned<Patterns>>, Field); 11] = [
+        let simple: [(&Option<Spanned<Patterns>>, Field); 16] = [
             (&r.subject, Field::Subject),
             (&r.new_text, Field::NewText),
             (&r.quoted_text, Field::QuotedText),
+            (&r.signature, Field::Signature),
+            (&r.forwarded, Field::Forwarded),
+            (&r.forwarded_from, Field::ForwardedFrom),
+            (&r.command_text, Field::CommandText),
             (&r.text, Field::Text),
+            (&r.sent, Field::Sent),
             (&r.from, Field::From),
             (&r.from_domain, Field::FromDomain),
             (&r.to, Field::To),
@@ -221,31 +262,44 @@ impl Compiler<'_> {
         if let Some(p) = &r.dmarc {
             parts.push(self.patterns(Field::Dmarc, p));
         }
-        match (&r.header, &r.matches) {
-            (Some(h), Some(m)) => {
+        match (&r.header, &r.field, &r.matches) {
+            (Some(h), Some(f), _) => {
+                self.err(Some(f.span()), "`field` and `header` cannot share one `matches`: put them in two tables");
+                let _ = h;
+            }
+            (Some(h), None, Some(m)) => {
                 let name = h.get_ref().trim().to_ascii_lowercase();
                 parts.push(self.patterns(Field::Header(name), m));
             }
-            (Some(h), None) => parts.push(Cond::HeaderPresent(h.get_ref().trim().to_ascii_lowercase())),
-            (None, Some(m)) => self.err(Some(m.span()), "`matches` needs `header = \"Name\"` beside it"),
-            (None, None) => {}
-        }
-        if let Some(s) = &r.sender {
-            let mut roles = Vec::new();
-            for (role, rspan) in &s.get_ref().0 {
-                if SENDER_ROLES.contains(&role.as_str()) {
-                    roles.push(role.clone());
-                } else {
-                    self.err(
-                        rspan.clone().or(Some(s.span())),
-                        format!("unknown sender role `{role}`; use one of: {}", SENDER_ROLES.join(", ")),
-                    );
+            (Some(h), None, None) => parts.push(Cond::HeaderPresent(h.get_ref().trim().to_ascii_lowercase())),
+            (None, Some(f), m) => {
+                let key = crate::mail::fields::fold_key(f.get_ref());
+                if key.is_empty() {
+                    self.err(Some(f.span()), "an empty field name never matches; write a key such as \"fecha limite\"");
+                }
+                match m {
+                    Some(m) => parts.push(self.patterns(Field::MailField(key), m)),
+                    None => parts.push(Cond::FieldPresent(key)),
                 }
             }
+            (None, None, Some(m)) => {
+                self.err(Some(m.span()), "`matches` needs `header = \"Name\"` or `field = \"name\"` beside it")
+            }
+            (None, None, None) => {}
+        }
+        if let Some(s) = &r.sender {
+            let roles = self.roles(s, SENDER_ROLES);
             parts.push(Cond::Sender(roles));
+        }
+        if let Some(s) = &r.forwarded_sender {
+            let roles = self.roles(s, FORWARDED_ROLES);
+            parts.push(Cond::ForwardedSender(roles));
         }
         if let Some(b) = r.has_attachments {
             parts.push(Cond::HasAttachments(b));
+        }
+        if let Some(b) = r.command {
+            parts.push(Cond::Command(b));
         }
         if let Some(l) = &r.label {
             if self.in_document_rule {

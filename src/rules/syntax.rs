@@ -53,8 +53,22 @@ pub struct RawCond {
     pub subject: Option<Spanned<Patterns>>,
     pub new_text: Option<Spanned<Patterns>>,
     pub quoted_text: Option<Spanned<Patterns>>,
+    /// The sender's signature and disclaimer block.
+    pub signature: Option<Spanned<Patterns>>,
+    /// The body of a forwarded message.
+    pub forwarded: Option<Spanned<Patterns>>,
+    /// The From addresses named by the forward header(s).
+    pub forwarded_from: Option<Spanned<Patterns>>,
+    /// The lines above the first quoted or forwarded part (staff commands).
+    pub command_text: Option<Spanned<Patterns>>,
+    /// A field name (`fecha limite`, `dam`); with `matches`, its value must
+    /// match; alone, it must be present.
+    pub field: Option<Spanned<String>>,
     /// Subject and new text.
     pub text: Option<Spanned<Patterns>>,
+    /// The subject, the new text and the forwarded text: what the sender
+    /// sends us (a client's `RV:` of its manager's complaint is its complaint).
+    pub sent: Option<Spanned<Patterns>>,
     pub from: Option<Spanned<Patterns>>,
     pub from_domain: Option<Spanned<Patterns>>,
     /// Any To or Cc address.
@@ -68,7 +82,12 @@ pub struct RawCond {
     pub matches: Option<Spanned<Patterns>>,
     /// ours | staff | client | partner | unknown
     pub sender: Option<Spanned<Patterns>>,
+    /// The role of the forwarded From: ours | staff | client | partner | unknown | none
+    pub forwarded_sender: Option<Spanned<Patterns>>,
     pub has_attachments: Option<bool>,
+    /// The text the sender wrote above any quote holds a known `#command`
+    /// (the desk's own table of verbs: a new command needs no rule edit).
+    pub command: Option<bool>,
     /// A label already given by an earlier rule.
     pub label: Option<Spanned<String>>,
     /// A document kind found among the attachments (`*` for any kind).

@@ -54,11 +54,23 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
+/// A free port for a test server on 127.0.0.1, from 20000–31999: below
+/// Linux's ephemeral range (32768–60999), so that no client socket (of
+/// buzon, of another test) ever takes it between the check and the server's
+/// start; handed out once per test process (tests of one binary run at once,
+/// binaries one after another), starting at a place of its own per process.
 fn free_port() -> u16 {
-    match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
-        Ok(a) => a.port(),
-        Err(e) => panic!("no free port: {e}"),
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = (std::process::id() % 120) * 100;
+    for _ in 0..12_000 {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = 20_000 + ((start + n) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
     }
+    panic!("no free port in 20000–31999")
 }
 
 impl Stack {

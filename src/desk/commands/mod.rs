@@ -30,39 +30,7 @@ use super::model::{HistoryEntry, ReclamoState, TaskState};
 use super::reply::{Letter, Threading};
 use super::view::ViewResult;
 use crate::clients::Sender;
-use crate::text::fold;
-
-/// Every verb the desk knows, in the order the help text lists them.
-pub const VERBS: &[&str] = &[
-    "estado", "etapa", "eta", "nave", "regimen", "vence", "cerrar", "archivar", "reabrir", "revisado", "resuelto",
-    "hecho", "fusionar", "mover", "asignar",
-];
-
-/// One parsed command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Command {
-    pub verb: String,
-    pub target: String,
-    pub rest: String,
-}
-
-/// The command lines of a text (`#verb TARGET rest…`).
-pub fn parse(text: &str) -> Vec<Command> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        let Some(body) = line.strip_prefix('#') else { continue };
-        let mut parts = body.splitn(3, char::is_whitespace);
-        let verb = fold(parts.next().unwrap_or(""));
-        if verb.is_empty() || !verb.chars().all(|c| c.is_ascii_alphabetic()) {
-            continue;
-        }
-        let target = parts.next().unwrap_or("").trim().to_ascii_uppercase();
-        let rest = parts.next().unwrap_or("").trim().to_string();
-        out.push(Command { verb, target, rest });
-    }
-    out
-}
+pub use crate::command_line::{Command, VERBS, parse};
 
 /// What one command did: a confirmation, or why it was not done.
 pub(super) type Done = Result<String, String>;
@@ -79,7 +47,9 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     }
     let who = m.from().to_string();
     let mut results = Vec::new();
-    for c in parse(&m.mail.new_text) {
+    // Only what the staff member wrote above any quoted or forwarded part:
+    // a client's `#cerrar` inside a quote is never obeyed.
+    for c in parse(&m.mail.command_text) {
         let line = match apply(d, &c, &who)? {
             Ok(msg) => format!("OK: {msg}"),
             Err(msg) => format!("Error en «#{} {}»: {msg}", c.verb, super::context::excerpt(&c.target, 40)),
@@ -121,9 +91,7 @@ fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
         "fusionar" => fixes::merge(d, c, who),
         "mover" => fixes::move_document(d, c, who),
         "asignar" => fixes::assign(d, c, who),
-        other => Ok(Err(format!(
-            "comando desconocido #{other}; use #estado, #eta, #nave, #regimen, #vence, #cerrar, #archivar, #reabrir, #revisado, #resuelto, #hecho, #fusionar, #mover o #asignar"
-        ))),
+        other => Ok(Err(format!("comando desconocido #{other}; use uno de: #{}", VERBS.join(", #")))),
     }
 }
 

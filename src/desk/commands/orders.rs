@@ -1,7 +1,7 @@
 //! Commands on one order: stage, ETA, vessel, regime, regime expiry,
 //! close/archive/reopen, documents reviewed.
 
-use super::super::context::parse_dmy;
+use super::super::context::{dmy, first_date};
 use super::super::documents::missing;
 use super::super::draft::Draft;
 use super::super::model::HistoryEntry;
@@ -17,6 +17,7 @@ const MAX_VESSEL: usize = 60;
 pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
     let desk = d.desk;
     let rules = &desk.rules.desk;
+    let today = desk.settings.calendar.local_date(d.now);
     let Some(mut o) = d.order(&c.target)? else {
         return Ok(Err(format!("no existe la orden {}", c.target)));
     };
@@ -47,10 +48,10 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
                         o.history.push(HistoryEntry::public(d.now, format!("Canal {canal}")));
                     }
                     Some(("eta", v)) => {
-                        let Some(day) = parse_dmy(v) else {
+                        let Some(day) = crate::dates::parse_date_on(v, today) else {
                             return Ok(Err(format!("fecha inválida «{v}» (dd/mm/aaaa)")));
                         };
-                        o.eta = Some(day.format("%d/%m/%Y").to_string());
+                        o.eta = Some(dmy(day));
                     }
                     _ => return Ok(Err(format!("no entiendo «{kv}» (use dam=, canal=, eta=)"))),
                 }
@@ -64,10 +65,10 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
         "eta" => {
             // Only the date is data: whatever else the line says stays in
             // the (internal) history with the command.
-            let Some(day) = parse_dmy(&c.rest) else {
+            let Some(day) = first_date(&c.rest, today) else {
                 return Ok(Err(format!("fecha inválida «{}» (dd/mm/aaaa)", c.rest)));
             };
-            let eta = day.format("%d/%m/%Y").to_string();
+            let eta = dmy(day);
             let msg = format!("orden {} con ETA {eta}", o.id);
             o.eta = Some(eta);
             msg
@@ -98,7 +99,7 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
             format!("orden {} con régimen {}", o.id, o.regime)
         }
         "vence" => {
-            let Some(day) = parse_dmy(&c.rest) else {
+            let Some(day) = first_date(&c.rest, today) else {
                 return Ok(Err(format!("fecha inválida «{}» (dd/mm/aaaa)", c.rest)));
             };
             let cal = &desk.settings.calendar;

@@ -199,3 +199,28 @@ fn a_quick_answer_to_our_own_mail_with_nothing_new_gets_no_automatic_answer() {
     w.mail("2026-12-01T10:40", &later);
     assert_eq!(w.sent_of("estado").len(), 1);
 }
+
+#[test]
+fn a_clients_command_quoted_in_a_staff_html_reply_is_not_obeyed() {
+    // Outlook (HTML only): the client's mail inside the reply, no attribution
+    // line; the client wrote `#cerrar` in it.
+    let mut w = World::default();
+    w.mail("2026-12-01T10:00", &docs("d1@andestextil.test", 1));
+    let html = "<html><body><div>Gracias Patricia, lo reviso y le confirmo.</div><div>Carla</div>\
+        <div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>De:</b> Patricia Huamán &lt;phuaman@andestextil.test&gt;<br>\
+        <b>Enviado:</b> martes, 1 de diciembre de 2026 10:30<br><b>Para:</b> Operaciones<br><b>Asunto:</b> Documentos</div>\
+        <div>#cerrar OC-2026-000001</div><div>#resuelto R-000001 ya está</div></body></html>";
+    let reply = format!(
+        "From: Carla Vega <cvega@cli.test>\nTo: ops@cli.test\nSubject: RE: Documentos\nMessage-ID: <c1@cli.test>\nDate: Tue, 01 Dec 2026 11:00:00 -0500\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n{html}\n"
+    );
+    let d = w.mail("2026-12-01T11:00", &reply);
+    assert!(!w.mem.orders["OC-2026-000001"].closed, "a quoted client command was obeyed: {:?}", d.outcome);
+    // The staff member's own command above the quote is obeyed.
+    let own = reply
+        .replace("Gracias Patricia, lo reviso y le confirmo.", "#nave OC-2026-000001 MSC LORETO 611W")
+        .replace("c1@cli.test", "c2@cli.test");
+    w.mail("2026-12-01T11:05", &own);
+    let o = &w.mem.orders["OC-2026-000001"];
+    assert_eq!(o.vessel.as_deref(), Some("MSC LORETO 611W"));
+    assert!(!o.closed);
+}
