@@ -49,6 +49,7 @@ impl App {
     pub fn parse_options(&self) -> crate::mail::ParseOptions {
         crate::mail::ParseOptions {
             authserv_id: self.config.authserv_id.clone(),
+            auth_results: self.config.auth_results,
             limits: self.config.limits.clone(),
             ..Default::default()
         }

@@ -29,6 +29,7 @@
 //! | [`calendar`], [`clock`] | business time in America/Lima; the one reader of wall time |
 //! | [`backoff`], [`tls`] | the one retry policy; the one TLS connector |
 //! | [`diag`], [`text`], [`templates`] | diagnostics, accent folding, minijinja templates |
+//! | [`check`] | `buzon check`: the mailbox and outbox tested step by step, each with its fix |
 //! | [`cli`] | the command line (one file per command) |
 //!
 //! See ARCHITECTURE.md for the rooms, the one-way walk of a mail and of a
@@ -43,6 +44,7 @@
 pub mod app;
 pub mod backoff;
 pub mod calendar;
+pub mod check;
 pub mod cli;
 pub mod clients;
 pub mod clock;

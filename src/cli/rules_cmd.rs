@@ -48,6 +48,7 @@ pub fn execute(config_path: &Path, cmd: RulesCommand, _now: chrono::DateTime<chr
             let cases = crate::rules::test::load_cases(&dir).map_err(crate::diag::Diagnostics)?;
             let opts = crate::mail::ParseOptions {
                 authserv_id: config.authserv_id.clone(),
+                auth_results: config.auth_results,
                 limits: config.limits.clone(),
                 ..Default::default()
             };
