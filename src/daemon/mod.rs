@@ -8,6 +8,7 @@
 
 mod outbox;
 mod pipeline;
+mod poison;
 mod tokens;
 
 use std::path::Path;
