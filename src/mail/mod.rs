@@ -1,6 +1,7 @@
 //! Parse: raw bytes → one normalised [`Mail`]. Never panics, whatever the
 //! bytes; what could not be read is recorded in [`Mail::problems`].
 
+mod attachments;
 mod auth;
 pub mod extract;
 pub mod fields;
@@ -11,7 +12,7 @@ pub mod signature;
 
 use std::fmt;
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Address, HeaderValue, Message, MessageParser, PartType};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -239,8 +240,6 @@ pub struct ParseOptions {
     pub skip_extraction: bool,
 }
 
-const MAX_NESTING: usize = 4;
-
 /// Parse raw bytes into a [`Mail`]. Never fails: unreadable input yields a
 /// mail with what could be read and the problems recorded.
 pub fn parse(raw: &[u8], opts: &ParseOptions) -> Mail {
@@ -325,7 +324,7 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
     if msg.parts.iter().any(|p| p.is_encoding_problem) {
         mail.problems.push(Problem::new("encoding", "a part has a broken transfer encoding"));
     }
-    collect_attachments(&msg, opts, 0, None, &mut mail.attachments, &mut mail.problems);
+    attachments::collect(&msg, opts, &mut mail.attachments, &mut mail.problems);
     mail
 }
 
@@ -408,153 +407,6 @@ fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(l) => l.iter().map(|t| t.trim().to_string()).collect(),
         _ => Vec::new(),
     }
-}
-
-fn collect_attachments(
-    msg: &Message<'_>,
-    opts: &ParseOptions,
-    depth: usize,
-    container: Option<&str>,
-    out: &mut Vec<Attachment>,
-    problems: &mut Vec<Problem>,
-) {
-    // One budget for the whole mail, forwarded mails inside it included.
-    let mut extractor = extract::MailExtractor::new(&opts.limits);
-    collect_into(msg, opts, &mut extractor, depth, container, out, problems);
-}
-
-fn collect_into(
-    msg: &Message<'_>,
-    opts: &ParseOptions,
-    extractor: &mut extract::MailExtractor<'_>,
-    depth: usize,
-    container: Option<&str>,
-    out: &mut Vec<Attachment>,
-    problems: &mut Vec<Problem>,
-) {
-    for part in msg.attachments() {
-        let name = part.attachment_name().map(sanitize_name).unwrap_or_default();
-        let content_type = part
-            .content_type()
-            .map(|ct| match ct.subtype() {
-                Some(s) => format!("{}/{}", ct.ctype(), s),
-                None => ct.ctype().to_string(),
-            })
-            .unwrap_or_else(|| "application/octet-stream".into())
-            .to_ascii_lowercase();
-        let inline = part.content_disposition().is_some_and(|cd| cd.ctype().eq_ignore_ascii_case("inline"));
-        match &part.body {
-            PartType::Message(nested) => {
-                let label = if name.is_empty() { "mensaje-adjunto.eml".to_string() } else { name.clone() };
-                let raw = nested.raw_message();
-                let mut text = nested.subject().unwrap_or("").to_string();
-                text.push('\n');
-                if let Some(b) = nested.body_text(0) {
-                    text.push_str(&b);
-                }
-                let mut att_problems = Vec::new();
-                extract::cap_text(&mut text, opts.limits.max_text_bytes, &mut att_problems);
-                out.push(Attachment {
-                    name: label.clone(),
-                    content_type: "message/rfc822".into(),
-                    size: raw.len(),
-                    sha256: hex::encode(Sha256::digest(raw)),
-                    text,
-                    inline: false,
-                    container: container.map(str::to_string),
-                    problems: att_problems,
-                    data: raw.to_vec(),
-                });
-                if depth < MAX_NESTING {
-                    collect_into(nested, opts, extractor, depth + 1, Some(&label), out, problems);
-                } else {
-                    problems.push(Problem::new("nesting_limit", "forwarded mails nested too deep"));
-                }
-            }
-            PartType::Multipart(_) => {}
-            body => {
-                let data: &[u8] = match body {
-                    PartType::Text(t) | PartType::Html(t) => t.as_bytes(),
-                    PartType::Binary(b) | PartType::InlineBinary(b) => b,
-                    _ => &[],
-                };
-                let att = build_attachment(name, content_type, inline, data, container, opts, extractor, out, problems);
-                out.push(att);
-            }
-        }
-    }
-}
-
-/// One attachment as the mail carries it. A PDF's text and a ZIP's members
-/// come from the extractor (bounded; see [`extract`]); a ZIP's members go to
-/// `out` before the archive itself, which the caller pushes. A file the
-/// extractor died on twice marks the mail too (`extractor_died`).
-#[allow(clippy::too_many_arguments)]
-fn build_attachment(
-    name: String,
-    content_type: String,
-    inline: bool,
-    data: &[u8],
-    container: Option<&str>,
-    opts: &ParseOptions,
-    extractor: &mut extract::MailExtractor<'_>,
-    out: &mut Vec<Attachment>,
-    mail_problems: &mut Vec<Problem>,
-) -> Attachment {
-    let mut att = Attachment {
-        sha256: hex::encode(Sha256::digest(data)),
-        size: data.len(),
-        text: String::new(),
-        inline,
-        container: container.map(str::to_string),
-        problems: Vec::new(),
-        data: data.to_vec(),
-        name,
-        content_type,
-    };
-    if opts.skip_extraction {
-        return att;
-    }
-    let what = if extract::is_pdf(&att.name, &att.content_type, data) {
-        Some(extract::What::Pdf)
-    } else if extract::is_zip(&att.name, &att.content_type, data) {
-        Some(extract::What::Zip)
-    } else {
-        None
-    };
-    match what {
-        Some(what) => {
-            let x = extractor.extract(what, &att.name, data);
-            att.text = x.text;
-            att.problems = x.problems;
-            for m in x.members {
-                out.push(Attachment {
-                    sha256: hex::encode(Sha256::digest(&m.data)),
-                    size: m.data.len(),
-                    text: m.text,
-                    inline: false,
-                    container: Some(m.container),
-                    problems: m.problems,
-                    data: m.data,
-                    name: m.name,
-                    content_type: m.content_type,
-                });
-            }
-            if let Some(p) = att.problems.iter().find(|p| p.code == extract::EXTRACTOR_DIED) {
-                let label = if att.name.is_empty() { "(sin nombre)" } else { att.name.as_str() };
-                mail_problems.push(Problem::new(extract::EXTRACTOR_DIED, format!("{label}: {}", p.detail)));
-            }
-        }
-        None if att.content_type.starts_with("text/")
-            || att.content_type.ends_with("/csv")
-            || att.content_type.ends_with("/xml") =>
-        {
-            att.text = String::from_utf8_lossy(data).into_owned();
-        }
-        None => {}
-    }
-    extract::cap_text(&mut att.text, opts.limits.max_text_bytes, &mut att.problems);
-    att
 }
 
 /// A file name safe to show and to match: no path, no control characters.
