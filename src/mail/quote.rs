@@ -240,7 +240,18 @@ pub fn parts(lines: &[(&str, Kind)], rows: &[Row], ctx: Context<'_>) -> Parts {
     let own: Vec<usize> = (0..hard).filter(|&i| region[i] == Region::New).collect();
     let own_lines: Vec<(&str, Kind)> = own.iter().map(|&i| lines[i]).collect();
     let own_folded: Vec<&str> = own.iter().map(|&i| folded[i]).collect();
-    if let Some(s) = signature::start(&own_lines, &own_folded) {
+    let history: std::collections::HashSet<&str> = (0..n)
+        .filter(|&i| matches!(region[i], Region::Quoted | Region::Forwarded))
+        .map(|i| signature::history_line(folded[i]))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let repeated = if history.is_empty() { None } else { signature::repeated(&own_folded, &history) };
+    let shaped = signature::start(&own_lines, &own_folded);
+    let sig = match (shaped, repeated) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(s) = sig {
         for &i in &own[s..] {
             region[i] = Region::Signature;
         }

@@ -246,6 +246,42 @@ fn is_name_like(orig: &str) -> bool {
     }) && t.starts_with(|c: char| c.is_uppercase())
 }
 
+/// Where a signature the sender already used in the same thread begins:
+/// the longest run of last lines (at least [`REPEATED_MIN`] non-empty ones,
+/// never the first line written) that also stand, each of them, in the
+/// quoted or forwarded history — the sender's earlier mail, quoted below,
+/// carries the same block. This finds slogans and notices no shape names
+/// ("Juntos hacemos crecer el Perú", "si tiene algún reclamo llame a…").
+/// `history` holds the history's lines folded, without their `>` marks. A
+/// command or a question is never part of it.
+pub fn repeated(own: &[&str], history: &std::collections::HashSet<&str>) -> Option<usize> {
+    let first = own.iter().position(|l| !l.is_empty())?;
+    let mut start = None;
+    let mut count = 0;
+    for (i, l) in own.iter().enumerate().rev() {
+        if i <= first {
+            break;
+        }
+        if l.is_empty() {
+            continue;
+        }
+        if is_command(l) || l.contains('?') || l.chars().count() < 3 || !history.contains(l) {
+            break;
+        }
+        count += 1;
+        start = Some(i);
+    }
+    start.filter(|_| count >= REPEATED_MIN)
+}
+
+/// Lines a repeated tail needs to be a signature.
+const REPEATED_MIN: usize = 2;
+
+/// A history line as [`repeated`] compares it: its `>` marks taken away.
+pub fn history_line(folded: &str) -> &str {
+    folded.trim_start_matches(|c: char| c == '>' || c.is_whitespace()).trim_end()
+}
+
 /// Signatures are looked for among the last lines only.
 const WINDOW: usize = 60;
 
@@ -415,6 +451,40 @@ pub fn start(lines: &[(&str, Kind)], folded: &[&str]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_repeated_in_the_history_is_the_signature() {
+        let history: std::collections::HashSet<&str> =
+            ["juntos hacemos crecer el peru", "si tiene algun reclamo llame a calidad", "carlos mendoza", "gracias"]
+                .into_iter()
+                .collect();
+        let cases: &[(&[&str], Option<usize>)] = &[
+            // The slogan block of the earlier mail, repeated: the signature.
+            (
+                &[
+                    "ya les envie el bl",
+                    "",
+                    "carlos mendoza",
+                    "juntos hacemos crecer el peru",
+                    "si tiene algun reclamo llame a calidad",
+                ],
+                Some(2),
+            ),
+            // One repeated line is not enough.
+            (&["ya les envie el bl", "", "gracias"], None),
+            // Never the first line written, even when all of it repeats.
+            (&["carlos mendoza", "juntos hacemos crecer el peru"], None),
+            // A new line after the repeated block: the sender wrote it now.
+            (&["hola", "carlos mendoza", "juntos hacemos crecer el peru", "y esto es nuevo"], None),
+            // A question or a command stops the run.
+            (&["hola", "gracias?", "carlos mendoza", "juntos hacemos crecer el peru"], Some(2)),
+            (&[], None),
+        ];
+        for (own, want) in cases {
+            assert_eq!(repeated(own, &history), *want, "{own:?}");
+        }
+        assert_eq!(history_line("> > carlos mendoza "), "carlos mendoza");
+    }
 
     use crate::text::fold;
 
