@@ -228,6 +228,7 @@ mod tests {
             message_ids: vec![],
             resolution: None,
             history: vec![],
+            closed_at: None,
         }
     }
 

@@ -64,7 +64,7 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
     let failing = outbox.iter().filter(|m| match m.state {
         OutboxState::Pendiente => m.error.is_some(),
         OutboxState::Fallido => m.sent_at.unwrap_or(m.created_at) > recent,
-        OutboxState::Enviado => false,
+        OutboxState::Enviado | OutboxState::Retenido | OutboxState::Cancelado => false,
     });
     let failing = failing.count();
     let mut problems: Vec<String> = Vec::new();
@@ -87,7 +87,8 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
         "last_processed": last.map(|p| json!({"at": ts(config, p.at), "from": p.from, "subject": p.subject})),
         "quarantined": quarantined.len(),
         "outbox": {"pending": count(OutboxState::Pendiente), "sent": count(OutboxState::Enviado),
-                   "failed": count(OutboxState::Fallido), "failing": failing},
+                   "failed": count(OutboxState::Fallido), "failing": failing,
+                   "held": count(OutboxState::Retenido), "cancelled": count(OutboxState::Cancelado)},
         "last_error": last_error.as_ref().map(|(at, e)| json!({"at": ts(config, *at), "error": e})),
         "store": config.store.path,
     });
@@ -111,11 +112,16 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
     let _ = writeln!(out, "quarantined: {}", quarantined.len());
     let _ = writeln!(
         out,
-        "outbox:      {} pending, {} sent, {} failed ({failing} failing)",
+        "outbox:      {} pending, {} sent, {} failed ({failing} failing), {} held, {} cancelled",
         count(OutboxState::Pendiente),
         count(OutboxState::Enviado),
-        count(OutboxState::Fallido)
+        count(OutboxState::Fallido),
+        count(OutboxState::Retenido),
+        count(OutboxState::Cancelado)
     );
+    if count(OutboxState::Retenido) > 0 {
+        let _ = writeln!(out, "             held mail waits for `buzon outbox release ID|--all` (or `outbox cancel ID`)");
+    }
     let _ = writeln!(
         out,
         "last error:  {}",
