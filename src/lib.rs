@@ -24,10 +24,12 @@
 //! | [`scheduler`] | asks the store what is due, hands it to the desk, commits; its runner sleeps until the next instant |
 //! | [`daemon`] | only wires: source task, preparer, committer, outbox worker, runner, signals, read socket |
 //! | [`query`] | the read commands and the daemon's socket protocol |
+//! | [`replay`] | `rules replay`: processed mail classified again with the rules on disk, before → after |
 //! | [`config`], [`clients`], [`app`] | the business's files, validated at load into typed values (`file:line:col`) |
 //! | [`calendar`], [`clock`] | business time in America/Lima; the one reader of wall time |
 //! | [`backoff`], [`tls`] | the one retry policy; the one TLS connector |
 //! | [`diag`], [`text`], [`templates`] | diagnostics, accent folding, minijinja templates |
+//! | [`check`] | `buzon check`: the mailbox and outbox tested step by step, each with its fix |
 //! | [`cli`] | the command line (one file per command) |
 //!
 //! See ARCHITECTURE.md for the rooms, the one-way walk of a mail and of a
@@ -42,6 +44,7 @@
 pub mod app;
 pub mod backoff;
 pub mod calendar;
+pub mod check;
 pub mod cli;
 pub mod clients;
 pub mod clock;
@@ -58,6 +61,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod query;
 pub mod refs;
+pub mod replay;
 pub mod rules;
 pub mod scheduler;
 pub mod store;

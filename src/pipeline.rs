@@ -85,6 +85,12 @@ pub struct Prepared {
 /// idempotent (content-addressed), so doing it for a message that turns out
 /// to be processed already is harmless.
 pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
+    prepare_with(app, raw, true)
+}
+
+/// [`prepare`], keeping the documents on disk only when `keep` (a dry run
+/// names where they would go).
+pub fn prepare_with(app: &App, raw: &[u8], keep: bool) -> Result<Prepared, PipelineError> {
     let max = app.config.store.max_message_bytes;
     if raw.len() as u64 > max {
         return Err(PipelineError::Poison(format!(
@@ -106,6 +112,10 @@ pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
             kept[d.index].not_kept = Some(format!("{} bytes, over the {max}-byte limit", att.size));
             continue;
         }
+        if !keep {
+            kept[d.index].path = crate::store::attachments::rel_path(&att.sha256);
+            continue;
+        }
         let (rel, new) = crate::store::attachments::keep(&app.config.store.attachments_path, &att.sha256, &att.data)
             .map_err(PipelineError::Attachment)?;
         kept[d.index].path = rel;
@@ -115,26 +125,23 @@ pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
     Ok(Prepared { mail, class, kept, written, silent: false, raw })
 }
 
-/// Decide and commit a prepared message (not yet flushed).
-pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Result<Handled, PipelineError> {
-    let mail = &p.mail;
-    if store.is_processed(&mail.sha256, mail.message_id.as_deref())? {
-        return Ok(Handled::AlreadyDone);
-    }
-    let outcome = decide_and_commit(app, store, p, now, mail.message_id.as_deref(), None)?;
-    Ok(Handled::Done(outcome))
-}
-
-/// Decide `p` (as history when it is imported mail), add `extra` effects,
-/// and commit it with its processed mark under `key_id`.
-fn decide_and_commit(
+/// Decide a prepared message against what the store knows (`None`: it was
+/// processed already). Nothing is written.
+pub fn decide_prepared(
     app: &App,
     store: &Store,
     p: &Prepared,
     now: DateTime<Utc>,
-    key_id: Option<&str>,
-    extra: Option<&dyn Fn(&mut crate::desk::Decision)>,
-) -> Result<Vec<String>, PipelineError> {
+) -> Result<Option<crate::desk::Decision>, PipelineError> {
+    let mail = &p.mail;
+    if store.is_processed(&mail.sha256, mail.message_id.as_deref())? {
+        return Ok(None);
+    }
+    Ok(Some(decide_only(app, store, p, now)?))
+}
+
+/// Decide `p` (as history when it is imported mail). Nothing is written.
+fn decide_only(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Result<crate::desk::Decision, PipelineError> {
     let (mail, class, kept) = (&p.mail, &p.class, &p.kept);
     let desk =
         Desk { settings: &app.settings, directory: &app.directory, rules: &app.rules, templates: &app.templates };
@@ -146,20 +153,50 @@ fn decide_and_commit(
     if p.silent {
         crate::desk::history::as_history(&mut decision, &desk, at, now);
     }
-    if let Some(f) = extra {
-        f(&mut decision);
-    }
+    Ok(decision)
+}
+
+/// Commit a decided message with its processed mark (not yet flushed).
+pub fn commit_decision(
+    store: &Store,
+    p: &Prepared,
+    decision: &crate::desk::Decision,
+    now: DateTime<Utc>,
+) -> Result<(), PipelineError> {
+    commit_decision_as(store, p, decision, now, p.mail.message_id.as_deref())
+}
+
+/// [`commit_decision`] with its processed mark under `key_id`.
+fn commit_decision_as(
+    store: &Store,
+    p: &Prepared,
+    decision: &crate::desk::Decision,
+    now: DateTime<Utc>,
+    key_id: Option<&str>,
+) -> Result<(), PipelineError> {
+    let (mail, class) = (&p.mail, &p.class);
     let record = Processed {
         at: now,
         message_id: mail.message_id.clone(),
         from: mail.from_address().to_string(),
         subject: mail.subject.clone(),
-        labels: class.labels.iter().cloned().collect(),
+        labels: decision.labels.clone(),
+        rule_labels: {
+            let rules: Vec<String> = class.labels.iter().cloned().collect();
+            if rules == decision.labels { Vec::new() } else { rules }
+        },
         outcome: decision.outcome.clone(),
         problems: class.problems.clone(),
     };
     store.commit(Some((&mail.sha256, key_id, &record)), &decision.effects)?;
-    Ok(decision.outcome)
+    Ok(())
+}
+
+/// Decide and commit a prepared message (not yet flushed).
+pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Result<Handled, PipelineError> {
+    let Some(decision) = decide_prepared(app, store, p, now)? else { return Ok(Handled::AlreadyDone) };
+    commit_decision(store, p, &decision, now)?;
+    Ok(Handled::Done(decision.outcome))
 }
 
 /// Why a `reprocess` could not be done.
@@ -217,7 +254,8 @@ pub fn reprocess(app: &App, store: &Store, target: &str, by: &str, now: DateTime
     if store.is_processed(&p.mail.sha256, Some(&key))? {
         return Err(refused(format!("{target} was reprocessed already (once only)")));
     }
-    let close = |d: &mut crate::desk::Decision| {
+    let mut d = decide_only(app, store, &p, now)?;
+    {
         if let Some(t) = &task {
             let mut t = t.clone();
             let what = if t.is_open() { "cerrada" } else { "ya estaba cerrada" };
@@ -230,8 +268,9 @@ pub fn reprocess(app: &App, store: &Store, target: &str, by: &str, now: DateTime
             }
             d.effects.push(crate::desk::Effect::SaveTask(t));
         }
-    };
-    let mut outcome = decide_and_commit(app, store, &p, now, Some(&key), Some(&close))?;
+    }
+    commit_decision_as(store, &p, &d, now, Some(&key))?;
+    let mut outcome = d.outcome;
     if task.is_none() {
         store.forget_quarantine(target)?;
         outcome.push(format!("{target} taken out of quarantine"));

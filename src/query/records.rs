@@ -58,8 +58,8 @@ fn order_json(app: &App, o: &Order) -> Value {
         .collect();
     json!({
         "id": o.id, "client": o.client, "client_name": client_name(app, Some(&o.client)), "stage": o.stage, "regime": o.regime,
-        "references": o.references, "documents": docs, "missing": o.missing, "opened_at": ts(config, o.opened_at),
-        "updated_at": ts(config, o.updated_at), "eta": eta_json(&o.eta), "vessel": o.vessel,
+        "regime_why": o.regime_why, "references": o.references, "documents": docs, "missing": o.missing,
+        "opened_at": ts(config, o.opened_at), "updated_at": ts(config, o.updated_at), "eta": eta_json(&o.eta), "vessel": o.vessel,
         "review_due": o.review_due.map(|t| ts(config, t)), "regime_expires": o.regime_expires.map(|t| ts(config, t)),
         "closed": o.closed, "subject": o.subject, "assistant": app.desk().assistant_of(Some(&o.client)),
         "history": history_json(config, &o.history),
