@@ -330,10 +330,10 @@ pub fn sample_context() -> serde_json::Value {
     let line = |id: &str, what: &str| {
         serde_json::json!({"id": id, "kind": "Alerta", "client": "Andes Textil S.A.C.", "order": "OC-2026-000123",
                            "what": what, "due": "04/12/2026 18:00", "why": format!("{what} (vence 04/12/2026 18:00)"),
-                           "assignee": "asistente1@cli.test", "clock": "vence en 12,0 h útiles"})
+                           "assignee": "asistente1@cli.test", "clock": "vence en 12,0 h útiles", "new": true})
     };
     let digest = serde_json::json!({"assistant": "asistente1@cli.test",
-        "vencidas": [line("T-000004", "Alerta: tributos")], "vencen_hoy": [], "proximas": [],
+        "vencidas": [line("T-000004", "Alerta: tributos")], "vencen_hoy": [], "proximas": [], "mas_adelante": [line("T-000007", "Renovar carta fianza")],
         "sin_fecha": [line("T-000002", "Solicitud de proforma")], "nuevas_tareas": [line("T-000002", "Solicitud de proforma")],
         "nuevas_ordenes": [line("OC-2026-000123", "Envío de documentos")],
         "documentos_pendientes": [], "reclamos_abiertos": [line("R-000045", "Sobreestadía")], "por_clasificar": [],
@@ -363,8 +363,10 @@ pub fn sample_context() -> serde_json::Value {
         "overdue": false,
         "percent": 50,
         "hours_left": "12.0",
-        "task": {"id": "T-000004", "summary": "Alerta: tributos", "due_at": "04/12/2026 18:00", "order": null,
-                 "kind": "triage", "client": "Andes Textil S.A.C."},
+        "task": {"id": "T-000004", "summary": "Alerta: tributos", "title": "Alerta: tributos", "due_at": "04/12/2026 18:00",
+                 "order": null, "kind": "triage", "client": "Andes Textil S.A.C.", "assignee": "asistente1@cli.test",
+                 "assignable": true},
+        "message": "Coordinamos con la naviera: la sobreestadía corre por nuestra cuenta.",
         "original": {"from": "phuaman@andestextil.test", "subject": "Consulta", "date": "01/12/2026 09:22",
                      "message_id": "abc@andestextil.test", "attached": true, "size": "12 KB"},
         "days_left": 2,

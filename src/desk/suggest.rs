@@ -15,7 +15,9 @@ pub fn nearest<'a>(typed: &str, candidates: &[&'a str]) -> Option<&'a str> {
     for c in candidates {
         let f = fold(c);
         // A prefix typed whole (`docum` for `documentos completos`) counts as near.
-        let d = if f.starts_with(&t) && t.chars().count() >= 4 {
+        let d = if f == t {
+            0
+        } else if f.starts_with(&t) && t.chars().count() >= 4 {
             1
         } else {
             strsim::damerau_levenshtein(&t, &f)

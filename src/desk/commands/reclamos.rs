@@ -37,7 +37,7 @@ pub fn resolve(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
         Err(e) => return Ok(Err(e)),
     };
     if !r.is_open() {
-        return Ok(Err(format!("el reclamo {} ya estaba cerrado ({})", r.id, r.state)));
+        return Ok(Err(format!("el reclamo {} ya estaba {} (cerrado)", r.id, r.state)));
     }
     if c.rest.trim().is_empty() {
         return Ok(Err(format!(
@@ -108,7 +108,7 @@ pub fn not_a_reclamo(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Do
         Err(e) => return Ok(Err(e)),
     };
     if !r.is_open() {
-        return Ok(Err(format!("el reclamo {} ya estaba cerrado ({})", r.id, r.state)));
+        return Ok(Err(format!("el reclamo {} ya estaba {} (cerrado)", r.id, r.state)));
     }
     let why = c.rest.trim();
     if why.is_empty() {
