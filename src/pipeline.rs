@@ -141,7 +141,12 @@ pub fn decide_prepared(
 }
 
 /// Decide `p` (as history when it is imported mail). Nothing is written.
-fn decide_only(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Result<crate::desk::Decision, PipelineError> {
+fn decide_only(
+    app: &App,
+    store: &Store,
+    p: &Prepared,
+    now: DateTime<Utc>,
+) -> Result<crate::desk::Decision, PipelineError> {
     let (mail, class, kept) = (&p.mail, &p.class, &p.kept);
     let desk =
         Desk { settings: &app.settings, directory: &app.directory, rules: &app.rules, templates: &app.templates };
@@ -215,7 +220,13 @@ pub enum ReprocessError {
 /// `quarantine/`) goes through the desk again — after a rule fix — once:
 /// the earlier task is closed (`anulada`) with what became of the mail.
 /// Not flushed: the caller flushes.
-pub fn reprocess(app: &App, store: &Store, target: &str, by: &str, now: DateTime<Utc>) -> Result<Vec<String>, ReprocessError> {
+pub fn reprocess(
+    app: &App,
+    store: &Store,
+    target: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ReprocessError> {
     let refused = |s: String| ReprocessError::Refused(s);
     let upper = target.trim().to_ascii_uppercase();
     let (raw, task) = if let Some(id) = upper.starts_with("T-").then(|| upper.clone()) {
@@ -228,11 +239,14 @@ pub fn reprocess(app: &App, store: &Store, target: &str, by: &str, now: DateTime
                 "{id} keeps no original mail (it came from no mail, or the mail was over max_attachment_bytes): forward the mail to the desk again"
             ))
         })?;
-        let raw = store.original(&sha)?.ok_or_else(|| refused(format!("the original mail of {id} is no longer kept")))?;
+        let raw =
+            store.original(&sha)?.ok_or_else(|| refused(format!("the original mail of {id} is no longer kept")))?;
         (raw, Some(t))
     } else {
         let q = store.quarantined()?.into_iter().find(|q| q.name == target);
-        let q = q.ok_or_else(|| refused(format!("no task or quarantined mail named {target} (see `buzon tasks list` and `buzon status`)")))?;
+        let q = q.ok_or_else(|| {
+            refused(format!("no task or quarantined mail named {target} (see `buzon tasks list` and `buzon status`)"))
+        })?;
         let raw = match &app.config.mailbox {
             crate::config::Mailbox::Maildir { path, .. } => {
                 let file = path.join("quarantine").join(&q.name);
@@ -259,10 +273,8 @@ pub fn reprocess(app: &App, store: &Store, target: &str, by: &str, now: DateTime
         if let Some(t) = &task {
             let mut t = t.clone();
             let what = if t.is_open() { "cerrada" } else { "ya estaba cerrada" };
-            t.history.push(HistoryEntry::internal(
-                now,
-                format!("Reprocesado por {by} ({what}): {}", d.outcome.join("; ")),
-            ));
+            t.history
+                .push(HistoryEntry::internal(now, format!("Reprocesado por {by} ({what}): {}", d.outcome.join("; "))));
             if t.is_open() {
                 t.state = TaskState::Anulada;
             }

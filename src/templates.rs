@@ -215,7 +215,10 @@ impl Templates {
                 && let Some(base) = file.strip_suffix(".txt.j2")
                 && !names.contains(&format!("{lang}/{base}.subject.j2"))
             {
-                errors.push(Diagnostic::file(&dir.join(lang).join(format!("{base}.subject.j2")), "missing: a language's version of a mail needs its subject too"));
+                errors.push(Diagnostic::file(
+                    &dir.join(lang).join(format!("{base}.subject.j2")),
+                    "missing: a language's version of a mail needs its subject too",
+                ));
             }
         }
         let t = Templates { env, names };
@@ -227,7 +230,10 @@ impl Templates {
             for (lang, name) in t.variants() {
                 if let Err(e) = t.render_in(&name, &lang, &sample) {
                     let folder = if lang == "es" { dir.to_path_buf() } else { dir.join(&lang) };
-                    errors.push(Diagnostic::file(&folder.join(format!("{name}.*.j2")), format!("renders with an error: {e:#}")));
+                    errors.push(Diagnostic::file(
+                        &folder.join(format!("{name}.*.j2")),
+                        format!("renders with an error: {e:#}"),
+                    ));
                 }
             }
         }
@@ -250,7 +256,8 @@ impl Templates {
 
     /// The languages with templates of their own besides Spanish.
     pub fn languages(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.names.iter().filter_map(|n| n.split_once('/').map(|(l, _)| l.to_string())).collect();
+        let mut v: Vec<String> =
+            self.names.iter().filter_map(|n| n.split_once('/').map(|(l, _)| l.to_string())).collect();
         v.sort();
         v.dedup();
         v

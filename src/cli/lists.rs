@@ -57,9 +57,9 @@ pub fn parse_since<Z: TimeZone>(s: &str, tz: &Z) -> anyhow::Result<DateTime<Utc>
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
-        .map_err(|_| anyhow::anyhow!("--since {s}: expected a day (2026-12-01 or 01/12/2026) or an RFC 3339 instant"))?;
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y")).map_err(
+        |_| anyhow::anyhow!("--since {s}: expected a day (2026-12-01 or 01/12/2026) or an RFC 3339 instant"),
+    )?;
     let midnight = day.and_hms_opt(0, 0, 0).ok_or_else(|| anyhow::anyhow!("--since {s}: no such day"))?;
     tz.from_local_datetime(&midnight)
         .earliest()
@@ -163,7 +163,11 @@ pub fn outbox_query(cmd: OutboxCommand, config_path: &Path) -> anyhow::Result<Qu
 /// file system; a second file of the same name gets ` (2)`). The copying
 /// goes through [`Sink`], so a ZIP file can be another sink.
 pub fn export(config_path: &Path, now: DateTime<Utc>, id: &str, to: &Path) -> anyhow::Result<String> {
-    let a = crate::query::answer(config_path, now, &Query::Orders { show: Some(id.to_string()), json: true, list: ListOptions::default() })?;
+    let a = crate::query::answer(
+        config_path,
+        now,
+        &Query::Orders { show: Some(id.to_string()), json: true, list: ListOptions::default() },
+    )?;
     let order: serde_json::Value = serde_json::from_str(a.text.trim())?;
     let mut sink = DirSink::new(to)?;
     export_into(&order, &mut sink)
@@ -195,7 +199,8 @@ impl Sink for DirSink {
     }
     fn put(&mut self, name: &str, from: &Path) -> anyhow::Result<String> {
         let target = self.dir.join(name);
-        std::fs::copy(from, &target).map_err(|e| anyhow::anyhow!("cannot copy {} to {}: {e}", from.display(), target.display()))?;
+        std::fs::copy(from, &target)
+            .map_err(|e| anyhow::anyhow!("cannot copy {} to {}: {e}", from.display(), target.display()))?;
         Ok(target.display().to_string())
     }
 }

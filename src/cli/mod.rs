@@ -175,7 +175,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             q(Query::Tasks { show: Some(id), json, list: Default::default() })
         }
         Command::Outbox(cmd) => q(lists::outbox_query(cmd, &cli.config)?),
-        Command::Reprocess { id, by } => q(Query::Control(query::Control::Reprocess { target: id, by: lists::who(by) })),
+        Command::Reprocess { id, by } => {
+            q(Query::Control(query::Control::Reprocess { target: id, by: lists::who(by) }))
+        }
         Command::Status { json } => q(Query::Status { json }),
         Command::Digest(DigestCommand::Preview { to, json }) => q(Query::Digest { to, json }),
         Command::ExtractWorker => extract_worker::execute(),

@@ -46,28 +46,38 @@ fn raw(name: &'static str, value: String) -> HeaderValue {
 
 /// A file name safe in a header: no quotes, controls or path separators.
 fn header_name(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| if c.is_control() || matches!(c, '"' | '\\' | '/') { '_' } else { c })
-        .take(120)
-        .collect();
+    let clean: String =
+        name.chars().map(|c| if c.is_control() || matches!(c, '"' | '\\' | '/') { '_' } else { c }).take(120).collect();
     if clean.trim().is_empty() { "adjunto".into() } else { clean }
 }
 
-/// The body of an attached mail: as it is (7bit or 8bit) when it can be —
-/// RFC 2046 wants `message/rfc822` unencoded — else base64.
+/// The body of an attached mail: as it is (7bit or 8bit, CRLF line ends)
+/// when it can be — RFC 2046 wants `message/rfc822` unencoded, and Outlook
+/// opens nothing else as a mail — else base64. (lettre would pick
+/// quoted-printable for any line of 76 characters or more: a long
+/// Message-ID or Received header is enough.)
 fn mail_body(bytes: &[u8]) -> Body {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) if !t.contains('\0') => t.to_string(),
-        _ => return Body::new(bytes.to_vec()),
-    };
-    match Body::new_with_encoding(text, ContentTransferEncoding::SevenBit) {
-        Ok(b) => b,
-        Err(back) => match Body::new_with_encoding(back, ContentTransferEncoding::EightBit) {
-            Ok(b) => b,
-            Err(back) => Body::new(back),
-        },
+    let mut crlf = Vec::with_capacity(bytes.len() + bytes.len() / 40);
+    let mut prev = 0u8;
+    for &c in bytes {
+        if c == b'\n' && prev != b'\r' {
+            crlf.push(b'\r');
+        }
+        if prev == b'\r' && c != b'\n' {
+            crlf.push(b'\n');
+        }
+        crlf.push(c);
+        prev = c;
     }
+    if prev == b'\r' {
+        crlf.push(b'\n');
+    }
+    let fits = !crlf.contains(&0) && crlf.split(|&c| c == b'\n').all(|l| l.len() <= 998);
+    if !fits {
+        return Body::new_with_encoding(bytes.to_vec(), ContentTransferEncoding::Base64).unwrap_or_else(Body::new);
+    }
+    let encoding = if crlf.is_ascii() { ContentTransferEncoding::SevenBit } else { ContentTransferEncoding::EightBit };
+    Body::dangerous_pre_encoded(crlf, encoding)
 }
 
 fn attachment_part(a: &Attached) -> Result<SinglePart, String> {
@@ -140,4 +150,68 @@ pub fn compose_with(env: &Envelope<'_>, body: &Rendered, files: &[Attached]) -> 
     }
     .map_err(|e| format!("cannot build the mail: {e}"))?;
     Ok(msg.formatted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(to: &'a [String]) -> Envelope<'a> {
+        Envelope {
+            from_name: "Operaciones CLI",
+            from_address: "ops@cli.test",
+            to,
+            message_id: "task-T-000001-nueva@cli.test",
+            in_reply_to: None,
+            references: &[],
+            date: DateTime::parse_from_rfc3339("2026-12-01T10:00:00-05:00").map(|d| d.to_utc()).unwrap_or_default(),
+            auto_submitted: "auto-generated",
+        }
+    }
+
+    #[test]
+    fn an_attached_mail_goes_unencoded_so_outlook_opens_it() {
+        let long_id = format!("<{}.hold8@pacificfoods.test>", "179582269109".repeat(8));
+        let cases: [(&str, Vec<u8>, &str); 3] = [
+            (
+                "ascii with a long header and bare LF",
+                format!("From: Luis <l@pacificfoods.test>\nMessage-ID: {long_id}\nSubject: Siniestro\n\nHola.\n")
+                    .into_bytes(),
+                "Content-Transfer-Encoding: 7bit",
+            ),
+            (
+                "8bit UTF-8 body",
+                "From: l@pacificfoods.test\r\nSubject: da\u{f1}ada\r\n\r\nLa caja lleg\u{f3} da\u{f1}ada.\r\n"
+                    .as_bytes()
+                    .to_vec(),
+                "Content-Transfer-Encoding: 8bit",
+            ),
+            (
+                "a line over 998 bytes",
+                format!("From: l@pacificfoods.test\r\n\r\n{}\r\n", "x".repeat(1200)).into_bytes(),
+                "Content-Transfer-Encoding: base64",
+            ),
+        ];
+        let to = vec!["asistente2@cli.test".to_string()];
+        let body = Rendered { subject: "Nueva tarea".into(), text: "Va adjunto.".into(), html: None };
+        for (name, raw, want) in cases {
+            let out = compose_with(&env(&to), &body, &[Attached::mail("correo original.eml", &raw)])
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let text = String::from_utf8_lossy(&out);
+            let part = text.split("Content-Type: message/rfc822").nth(1).unwrap_or_else(|| panic!("{name}: {text}"));
+            assert!(part.contains(want), "{name}: {part}");
+            if want != "Content-Transfer-Encoding: base64" {
+                // Verbatim, CRLF: the headers are readable as they came.
+                assert!(part.contains("Subject: "), "{name}: {part}");
+                assert!(!part.contains("=0A"), "{name}: {part}");
+            }
+        }
+        let ascii = compose_with(
+            &env(&to),
+            &body,
+            &[Attached::mail("correo original.eml", format!("Message-ID: {long_id}\n\nHola.\n").as_bytes())],
+        )
+        .unwrap_or_default();
+        assert!(String::from_utf8_lossy(&ascii).contains(&format!("Message-ID: {long_id}\r\n")));
+    }
 }

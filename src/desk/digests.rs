@@ -154,7 +154,13 @@ pub fn build(
     let since = since.unwrap_or(now - Duration::days(1));
     let mine = |client: Option<&str>| desk.assistant_of(client) == assistant;
     let mut d = Digest { assistant: assistant.to_string(), ..Digest::default() };
-    let line = |id: &str, kind: &str, client: Option<&str>, order: Option<&str>, what: String, due: Option<DateTime<Utc>>, new: bool| {
+    let line = |id: &str,
+                kind: &str,
+                client: Option<&str>,
+                order: Option<&str>,
+                what: String,
+                due: Option<DateTime<Utc>>,
+                new: bool| {
         let due_s = due.map(|t| local_fmt(cal, t)).unwrap_or_default();
         let why = if due_s.is_empty() { what.clone() } else { format!("{what} (vence {due_s})") };
         DigestLine {
@@ -177,7 +183,15 @@ pub fn build(
     let mut tasks: Vec<&Task> = records.tasks.iter().filter(|t| t.is_open() && t.assignee == assistant).collect();
     tasks.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
     for t in tasks {
-        let l = line(&t.id, "Tarea", t.client.as_deref(), t.order.as_deref(), t.summary.clone(), t.due_at, t.created_at > since);
+        let l = line(
+            &t.id,
+            "Tarea",
+            t.client.as_deref(),
+            t.order.as_deref(),
+            t.summary.clone(),
+            t.due_at,
+            t.created_at > since,
+        );
         match t.due_at {
             Some(due) => place(l, due, &mut d),
             None if is_triage(t) => d.por_clasificar.push(l),
@@ -189,7 +203,15 @@ pub fn build(
     for r in reclamos {
         let who = if r.client.is_some() { client_name(dir, r.client.as_deref()) } else { r.from.clone() };
         let what = format!("Reclamo de {who}: {}", excerpt(&super::subjects::topic(&r.subject), 120));
-        let l = line(&r.id, "Reclamo", r.client.as_deref(), r.order.as_deref(), what, Some(r.due_at), r.received_at > since);
+        let l = line(
+            &r.id,
+            "Reclamo",
+            r.client.as_deref(),
+            r.order.as_deref(),
+            what,
+            Some(r.due_at),
+            r.received_at > since,
+        );
         d.reclamos_abiertos.push(l.clone());
         place(l, r.due_at, &mut d);
     }
@@ -207,7 +229,15 @@ pub fn build(
             d.documentos_pendientes.push(line(&o.id, "Orden", Some(&o.client), Some(&o.id), what, None, false));
         }
         if let Some(due) = o.review_due {
-            let l = line(&o.id, "Orden", Some(&o.client), Some(&o.id), "Revisar los documentos recibidos".into(), Some(due), false);
+            let l = line(
+                &o.id,
+                "Orden",
+                Some(&o.client),
+                Some(&o.id),
+                "Revisar los documentos recibidos".into(),
+                Some(due),
+                false,
+            );
             place(l, due, &mut d);
         }
     }
@@ -248,13 +278,20 @@ const MAX_ORIGINALS: usize = 20;
 /// digest that no notice carried (their kind waits for the digest), within
 /// the attachment limit in total; the others are named by Message-ID in the
 /// task's line.
-fn originals(d: &Draft<'_>, assistant: &str, since: DateTime<Utc>, records: &DigestRecords) -> ViewResult<Vec<Attached>> {
+fn originals(
+    d: &Draft<'_>,
+    assistant: &str,
+    since: DateTime<Utc>,
+    records: &DigestRecords,
+) -> ViewResult<Vec<Attached>> {
     let s = d.desk.settings;
     let mut out = Vec::new();
     let mut total = 0u64;
-    for t in records.tasks.iter().filter(|t| {
-        t.is_open() && t.assignee == assistant && t.created_at > since && !s.notifies_at_once(&t.kind)
-    }) {
+    for t in records
+        .tasks
+        .iter()
+        .filter(|t| t.is_open() && t.assignee == assistant && t.created_at > since && !s.notifies_at_once(&t.kind))
+    {
         let Some(sha) = &t.origin else { continue };
         if out.len() >= MAX_ORIGINALS {
             break;

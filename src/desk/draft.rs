@@ -200,7 +200,11 @@ impl<'a> Draft<'a> {
 
     /// The ids of the orders, reclamos and tasks this decision changed so far.
     pub fn touched(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
-        (self.orders.keys().cloned().collect(), self.reclamos.keys().cloned().collect(), self.tasks.keys().cloned().collect())
+        (
+            self.orders.keys().cloned().collect(),
+            self.reclamos.keys().cloned().collect(),
+            self.tasks.keys().cloned().collect(),
+        )
     }
 
     /// The tasks of this decision's working copies.

@@ -113,7 +113,9 @@ mod tests {
 
     #[test]
     fn a_mail_counts_from_its_date_never_from_the_future() {
-        let now = DateTime::parse_from_rfc3339("2026-12-01T10:00:00-05:00").map(|d| d.with_timezone(&Utc)).unwrap_or_default();
+        let now = DateTime::parse_from_rfc3339("2026-12-01T10:00:00-05:00")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
         let t = |s: &str| written_at(Some(s), now);
         assert_eq!(t("2026-08-03T09:00:00-05:00").to_rfc3339(), "2026-08-03T14:00:00+00:00");
         assert_eq!(t("2027-01-01T09:00:00-05:00"), now, "a sender's clock ahead of ours");

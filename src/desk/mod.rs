@@ -52,10 +52,10 @@ use crate::rules::{Classification, RuleSet};
 use crate::templates::Templates;
 pub use context::{kind_name, local_fmt, order_context};
 pub use digests::{Digest, DigestLine, assistants, client_name, render_digest};
-pub use notices::size_words;
-pub use supervision::render_supervisor_digest;
 use draft::Draft;
 pub use effect::Effect;
+pub use notices::size_words;
+pub use supervision::render_supervisor_digest;
 pub use view::{DigestRecords, View, ViewError, ViewResult};
 
 /// The desk's settings (validated from `config.toml`).

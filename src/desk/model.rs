@@ -196,6 +196,10 @@ pub struct Reclamo {
     pub state: ReclamoState,
     /// Who complained.
     pub from: String,
+    /// Their display name as their mail gave it ("" when none): the
+    /// greeting of the resolution sent to them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from_name: String,
     pub subject: String,
     /// What they wrote (the new text, shortened).
     pub excerpt: String,

@@ -24,7 +24,8 @@ fn vouchers(m: &Incoming<'_>, max: u64) -> (Vec<Attached>, Vec<String>) {
             continue;
         }
         total += a.data.len() as u64;
-        let ct = if a.content_type.is_empty() { "application/octet-stream".to_string() } else { a.content_type.clone() };
+        let ct =
+            if a.content_type.is_empty() { "application/octet-stream".to_string() } else { a.content_type.clone() };
         files.push(Attached { name: a.name.clone(), content_type: ct, bytes: a.data.clone() });
     }
     (files, left_out)

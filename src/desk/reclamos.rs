@@ -36,6 +36,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
                 due_at: s.calendar.add_business_hours(d.now, f64::from(s.reclamo_hours)),
                 state: ReclamoState::Abierto,
                 from: m.from().to_string(),
+                from_name: m.mail.from.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
                 subject: m.mail.subject.clone(),
                 excerpt: excerpt(&m.mail.new_text, 2000),
                 message_ids: Vec::new(),

@@ -129,7 +129,14 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     let single = (orders.len() == 1 && total == 1).then(|| orders[0].id.clone());
     ctx["tag"] = json!(single);
     let template = if nothing_found { "estado_no_encontrado" } else { "estado" };
-    let letter = Letter { template, to: vec![to], ctx: &ctx, threading: Threading::Reply(m), order: single.as_deref(), id: None };
+    let letter = Letter {
+        template,
+        to: vec![to],
+        ctx: &ctx,
+        threading: Threading::Reply(m),
+        order: single.as_deref(),
+        id: None,
+    };
     d.send(letter);
     Ok(())
 }

@@ -10,13 +10,14 @@ use regex::Regex;
 /// desk hears: Re, RE, RV, FW, Fwd, AW, WG, TR, SV, VS, Antw, Rif, R, RES,
 /// ENC, with a counter (`Re[2]:`, `RE(3):`) and a full-width colon.
 static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    super::re(r"(?i)^\s*(?:re|rv|fw|fwd|aw|wg|tr|sv|vs|antw|antwort|rif|r|res|enc|odp)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*")
+    super::re(
+        r"(?i)^\s*(?:re|rv|fw|fwd|aw|wg|tr|sv|vs|antw|antwort|rif|r|res|enc|odp)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
+    )
 });
 
 /// A tag the desk writes: an order (`[OC-2026-000123]`, any prefix), a
 /// reclamo (`[R-000045]`) or a task (`[T-000101]`).
-static TAG: LazyLock<Regex> =
-    LazyLock::new(|| super::re(r"\[\s*([A-Za-z0-9]+-\d{4}-\d{6}|R-\d{6}|T-\d{6})\s*\]"));
+static TAG: LazyLock<Regex> = LazyLock::new(|| super::re(r"\[\s*([A-Za-z0-9]+-\d{4}-\d{6}|R-\d{6}|T-\d{6})\s*\]"));
 
 /// The kind of a tag's value (`order`, `reclamo`, `task`).
 fn tag_kind(value: &str) -> &'static str {

@@ -166,10 +166,15 @@ pub fn build(desk: &Desk<'_>, now: DateTime<Utc>, records: &DigestRecords) -> Su
 }
 
 /// The supervisors' digest as it would be sent at `now`, and its context.
-pub fn render_supervisor_digest(desk: &Desk<'_>, view: &dyn View, now: DateTime<Utc>) -> ViewResult<(Supervision, Value)> {
+pub fn render_supervisor_digest(
+    desk: &Desk<'_>,
+    view: &dyn View,
+    now: DateTime<Utc>,
+) -> ViewResult<(Supervision, Value)> {
     let records = view.digest_records()?;
     let sup = build(desk, now, &records);
-    let ctx = json!({"desk": desk_block(desk.settings), "now": local_fmt(&desk.settings.calendar, now), "supervision": sup});
+    let ctx =
+        json!({"desk": desk_block(desk.settings), "now": local_fmt(&desk.settings.calendar, now), "supervision": sup});
     Ok((sup, ctx))
 }
 

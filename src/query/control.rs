@@ -28,8 +28,16 @@ pub enum OutboxAction {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Control {
     /// `id: None` — every mail in the state the action applies to now.
-    Outbox { action: OutboxAction, id: Option<String>, by: String, why: String },
-    Reprocess { target: String, by: String },
+    Outbox {
+        action: OutboxAction,
+        id: Option<String>,
+        by: String,
+        why: String,
+    },
+    Reprocess {
+        target: String,
+        by: String,
+    },
 }
 
 fn outbox(store: &Store, action: OutboxAction, id: &Option<String>, mark: &Mark) -> anyhow::Result<(String, bool)> {

@@ -153,8 +153,10 @@ pub fn answer(
             let _ = writeln!(out, "Abierta:    {}  por «{}»", local(config, o.opened_at), o.subject);
             let _ = writeln!(out, "Asistente:  {}", desk.assistant_of(Some(&o.client)));
             for r in crate::desk::context::refs_block(&o.references) {
-                let values: Vec<&str> = r["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                let _ = writeln!(out, "{:<11} {}", format!("{}:", r["label"].as_str().unwrap_or("")), values.join(", "));
+                let values: Vec<&str> =
+                    r["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let _ =
+                    writeln!(out, "{:<11} {}", format!("{}:", r["label"].as_str().unwrap_or("")), values.join(", "));
             }
             if let Some(v) = &o.vessel {
                 let _ = writeln!(out, "Nave:       {v}");
@@ -169,7 +171,8 @@ pub fn answer(
                 let _ = writeln!(out, "Régimen vence: {}", local(config, d));
             }
             let missing: Vec<&str> = o.missing.iter().map(|k| crate::desk::kind_name(k)).collect();
-            let _ = writeln!(out, "Faltan:     {}", if missing.is_empty() { "nada".into() } else { missing.join(", ") });
+            let _ =
+                writeln!(out, "Faltan:     {}", if missing.is_empty() { "nada".into() } else { missing.join(", ") });
             let _ = writeln!(out, "\nDocumentos ({}):", o.documents.len());
             let mut rows = Rows::new(&["DOCUMENTO", "TIPO", "TAMAÑO", "RECIBIDO", "ARCHIVO"]);
             for d in &o.documents {
@@ -179,7 +182,11 @@ pub fn answer(
                     config.store.attachments_path.join(&d.path).display().to_string()
                 };
                 let kind = match &d.unreadable {
-                    Some(why) => format!("{} (ilegible: {})", crate::desk::kind_name(&d.kind), crate::desk::context::unreadable_es(why)),
+                    Some(why) => format!(
+                        "{} (ilegible: {})",
+                        crate::desk::kind_name(&d.kind),
+                        crate::desk::context::unreadable_es(why)
+                    ),
                     None => crate::desk::kind_name(&d.kind).to_string(),
                 };
                 rows.push(
@@ -191,13 +198,20 @@ pub fn answer(
             let _ = writeln!(out, "(buzon orders export {} --to CARPETA los guarda con estos nombres)", o.id);
             let _ = writeln!(out, "\nHistoria:");
             for e in &o.history {
-                let _ = writeln!(out, "  {}  {}{}", local(config, e.at), e.what, if e.is_public() { "" } else { "  [interno]" });
+                let _ = writeln!(
+                    out,
+                    "  {}  {}{}",
+                    local(config, e.at),
+                    e.what,
+                    if e.is_public() { "" } else { "  [interno]" }
+                );
             }
         }
         Query::Orders { show: None, list, .. } => {
             let mut orders = store.orders()?;
             orders.sort_by(|a, b| a.id.cmp(&b.id));
-            let mut rows = Rows::new(&["ORDEN", "CLIENTE", "ETAPA", "RÉGIMEN", "DOCS", "FALTAN", "ETA", "ABIERTA", "ESTADO"]);
+            let mut rows =
+                Rows::new(&["ORDEN", "CLIENTE", "ETAPA", "RÉGIMEN", "DOCS", "FALTAN", "ETA", "ABIERTA", "ESTADO"]);
             for o in orders.iter().filter(|o| {
                 let who = [desk.assistant_of(Some(&o.client))];
                 passes(list, app, Some(&o.client), &who, o.opened_at, o.is_open())
@@ -228,7 +242,15 @@ pub fn answer(
             }
             let cal = &app.settings.calendar;
             let _ = writeln!(out, "Reclamo {}  —  {}", r.id, r.state);
-            let _ = writeln!(out, "Cliente:    {}", if r.client.is_some() { client_name(app, r.client.as_deref()) } else { "(remitente no registrado)".into() });
+            let _ = writeln!(
+                out,
+                "Cliente:    {}",
+                if r.client.is_some() {
+                    client_name(app, r.client.as_deref())
+                } else {
+                    "(remitente no registrado)".into()
+                }
+            );
             let _ = writeln!(out, "Remitente:  {}", r.from);
             let _ = writeln!(out, "Orden:      {}", r.order.as_deref().unwrap_or("(sin orden identificada)"));
             let _ = writeln!(out, "Asunto:     {}", r.subject);
@@ -256,12 +278,14 @@ pub fn answer(
         Query::Reclamos { show: None, list, .. } => {
             let mut v: Vec<Reclamo> = store.reclamos()?;
             v.sort_by(|a, b| a.id.cmp(&b.id));
-            let mut rows = Rows::new(&["RECLAMO", "ESTADO", "CLIENTE", "ORDEN", "RECIBIDO", "VENCE", "PLAZO", "ASUNTO"]);
+            let mut rows =
+                Rows::new(&["RECLAMO", "ESTADO", "CLIENTE", "ORDEN", "RECIBIDO", "VENCE", "PLAZO", "ASUNTO"]);
             for r in v.iter().filter(|r| {
-                let who: Vec<String> = [Some(desk.assistant_of(r.client.as_deref())), desk.executive_of(r.client.as_deref())]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                let who: Vec<String> =
+                    [Some(desk.assistant_of(r.client.as_deref())), desk.executive_of(r.client.as_deref())]
+                        .into_iter()
+                        .flatten()
+                        .collect();
                 passes(list, app, r.client.as_deref(), &who, r.received_at, r.is_open())
             }) {
                 let plazo = if !r.is_open() {
@@ -296,13 +320,25 @@ pub fn answer(
             }
             let _ = writeln!(out, "Tarea {}  —  {}  ({})", t.id, t.state, t.kind);
             let _ = writeln!(out, "Para:       {}", t.assignee);
-            let _ = writeln!(out, "Cliente:    {}", if t.client.is_some() { client_name(app, t.client.as_deref()) } else { "—".into() });
+            let _ = writeln!(
+                out,
+                "Cliente:    {}",
+                if t.client.is_some() { client_name(app, t.client.as_deref()) } else { "—".into() }
+            );
             let _ = writeln!(out, "Orden:      {}", t.order.as_deref().unwrap_or("—"));
             let _ = writeln!(out, "Creada:     {}", local(config, t.created_at));
-            let _ = writeln!(out, "Vence:      {}", t.due_at.map(|d| local(config, d)).unwrap_or_else(|| "sin fecha".into()));
+            let _ = writeln!(
+                out,
+                "Vence:      {}",
+                t.due_at.map(|d| local(config, d)).unwrap_or_else(|| "sin fecha".into())
+            );
             let _ = writeln!(out, "Qué:        {}", t.summary);
             if let Some(mid) = &t.message_id {
-                let kept = if t.origin.is_some() { "guardado: buzon reprocess lo pasa de nuevo por el escritorio" } else { "no guardado" };
+                let kept = if t.origin.is_some() {
+                    "guardado: buzon reprocess lo pasa de nuevo por el escritorio"
+                } else {
+                    "no guardado"
+                };
                 let _ = writeln!(out, "Correo:     <{mid}> ({kept})");
             }
             if !t.history.is_empty() {
@@ -316,7 +352,9 @@ pub fn answer(
             let mut v: Vec<Task> = store.tasks()?;
             v.sort_by(|a, b| a.id.cmp(&b.id));
             let mut rows = Rows::new(&["TAREA", "ESTADO", "TIPO", "CLIENTE", "ORDEN", "VENCE", "PARA", "QUÉ"]);
-            for t in v.iter().filter(|t| passes(list, app, t.client.as_deref(), std::slice::from_ref(&t.assignee), t.created_at, t.is_open())) {
+            for t in v.iter().filter(|t| {
+                passes(list, app, t.client.as_deref(), std::slice::from_ref(&t.assignee), t.created_at, t.is_open())
+            }) {
                 rows.push(
                     vec![
                         t.id.clone(),

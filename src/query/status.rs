@@ -120,7 +120,8 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
         count(OutboxState::Cancelado)
     );
     if count(OutboxState::Retenido) > 0 {
-        let _ = writeln!(out, "             held mail waits for `buzon outbox release ID|--all` (or `outbox cancel ID`)");
+        let _ =
+            writeln!(out, "             held mail waits for `buzon outbox release ID|--all` (or `outbox cancel ID`)");
     }
     let _ = writeln!(
         out,

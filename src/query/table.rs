@@ -120,11 +120,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], narrow: &[(usize, usize)]) 
 
 /// One CSV field, quoted when it must be (RFC 4180).
 fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r', ';']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    if s.contains([',', '"', '\n', '\r', ';']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 /// CSV: a UTF-8 BOM, the header row, CRLF line ends.

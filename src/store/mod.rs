@@ -569,11 +569,14 @@ impl Store {
                     m.cancelled = Some(mark.clone());
                     Ok(())
                 }
-                (_, state) => Err(format!("{id} is {state}: {}", match what {
-                    Control::Hold => "only pending mail can be held",
-                    Control::Release => "only held mail can be released",
-                    Control::Cancel => "only pending or held mail can be cancelled",
-                })),
+                (_, state) => Err(format!(
+                    "{id} is {state}: {}",
+                    match what {
+                        Control::Hold => "only pending mail can be held",
+                        Control::Release => "only held mail can be released",
+                        Control::Cancel => "only pending or held mail can be cancelled",
+                    }
+                )),
             };
             if let Err(why) = done {
                 return Ok(Err(why));

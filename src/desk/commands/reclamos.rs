@@ -67,7 +67,8 @@ pub fn resolve(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
                 "lang": lang,
                 "desk": desk_block(s),
                 "client": {"id": r.client, "name": client.map(|c| c.name.clone())},
-                "sender": {"name": "", "address": r.from, "person": null},
+                "sender": {"name": r.from_name, "address": r.from,
+                           "person": super::super::context::person_name(&r.from_name, client.map(|c| c.name.as_str()))},
                 "reclamo": {"id": r.id, "order": r.order, "subject": r.subject,
                             "topic": super::super::subjects::topic(&r.subject),
                             "received_at": local_fmt(&s.calendar, r.received_at)},
@@ -150,7 +151,11 @@ mod tests {
     #[test]
     fn the_client_text_follows_cliente() {
         let cases = [
-            ("Se coordinó con la naviera cliente: Asumimos la sobreestadía.", "Se coordinó con la naviera", Some("Asumimos la sobreestadía.")),
+            (
+                "Se coordinó con la naviera cliente: Asumimos la sobreestadía.",
+                "Se coordinó con la naviera",
+                Some("Asumimos la sobreestadía."),
+            ),
             ("Nota — Cliente: Gracias por su paciencia", "Nota", Some("Gracias por su paciencia")),
             ("solo interno", "solo interno", None),
             ("cliente: Ya está resuelto", "", Some("Ya está resuelto")),

@@ -60,7 +60,9 @@ impl Watch {
             .effects_since(self.effects)
             .iter()
             .filter_map(|e| match e {
-                Effect::LinkThread { message_id, .. } | Effect::SetThread { message_id, .. } => Some(message_id.clone()),
+                Effect::LinkThread { message_id, .. } | Effect::SetThread { message_id, .. } => {
+                    Some(message_id.clone())
+                }
                 _ => None,
             })
             .collect();
@@ -110,7 +112,8 @@ pub fn undo(d: &mut Draft<'_>, m: &Incoming<'_>, who: &str) -> ViewResult<Done> 
     }
     let Some(mut u) = found else {
         return Ok(Err(
-            "no encuentro qué deshacer: escriba #deshacer en una respuesta al correo de confirmación del comando".into(),
+            "no encuentro qué deshacer: escriba #deshacer en una respuesta al correo de confirmación del comando"
+                .into(),
         ));
     };
     if let Some(at) = u.undone_at {
