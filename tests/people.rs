@@ -471,3 +471,23 @@ fn reprocess_sends_a_triaged_mail_through_the_desk_again_once() {
     assert!(!again.status.success(), "once only");
     assert!(stderr(&again).contains("once"), "{}", stderr(&again));
 }
+
+#[test]
+fn rules_check_and_test_answer_in_json_too() {
+    let inst = Instance::new();
+    let check = inst.json(&["rules", "check", "--json"]);
+    assert_eq!(check[0]["ok"], true, "{check:?}");
+    assert!(check[0]["languages"].as_array().is_some_and(|l| l.iter().any(|x| x == "en")), "{check:?}");
+    assert!(check[0]["templates"].as_u64().is_some_and(|n| n >= 16), "{check:?}");
+    let test = inst.json(&["rules", "test", "--json"]);
+    assert_eq!(test[0]["failed"], 0, "{test:?}");
+    assert!(test[0]["passed"].as_u64().is_some_and(|n| n > 50), "{test:?}");
+    // A broken template: not ok, with where and why.
+    inst.write("rules/templates/estado.txt.j2", "Hola {{ cliente.nombre }\n");
+    let out = inst.run(&["rules", "check", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    assert_eq!(v["ok"], false);
+    assert!(v["errors"][0]["file"].as_str().is_some_and(|f| f.contains("estado")), "{v}");
+}
