@@ -403,7 +403,7 @@ mod tests {
         let langs = t.languages();
         assert!(langs.iter().any(|l| l == "en"), "{langs:?}");
         let ctx = sample_context();
-        for lang in std::iter::once("es".to_string()).chain(langs.into_iter()) {
+        for lang in std::iter::once("es".to_string()).chain(langs) {
             for name in REQUIRED {
                 let r = t.render_in(name, &lang, &ctx).unwrap_or_else(|e| panic!("{lang}/{name}: {e:#}"));
                 assert!(!r.subject.trim().is_empty() && !r.text.trim().is_empty(), "{lang}/{name}");
