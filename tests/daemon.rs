@@ -51,7 +51,7 @@ fn read_commands_work_while_the_daemon_runs_and_sighup_keeps_good_rules() {
     let status = inst.json(&["status", "--json"]);
     assert_eq!(status[0]["daemon"], "running");
     let show = inst.run(&["orders", "show", "OC-2026-000001"]);
-    assert!(stdout(&show).contains("factura_comercial"), "{}", stdout(&show));
+    assert!(stdout(&show).contains("Factura comercial"), "{}", stdout(&show));
     let missing = inst.run(&["orders", "show", "OC-2026-999999"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("no order OC-2026-999999"), "{}", stderr(&missing));

@@ -491,3 +491,46 @@ fn rules_check_and_test_answer_in_json_too() {
     assert_eq!(v["ok"], false);
     assert!(v["errors"][0]["file"].as_str().is_some_and(|f| f.contains("estado")), "{v}");
 }
+
+/// With the daemon running, `reprocess` and the outbox commands go through
+/// its socket: the daemon's committer does the reprocess within moments.
+#[test]
+fn reprocess_and_outbox_commands_reach_the_running_daemon() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let inst = Instance::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buzon"))
+        .current_dir(inst.path())
+        .args(["run"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(inst.path().join("daemon.log")).map(Stdio::from).unwrap_or(Stdio::null()))
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !cond() {
+            assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    inst.deliver(
+        "t.eml",
+        b"From: Usuario 9 <usuario9@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: Hola\r\nMessage-ID: <suelto2@andestextil.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBuenos dias, les escribo por lo conversado ayer con Carla.\r\n",
+    );
+    wait_for("the triage task", &|| inst.json(&["tasks", "list", "--json"]).iter().any(|t| t["kind"] == "triage"));
+    let out = inst.run(&["reprocess", "T-000001", "--by", "it"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("running daemon"), "{}", stdout(&out));
+    wait_for("the reprocess", &|| {
+        inst.json(&["tasks", "list", "--json"]).iter().any(|t| t["id"] == "T-000001" && t["state"] == "anulada")
+    });
+    wait_for("the notice sent", &|| !inst.outbox_files().is_empty());
+    let sent = inst.json(&["outbox", "list", "--json"]);
+    let id = sent.iter().find(|m| m["state"] == "enviado").and_then(|m| m["id"].as_str()).unwrap_or("").to_string();
+    let hold = inst.run(&["outbox", "hold", &id]);
+    assert!(!hold.status.success(), "a sent mail cannot be held: {}", stdout(&hold));
+    assert!(child.try_wait().ok().flatten().is_none(), "the daemon runs on");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
