@@ -534,3 +534,53 @@ fn reprocess_and_outbox_commands_reach_the_running_daemon() {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
 }
+
+/// A mail put aside (over `max_message_bytes`) goes through the desk again
+/// with `reprocess NAME` once the limit is fixed, and leaves the quarantine;
+/// an original over `max_attachment_bytes` is named by its Message-ID in
+/// the task notice, not attached.
+#[test]
+fn a_quarantined_mail_is_reprocessed_by_name_and_a_large_original_is_named_not_attached() {
+    let inst = Instance::new();
+    let config = std::fs::read_to_string(inst.path().join("config.toml")).unwrap_or_default();
+    let limits = "[store]\nmax_message_bytes = 1500\n";
+    let small = config.replace("[store]\n", limits);
+    assert_ne!(small, config, "the shipped config has a [store] section");
+    inst.write("config.toml", &small);
+    let filler = "Les escribo por lo conversado ayer con Carla sobre la mercadería.\r\n".repeat(30);
+    inst.deliver(
+        "big.eml",
+        format!("From: Usuario 9 <usuario9@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: Hola\r\nMessage-ID: <grande@andestextil.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBuenos dias,\r\n{filler}")
+            .as_bytes(),
+    );
+    run_once(&inst, NOW);
+    assert!(inst.json(&["tasks", "list", "--json"]).is_empty());
+    let status = inst.status_json();
+    assert_eq!(status["quarantined"], 1, "{status}");
+    let name = status["quarantine"][0]["name"].as_str().unwrap_or("").to_string();
+    assert!(!name.is_empty(), "status names it: {status}");
+    // The limit raised; attachments still limited to 1 KB: the original is too large to attach.
+    inst.write(
+        "config.toml",
+        &config
+            .replace("[store]\n", "[store]\nmax_message_bytes = 1000000\n")
+            .replace("max_attachment_bytes = 41943040", "max_attachment_bytes = 1024"),
+    );
+    let out = inst.run(&["--now", "2026-12-01T10:30:00-05:00", "reprocess", &name, "--by", "it"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("taken out of quarantine"), "{}", stdout(&out));
+    let tasks = inst.json(&["tasks", "list", "--json"]);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(inst.status_json()["quarantined"], 0);
+    let again = inst.run(&["--now", "2026-12-01T10:40:00-05:00", "reprocess", &name]);
+    assert!(!again.status.success(), "once only");
+    run_once(&inst, "2026-12-01T10:45:00-05:00");
+    let notice =
+        read_outbox(&inst).into_iter().find(|m| m.file.contains("nueva")).unwrap_or_else(|| panic!("no notice"));
+    assert!(notice.attachments.iter().all(|(ct, _)| ct != "message/rfc822"), "{:?}", notice.attachments);
+    assert!(
+        notice.text.contains("grande@andestextil.test") && notice.text.contains("No va adjunto"),
+        "{}",
+        notice.text
+    );
+}

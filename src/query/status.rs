@@ -86,6 +86,7 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
         "processed": processed.len(),
         "last_processed": last.map(|p| json!({"at": ts(config, p.at), "from": p.from, "subject": p.subject})),
         "quarantined": quarantined.len(),
+        "quarantine": quarantined.iter().map(|q| json!({"name": q.name, "why": q.why, "at": ts(config, q.at)})).collect::<Vec<_>>(),
         "outbox": {"pending": count(OutboxState::Pendiente), "sent": count(OutboxState::Enviado),
                    "failed": count(OutboxState::Fallido), "failing": failing,
                    "held": count(OutboxState::Retenido), "cancelled": count(OutboxState::Cancelado)},
@@ -110,6 +111,12 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
         last.map(|p| format!("{} from {}: {}", ts(config, p.at), p.from, p.subject)).unwrap_or_else(|| "never".into())
     );
     let _ = writeln!(out, "quarantined: {}", quarantined.len());
+    for q in &quarantined {
+        let _ = writeln!(out, "             {}  {}  ({})", q.name, q.why, ts(config, q.at));
+    }
+    if !quarantined.is_empty() {
+        let _ = writeln!(out, "             after a fix: `buzon reprocess NAME` sends one through the desk again");
+    }
     let _ = writeln!(
         out,
         "outbox:      {} pending, {} sent, {} failed ({failing} failing), {} held, {} cancelled",
