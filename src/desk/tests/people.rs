@@ -221,3 +221,70 @@ fn imported_mail_is_history_nothing_escalates_for_the_past() {
         }
     }
 }
+
+/// `#deshacer` in a reply to a confirmation puts back what its commands
+/// changed (stage, ETA, vessel), once; a second one says it was undone.
+#[test]
+fn deshacer_reverts_stage_eta_and_vessel_once() {
+    let mut w = World::default();
+    w.mail(
+        "2026-12-01T10:00",
+        &mail_with_pdf(
+            ANDES,
+            "Documentos",
+            "a1@andestextil.test",
+            "Adjunto la factura.",
+            "Factura AT-5521.pdf",
+            "COMMERCIAL INVOICE",
+        ),
+    );
+    let before = w.mem.orders["OC-2026-000001"].clone();
+    command(
+        &mut w,
+        "2026-12-01T11:00",
+        "c1@cli.test",
+        "#estado OC-2026-000001 numerada\n#eta OC-2026-000001 15/12/2026\n#nave OC-2026-000001 MSC LORETO 611W",
+    );
+    let o = &w.mem.orders["OC-2026-000001"];
+    assert_eq!((o.stage.as_str(), o.eta.as_deref()), ("numerada", Some("15/12/2026")));
+    let conf = w.sent_of("confirmacion_comando").last().map(|m| m.message_id.clone()).unwrap_or_default();
+    let undo = |w: &mut World, id: &str, now: &str| {
+        let raw = text_mail(STAFF, "Re: Comandos", id, "#deshacer\n\nCarla")
+            .replace("Message-ID:", &format!("In-Reply-To: <{conf}>\nReferences: <{conf}>\nMessage-ID:"));
+        w.mail(now, &raw);
+        let c = w.sent_of("confirmacion_comando");
+        w.body(&c.last().map(|m| m.id.clone()).unwrap_or_default())
+    };
+    let said = undo(&mut w, "u1@cli.test", "2026-12-01T11:10");
+    let o = &w.mem.orders["OC-2026-000001"];
+    assert_eq!(o.stage, before.stage, "{said}");
+    assert_eq!(o.eta, before.eta, "{said}");
+    assert_eq!(o.vessel, before.vessel, "{said}");
+    assert!(o.history.len() > before.history.len(), "the history keeps the command and its undoing");
+    let again = undo(&mut w, "u2@cli.test", "2026-12-01T11:20");
+    assert!(again.contains("ya") || again.contains("deshecho"), "{again}");
+    assert_eq!(w.mem.orders["OC-2026-000001"].stage, before.stage);
+}
+
+/// A mail the parser can make nothing of still tells the assistant where it
+/// is: no empty sender, no empty «».
+#[test]
+fn a_triage_task_for_an_unreadable_mail_says_where_it_is() {
+    let mut w = World::default();
+    w.mail("2026-12-01T10:00", "\u{1}\u{2}garbage without headers\n\n\u{0}\u{0}");
+    let t = w.mem.tasks.values().find(|t| t.kind.starts_with("triage")).cloned();
+    let t = t.unwrap_or_else(|| panic!("no triage task: {:?}", w.mem.tasks));
+    assert!(!t.summary.contains("de : ") && !t.summary.contains("«»"), "{}", t.summary);
+    assert!(t.summary.contains("sin remitente") || t.summary.contains("sin asunto"), "{}", t.summary);
+    let mut w = World::default();
+    w.mail(
+        "2026-12-01T10:00",
+        "From: <>\nTo: ops@cli.test\nMessage-ID: <x1@nowhere.test>\nContent-Type: text/plain\n\nhola\n",
+    );
+    assert!(!w.mem.tasks.is_empty(), "a person is told");
+    for t in w.mem.tasks.values() {
+        assert!(!t.summary.contains("de : ") && !t.summary.contains("«»"), "{}", t.summary);
+        assert!(t.summary.contains("remitente ilegible") && t.summary.contains("sin asunto"), "{}", t.summary);
+        assert_eq!(t.message_id.as_deref(), Some("x1@nowhere.test"), "the mail is found by its Message-ID");
+    }
+}
