@@ -584,3 +584,79 @@ fn a_quarantined_mail_is_reprocessed_by_name_and_a_large_original_is_named_not_a
         notice.text
     );
 }
+
+/// Going live with `import_existing = true` on a mailbox with months of
+/// mail: the mail is history. A months-old reclamo and an old unclassified
+/// mail are recorded closed as imported, a recent reclamo keeps its clock
+/// from its Date, nothing is sent, and two days later nothing escalates
+/// for the past.
+#[test]
+fn going_live_imports_old_mail_as_history_and_nothing_escalates_for_the_past() {
+    use std::time::Duration;
+    use support::stack::{Daemon, Stack, daemon_log, processed, wait_until};
+    let Some(stack) = Stack::start("people import") else { return };
+    let now = chrono::Utc::now();
+    let date = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono::FixedOffset::west_opt(5 * 3600).unwrap_or_else(|| panic!("tz"))).to_rfc2822()
+    };
+    let mail = |id: &str, subject: &str, when: String, body: &str| {
+        format!("From: Patricia Huamán <phuaman@andestextil.test>\r\nTo: ops@cli.test\r\nSubject: {subject}\r\nDate: {when}\r\nMessage-ID: <{id}@andestextil.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").into_bytes()
+    };
+    let old = date(now - chrono::Duration::days(120));
+    let recent = date(now - chrono::Duration::hours(2));
+    stack.lmtp_deliver(
+        "phuaman@andestextil.test",
+        "ops@cli.test",
+        &[
+            mail(
+                "viejo-reclamo",
+                "Reclamo por demora",
+                old.clone(),
+                "Es inaceptable la demora en el despacho; les hago responsables.",
+            ),
+            mail("viejo-hola", "Hola", old, "Buenos dias, les escribo por lo conversado ayer con Carla."),
+            mail(
+                "nuevo-reclamo",
+                "Reclamo por sobreestadía",
+                recent,
+                "Es inaceptable: nos cobran sobreestadía y nadie responde. Les hago responsables.",
+            ),
+        ],
+    );
+    let inst = stack.shadow_instance("import_existing = true\nprocessed_folder = \"Importados\"");
+    {
+        let _d = Daemon::start(&inst);
+        assert!(wait_until(Duration::from_secs(30), || processed(&inst) == 3), "{}", daemon_log(&inst));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(inst.outbox_files().is_empty(), "an import sends nothing");
+    let reclamos = inst.json(&["reclamos", "list", "--json"]);
+    assert_eq!(reclamos.len(), 2, "{reclamos:?}");
+    let by_subject = |s: &str| reclamos.iter().find(|r| r["subject"] == s).cloned().unwrap_or_default();
+    let (viejo, nuevo) = (by_subject("Reclamo por demora"), by_subject("Reclamo por sobreestadía"));
+    assert_eq!(viejo["state"], "importado", "{viejo}");
+    let received = |r: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(r["received_at"].as_str().unwrap_or("")).map(|d| d.to_utc()).unwrap_or(now)
+    };
+    assert!(now - received(&viejo) > chrono::Duration::days(100), "received when it was written: {viejo}");
+    assert!(nuevo["state"] == "abierto" || nuevo["state"] == "escalado", "{nuevo}");
+    assert!(now - received(&nuevo) >= chrono::Duration::minutes(110), "its clock runs from its Date: {nuevo}");
+    let tasks = inst.json(&["tasks", "list", "--json"]);
+    let triage = tasks.iter().find(|t| t["kind"] == "triage").cloned().unwrap_or_else(|| panic!("{tasks:?}"));
+    assert_eq!(triage["state"], "importada", "{triage}");
+    // Two days later: the recent reclamo is overdue and escalates; the old one never does.
+    let later = (now + chrono::Duration::days(2)).to_rfc3339();
+    {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_buzon"))
+            .current_dir(inst.path())
+            .args(["--now", &later, "reclamos", "list", "--json", "--open"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let open: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+        assert_eq!(open.len(), 1, "only the recent reclamo is open: {open:?}");
+    }
+    let viejo_id = viejo["id"].as_str().unwrap_or("").to_string();
+    let digest = inst.json(&["--now", &later, "digest", "preview", "--to", "supervision@cli.test", "--json"]);
+    let text = digest.iter().map(|d| d["text"].as_str().unwrap_or("").to_string()).collect::<String>();
+    assert!(!text.contains(&viejo_id), "the imported reclamo is no overdue work: {text}");
+}
