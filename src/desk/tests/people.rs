@@ -288,3 +288,36 @@ fn a_triage_task_for_an_unreadable_mail_says_where_it_is() {
         assert_eq!(t.message_id.as_deref(), Some("x1@nowhere.test"), "the mail is found by its Message-ID");
     }
 }
+
+/// `#deshacer` after `#mover`: the document is back in its order.
+#[test]
+fn deshacer_puts_a_moved_document_back() {
+    let mut w = World::default();
+    for (i, (subject, file)) in
+        [("Embarque A", "Factura AT-1.pdf"), ("Embarque B", "Lista de empaque B.pdf")].iter().enumerate()
+    {
+        w.mail(
+            &format!("2026-12-01T10:0{i}"),
+            &mail_with_pdf(
+                ANDES,
+                subject,
+                &format!("m{i}@andestextil.test"),
+                "Adjunto.",
+                file,
+                if i == 0 { "COMMERCIAL INVOICE" } else { "PACKING LIST" },
+            ),
+        );
+    }
+    assert_eq!(w.mem.orders.len(), 2, "{:?}", w.mem.orders.keys().collect::<Vec<_>>());
+    let docs = |w: &World, id: &str| w.mem.orders[id].documents.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
+    let (one, two) = (docs(&w, "OC-2026-000001"), docs(&w, "OC-2026-000002"));
+    let said =
+        command(&mut w, "2026-12-01T11:00", "c1@cli.test", "#mover OC-2026-000001 Factura AT-1.pdf OC-2026-000002");
+    assert!(docs(&w, "OC-2026-000002").contains(&"Factura AT-1.pdf".to_string()), "{said}");
+    let conf = w.sent_of("confirmacion_comando").last().map(|m| m.message_id.clone()).unwrap_or_default();
+    let raw = text_mail(STAFF, "Re: Comandos", "u1@cli.test", "#deshacer")
+        .replace("Message-ID:", &format!("In-Reply-To: <{conf}>\nMessage-ID:"));
+    w.mail("2026-12-01T11:10", &raw);
+    assert_eq!(docs(&w, "OC-2026-000001"), one);
+    assert_eq!(docs(&w, "OC-2026-000002"), two);
+}
