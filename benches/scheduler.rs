@@ -80,11 +80,13 @@ fn main() {
             due_at: now + Duration::days(3 + (i % 10) as i64),
             state: buzon::desk::model::ReclamoState::Abierto,
             from: format!("usuario{i}@andestextil.test"),
+            from_name: String::new(),
             subject: "Reclamo por demora".into(),
             excerpt: "Es inaceptable la demora".into(),
             message_ids: vec![format!("<r{i}@andestextil.test>")],
             resolution: None,
             history: Vec::new(),
+            closed_at: None,
         }));
     }
     for i in 0..5_000usize {
@@ -99,6 +101,8 @@ fn main() {
             summary: format!("Alerta: pago de tributos {i}"),
             created_at: now - Duration::days(1),
             message_id: None,
+            history: Vec::new(),
+            origin: None,
         }));
     }
     let _ = store.commit(None, &effects);

@@ -7,8 +7,23 @@ use crate::text::fold;
 
 /// Every verb the desk knows, in the order the help text lists them.
 pub const VERBS: &[&str] = &[
-    "estado", "etapa", "eta", "nave", "regimen", "vence", "cerrar", "archivar", "reabrir", "revisado", "resuelto",
-    "hecho", "fusionar", "mover", "asignar",
+    "estado",
+    "etapa",
+    "eta",
+    "nave",
+    "regimen",
+    "vence",
+    "cerrar",
+    "archivar",
+    "reabrir",
+    "revisado",
+    "resuelto",
+    "hecho",
+    "fusionar",
+    "mover",
+    "asignar",
+    "noesreclamo",
+    "deshacer",
 ];
 
 /// One parsed command line.

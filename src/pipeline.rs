@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
-use crate::desk::effect::Effect;
-use crate::desk::model::Processed;
-use crate::desk::{Desk, Kept, decide};
+use crate::desk::model::{HistoryEntry, Processed, TaskState};
+use crate::desk::{Arrival, Desk, Kept, decide_with};
 use crate::store::{Store, StoreError};
 
 /// What happened to one message.
@@ -74,8 +73,12 @@ pub struct Prepared {
     pub kept: Vec<Kept>,
     /// Attachment files written now (they must be made durable before the commit is).
     pub written: Vec<PathBuf>,
-    /// Record only: no mail is queued (a first import of a mailbox's old mail).
+    /// Record only: no mail is queued (a first import of a mailbox's old
+    /// mail), and the mail is history (see `desk::history`).
     pub silent: bool,
+    /// The raw bytes, when within `max_attachment_bytes` (a task's assistant
+    /// gets the original attached; the store keeps it for `reprocess`).
+    pub raw: Vec<u8>,
 }
 
 /// Parse, classify and keep the documents of one raw message. Keeping is
@@ -118,7 +121,8 @@ pub fn prepare_with(app: &App, raw: &[u8], keep: bool) -> Result<Prepared, Pipel
         kept[d.index].path = rel;
         written.extend(new);
     }
-    Ok(Prepared { mail, class, kept, written, silent: false })
+    let raw = if raw.len() as u64 <= max { raw.to_vec() } else { Vec::new() };
+    Ok(Prepared { mail, class, kept, written, silent: false, raw })
 }
 
 /// Decide a prepared message against what the store knows (`None`: it was
@@ -129,18 +133,32 @@ pub fn decide_prepared(
     p: &Prepared,
     now: DateTime<Utc>,
 ) -> Result<Option<crate::desk::Decision>, PipelineError> {
-    let (mail, class, kept) = (&p.mail, &p.class, &p.kept);
+    let mail = &p.mail;
     if store.is_processed(&mail.sha256, mail.message_id.as_deref())? {
         return Ok(None);
     }
+    Ok(Some(decide_only(app, store, p, now)?))
+}
+
+/// Decide `p` (as history when it is imported mail). Nothing is written.
+fn decide_only(
+    app: &App,
+    store: &Store,
+    p: &Prepared,
+    now: DateTime<Utc>,
+) -> Result<crate::desk::Decision, PipelineError> {
+    let (mail, class, kept) = (&p.mail, &p.class, &p.kept);
     let desk =
         Desk { settings: &app.settings, directory: &app.directory, rules: &app.rules, templates: &app.templates };
-    let mut decision = decide(&desk, store, mail, class, kept, now).map_err(StoreError::from)?;
+    // Imported mail happened when its Date says: that is when its reclamo
+    // was received and its task opened.
+    let at = if p.silent { crate::desk::history::written_at(mail.date.as_deref(), now) } else { now };
+    let arrival = Arrival { mail, class, kept, raw: &p.raw, imported: p.silent };
+    let mut decision = decide_with(&desk, store, &arrival, at).map_err(StoreError::from)?;
     if p.silent {
-        decision.effects.retain(|e| !matches!(e, Effect::Queue { .. } | Effect::CountReply { .. }));
-        decision.outcome.push("imported silently: nothing sent".into());
+        crate::desk::history::as_history(&mut decision, &desk, at, now);
     }
-    Ok(Some(decision))
+    Ok(decision)
 }
 
 /// Commit a decided message with its processed mark (not yet flushed).
@@ -149,6 +167,17 @@ pub fn commit_decision(
     p: &Prepared,
     decision: &crate::desk::Decision,
     now: DateTime<Utc>,
+) -> Result<(), PipelineError> {
+    commit_decision_as(store, p, decision, now, p.mail.message_id.as_deref())
+}
+
+/// [`commit_decision`] with its processed mark under `key_id`.
+fn commit_decision_as(
+    store: &Store,
+    p: &Prepared,
+    decision: &crate::desk::Decision,
+    now: DateTime<Utc>,
+    key_id: Option<&str>,
 ) -> Result<(), PipelineError> {
     let (mail, class) = (&p.mail, &p.class);
     let record = Processed {
@@ -164,7 +193,7 @@ pub fn commit_decision(
         outcome: decision.outcome.clone(),
         problems: class.problems.clone(),
     };
-    store.commit(Some((&mail.sha256, mail.message_id.as_deref(), &record)), &decision.effects)?;
+    store.commit(Some((&mail.sha256, key_id, &record)), &decision.effects)?;
     Ok(())
 }
 
@@ -173,4 +202,110 @@ pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Res
     let Some(decision) = decide_prepared(app, store, p, now)? else { return Ok(Handled::AlreadyDone) };
     commit_decision(store, p, &decision, now)?;
     Ok(Handled::Done(decision.outcome))
+}
+
+/// Why a `reprocess` could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum ReprocessError {
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `buzon reprocess ID`: a mail that went to triage (`T-…`, whose original
+/// the store kept) or to quarantine (its name; read from the Maildir's
+/// `quarantine/`) goes through the desk again — after a rule fix — once:
+/// the earlier task is closed (`anulada`) with what became of the mail.
+/// Not flushed: the caller flushes.
+pub fn reprocess(
+    app: &App,
+    store: &Store,
+    target: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ReprocessError> {
+    let refused = |s: String| ReprocessError::Refused(s);
+    let upper = target.trim().to_ascii_uppercase();
+    let (raw, task) = if let Some(id) = upper.starts_with("T-").then(|| upper.clone()) {
+        let t = store.task(&id)?.ok_or_else(|| refused(format!("no task {id}")))?;
+        if t.history.iter().any(|h| h.what.starts_with("Reprocesado")) {
+            return Err(refused(format!("{id} was reprocessed already (once only)")));
+        }
+        let sha = t.origin.clone().ok_or_else(|| {
+            refused(format!(
+                "{id} keeps no original mail (it came from no mail, or the mail was over max_attachment_bytes): forward the mail to the desk again"
+            ))
+        })?;
+        let raw =
+            store.original(&sha)?.ok_or_else(|| refused(format!("the original mail of {id} is no longer kept")))?;
+        (raw, Some(t))
+    } else {
+        let q = store.quarantined()?.into_iter().find(|q| q.name == target);
+        let q = q.ok_or_else(|| {
+            refused(format!("no task or quarantined mail named {target} (see `buzon tasks list` and `buzon status`)"))
+        })?;
+        let raw = match &app.config.mailbox {
+            crate::config::Mailbox::Maildir { path, .. } => {
+                let file = path.join("quarantine").join(&q.name);
+                std::fs::read(&file).map_err(|e| refused(format!("cannot read {}: {e}", file.display())))?
+            }
+            crate::config::Mailbox::Imap(m) => {
+                return Err(refused(format!(
+                    "{} is in the IMAP folder {}: move it back to {} and buzon takes it again",
+                    q.name, m.quarantine_folder, m.folder
+                )));
+            }
+        };
+        (raw, None)
+    };
+    let mut p = prepare(app, &raw)?;
+    crate::store::attachments::sync(&p.written).map_err(PipelineError::Attachment)?;
+    p.silent = false;
+    let key = format!("{}#reprocess:{target}", p.mail.message_id.as_deref().unwrap_or(""));
+    if store.is_processed(&p.mail.sha256, Some(&key))? {
+        return Err(refused(format!("{target} was reprocessed already (once only)")));
+    }
+    let mut d = decide_only(app, store, &p, now)?;
+    {
+        if let Some(t) = &task {
+            let mut t = t.clone();
+            let what = if t.is_open() { "cerrada" } else { "ya estaba cerrada" };
+            t.history
+                .push(HistoryEntry::internal(now, format!("Reprocesado por {by} ({what}): {}", d.outcome.join("; "))));
+            if t.is_open() {
+                t.state = TaskState::Anulada;
+            }
+            d.effects.push(crate::desk::Effect::SaveTask(t));
+        }
+    }
+    commit_decision_as(store, &p, &d, now, Some(&key))?;
+    let mut outcome = d.outcome;
+    if task.is_none() {
+        store.forget_quarantine(target)?;
+        outcome.push(format!("{target} taken out of quarantine"));
+    }
+    Ok(outcome)
+}
+
+/// Carry out the `reprocess` requests the daemon was given (its committer
+/// calls this: the store's single writer). Returns what each did.
+pub fn run_requests(app: &App, store: &Store, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for r in store.requests()? {
+        let line = match reprocess(app, store, &r.target, &r.by, now) {
+            Ok(outcome) => format!("Reprocessed {} for {}: {}", r.target, r.by, outcome.join("; ")),
+            Err(ReprocessError::Store(e)) => return Err(e),
+            Err(e) => format!("Reprocess of {} for {} refused: {e}", r.target, r.by),
+        };
+        tracing::info!("{line}");
+        store.commit(None, &[crate::desk::Effect::RequestDone { target: r.target.clone() }])?;
+        out.push(line);
+    }
+    if !out.is_empty() {
+        store.flush()?;
+    }
+    Ok(out)
 }

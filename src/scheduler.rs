@@ -40,6 +40,8 @@ pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
         queued += apply(store, &decision, &format!("{job:?}"))?;
     }
     store.flush()?;
+    // `buzon reprocess` asked the running daemon: the single writer does it.
+    queued += crate::pipeline::run_requests(app, store, now)?.len();
     Ok(queued)
 }
 
@@ -49,7 +51,10 @@ pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
 /// the index must be rebuilt. A few B-tree lookups and some calendar
 /// arithmetic.
 pub fn next_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
-    if store.has_unnoticed_refusals() || store.schedule_signature()?.as_deref() != Some(app.schedule_signature()) {
+    if store.has_unnoticed_refusals()
+        || store.has_requests()
+        || store.schedule_signature()?.as_deref() != Some(app.schedule_signature())
+    {
         return Ok(Some(now));
     }
     Ok([store.next_scheduled()?, desk::next_slot(&app.desk(), now)].into_iter().flatten().min())

@@ -50,7 +50,7 @@ fn staff_commands_change_the_desk_and_are_confirmed() {
     assert_eq!(r[0]["resolution"], "Se coordinó con la naviera y asumimos la sobreestadía");
     let o = &inst.json(&["orders", "list", "--json"])[0];
     assert_eq!(o["stage"], "numerada");
-    assert_eq!(o["eta"], "15/12/2026");
+    assert_eq!(o["eta"], "2026-12-15", "RFC 3339 full-date in JSON");
     assert!(o["references"]["dam"].as_array().is_some_and(|d| d.iter().any(|v| v == "118-2026-10-012345")), "{o}");
     assert!(
         o["history"]
@@ -87,9 +87,10 @@ fn a_command_from_a_non_staff_address_is_refused_and_changes_nothing() {
     assert!(!inst.outbox_files().iter().any(|(n, _)| n.contains("confirmacion_comando")));
 }
 
-/// Outbox ids, digests aside (they have their own test).
+/// Outbox ids, digests aside (they have their own test; the supervisors'
+/// daily digest too).
 fn kinds(inst: &Instance) -> Vec<String> {
-    all_ids(inst).into_iter().filter(|k| !k.starts_with("digest-")).collect()
+    all_ids(inst).into_iter().filter(|k| !k.starts_with("digest-") && !k.starts_with("supervisor-digest-")).collect()
 }
 
 fn all_ids(inst: &Instance) -> Vec<String> {
@@ -389,7 +390,7 @@ fn a_regime_expiry_is_a_deadline_on_the_order_with_reminders_before_it() {
     let conf = confirmation(&inst);
     assert!(conf.contains("fecha inválida «31/13/2026»"), "{conf}");
     let shown = stdout(&inst.run(&["--now", "2026-12-28T10:00:00-05:00", "orders", "show", "OC-2026-000001"]));
-    assert!(shown.contains("regime expires: 2026-12-31"), "{shown}");
+    assert!(shown.contains("Régimen vence: 31/12/2026 18:00"), "{shown}");
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn read_commands_work_while_the_daemon_runs_and_sighup_keeps_good_rules() {
     let status = inst.json(&["status", "--json"]);
     assert_eq!(status[0]["daemon"], "running");
     let show = inst.run(&["orders", "show", "OC-2026-000001"]);
-    assert!(stdout(&show).contains("factura_comercial"), "{}", stdout(&show));
+    assert!(stdout(&show).contains("Factura comercial"), "{}", stdout(&show));
     let missing = inst.run(&["orders", "show", "OC-2026-999999"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("no order OC-2026-999999"), "{}", stderr(&missing));
@@ -130,7 +130,8 @@ fn the_running_daemon_wakes_on_its_own_for_the_next_due_instant() {
     );
     inst.write("config.toml", &config);
     let mut child = spawn(&inst);
-    let digests = || inst.outbox_files().into_iter().filter(|(name, _)| name.contains("digest-")).count();
+    // The assistants' digests (the supervisors' of 08:00 may go out late at the start).
+    let digests = || inst.outbox_files().into_iter().filter(|(name, _)| name.starts_with("digest-")).count();
     let start = Instant::now();
     while digests() == 0 {
         assert!(start.elapsed() < Duration::from_secs(100), "no digest by {slot} (now {})", Utc::now());

@@ -275,7 +275,7 @@ fn the_shared_scenarios_go_through_the_desk() {
     assert_eq!(alert("alerta_regularizacion")["due_at"], "2026-12-07T18:00:00-05:00");
     let orders = inst.json(&["orders", "list", "--json"]);
     let andes = orders.iter().find(|o| o["client"] == "andestextil").cloned().unwrap_or(Value::Null);
-    assert_eq!(andes["eta"], "09/12/2026", "the carrier's ETA change is filed in the order: {andes}");
+    assert_eq!(andes["eta"], "2026-12-09", "the carrier's ETA change is filed in the order: {andes}");
     // The vacation auto-reply gets nothing.
     assert!(!inst.outbox_files().iter().any(|(_, t)| t.contains("hold14")), "no answer to the out-of-office");
 }
@@ -358,5 +358,5 @@ fn a_suppliers_draft_bl_that_is_also_a_carrier_notice_keeps_the_bl_and_sets_the_
     let kinds: BTreeSet<&str> =
         o["documents"].as_array().into_iter().flatten().filter_map(|d| d["kind"].as_str()).collect();
     assert!(kinds.contains("documento_transporte"), "the BL is kept: {o}");
-    assert_eq!(o["eta"], "20/12/2026", "and the ETA set: {o}");
+    assert_eq!(o["eta"], "2026-12-20", "and the ETA set: {o}");
 }

@@ -6,6 +6,7 @@ mod check;
 mod classify;
 mod dry_run;
 mod extract_worker;
+mod lists;
 mod login;
 mod replay;
 mod rules_cmd;
@@ -48,17 +49,25 @@ pub enum Command {
     Rules(rules_cmd::RulesCommand),
     /// Customs orders.
     #[command(subcommand)]
-    Orders(OrdersCommand),
+    Orders(lists::OrdersCommand),
     /// Reclamos with their due times and state.
     #[command(subcommand)]
-    Reclamos(ListCommand),
+    Reclamos(lists::RecordCommand),
     /// Tasks for assistants.
     #[command(subcommand)]
-    Tasks(ListCommand),
-    /// Outgoing mail and its state.
+    Tasks(lists::RecordCommand),
+    /// Outgoing mail and its state; hold, release or cancel it.
     #[command(subcommand)]
-    Outbox(SimpleList),
-    /// Assistant digests.
+    Outbox(lists::OutboxCommand),
+    /// Send a mail that went to triage (`T-…`) or quarantine (its file
+    /// name) through the desk again, after a rule fix (once; its task is closed).
+    Reprocess {
+        id: String,
+        /// Who (recorded; default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Assistant and supervisor digests.
     #[command(subcommand)]
     Digest(DigestCommand),
     /// Test the configured mailbox and outbox step by step (address, TCP,
@@ -80,46 +89,12 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum OrdersCommand {
-    /// Every order.
-    List {
-        /// JSON Lines.
-        #[arg(long)]
-        json: bool,
-    },
-    /// One order with its documents and history.
-    Show {
-        id: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum DigestCommand {
     /// Render the digest as it would be sent now (all assistants when --to is absent).
     Preview {
         #[arg(long)]
         to: Option<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ListCommand {
-    List {
-        /// Only those not closed.
-        #[arg(long)]
-        open: bool,
-        /// JSON Lines.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum SimpleList {
-    List {
-        /// JSON Lines.
+        /// One JSON object per digest (to, subject, text, html, the digest's data).
         #[arg(long)]
         json: bool,
     },
@@ -177,13 +152,34 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd, now),
         Command::Check(args) => check::execute(&cli.config, args),
         Command::Login(args) => login::execute(&cli.config, args),
-        Command::Orders(OrdersCommand::List { json }) => q(Query::Orders { show: None, json }),
-        Command::Orders(OrdersCommand::Show { id, json }) => q(Query::Orders { show: Some(id), json }),
-        Command::Reclamos(ListCommand::List { open, json }) => q(Query::Reclamos { open, json }),
-        Command::Tasks(ListCommand::List { open, json }) => q(Query::Tasks { open, json }),
-        Command::Outbox(SimpleList::List { json }) => q(Query::Outbox { json }),
+        Command::Orders(lists::OrdersCommand::List(a)) => {
+            q(Query::Orders { show: None, json: false, list: a.options(&cli.config)? })
+        }
+        Command::Orders(lists::OrdersCommand::Show { id, json }) => {
+            q(Query::Orders { show: Some(id), json, list: Default::default() })
+        }
+        Command::Orders(lists::OrdersCommand::Export { id, to }) => {
+            print!("{}", lists::export(&cli.config, now, &id, &to)?);
+            Ok(Exit::Ok)
+        }
+        Command::Reclamos(lists::RecordCommand::List(a)) => {
+            q(Query::Reclamos { show: None, json: false, list: a.options(&cli.config)? })
+        }
+        Command::Reclamos(lists::RecordCommand::Show { id, json }) => {
+            q(Query::Reclamos { show: Some(id), json, list: Default::default() })
+        }
+        Command::Tasks(lists::RecordCommand::List(a)) => {
+            q(Query::Tasks { show: None, json: false, list: a.options(&cli.config)? })
+        }
+        Command::Tasks(lists::RecordCommand::Show { id, json }) => {
+            q(Query::Tasks { show: Some(id), json, list: Default::default() })
+        }
+        Command::Outbox(cmd) => q(lists::outbox_query(cmd, &cli.config)?),
+        Command::Reprocess { id, by } => {
+            q(Query::Control(query::Control::Reprocess { target: id, by: lists::who(by) }))
+        }
         Command::Status { json } => q(Query::Status { json }),
-        Command::Digest(DigestCommand::Preview { to }) => q(Query::Digest { to }),
+        Command::Digest(DigestCommand::Preview { to, json }) => q(Query::Digest { to, json }),
         Command::ExtractWorker => extract_worker::execute(),
     }
 }

@@ -348,7 +348,8 @@ impl Config {
         let mut c = Check { file, text: &text, errors: Vec::new() };
         let mailbox = mailbox(&mut c, &raw.mailbox, &resolve);
         let outbox = outbox(&mut c, &raw.outbox, &resolve);
-        let desk = desk(&mut c, &raw.desk);
+        let mut desk = desk(&mut c, &raw.desk);
+        desk.max_attachment_bytes = raw.store.max_attachment_bytes;
         let d = &raw.desk;
         for s in &d.staff_domains {
             if PUBLIC_DOMAINS.contains(&s.get_ref().to_ascii_lowercase().as_str()) {
@@ -537,6 +538,8 @@ fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Settings {
     }
     let digest_times: Vec<NaiveTime> =
         d.digest_times.iter().map(|t| c.time(t, "digest time ", "is not HH:MM")).collect();
+    let supervisor_digest_times: Vec<NaiveTime> =
+        d.supervisor_digest_times.iter().map(|t| c.time(t, "supervisor digest time ", "is not HH:MM")).collect();
     if d.reclamo_warnings.iter().any(|p| !(1..=99).contains(p)) {
         c.at(d.address.span(), "reclamo_warnings are percentages between 1 and 99");
     }
@@ -561,6 +564,13 @@ fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Settings {
         replies_per_day: d.replies_per_sender_day,
         stranger_replies_per_hour: d.stranger_replies_per_hour,
         stranger_replies_per_day: d.stranger_replies_per_day,
+        supervisor_digest_times,
+        notify_at_once: d
+            .notify_at_once
+            .clone()
+            .unwrap_or_else(|| crate::desk::NOTIFY_AT_ONCE.iter().map(|k| k.to_string()).collect()),
+        import_closed_after_days: d.import_closed_after_days,
+        max_attachment_bytes: 40 * 1024 * 1024,
         calendar: BusinessCalendar { tz, day_start, day_end, work_days: d.work_days.clone(), extra_holidays },
     }
 }

@@ -232,6 +232,24 @@ pub struct DeskConfig {
     pub stranger_replies_per_hour: u32,
     #[serde(default = "default_stranger_day")]
     pub stranger_replies_per_day: u32,
+    /// Local times (`HH:MM`) of the supervisors' digest, on business days.
+    #[serde(default = "default_supervisor_digest_times")]
+    pub supervisor_digest_times: Vec<Spanned<String>>,
+    /// Task kinds notified to their assistant at once (`alerta_*` for a
+    /// family); the others wait for the next digest.
+    #[serde(default)]
+    pub notify_at_once: Option<Vec<String>>,
+    /// Imported mail (`import_existing`) older than this is history: its
+    /// reclamos and tasks are recorded closed.
+    #[serde(default = "default_import_closed_after_days")]
+    pub import_closed_after_days: u32,
+}
+
+fn default_supervisor_digest_times() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, "08:00".into())]
+}
+fn default_import_closed_after_days() -> u32 {
+    30
 }
 
 fn default_desk_name() -> String {

@@ -165,7 +165,9 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
         scheduler_bell.clone(),
         health.clone(),
     ));
-    tracker.spawn(crate::query::serve(sock, store.clone(), app.clone(), clock, health.clone(), token.clone()));
+    let outbox_bell = Arc::new(Notify::new());
+    let wake = crate::query::Wake { outbox: outbox_bell.clone(), scheduler: scheduler_bell.clone() };
+    tracker.spawn(crate::query::serve(sock, store.clone(), app.clone(), clock, health.clone(), token.clone(), wake));
     let tokens = tokens::sources(&current.config, &store).map_err(|e| anyhow::anyhow!("OAuth2: {e}"))?;
     let mut source =
         crate::mailbox::open(&current.config, tokens.mailbox, &store, token.clone(), health.clone(), &tracker)?;
@@ -174,7 +176,6 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
 
     let (prepped_tx, prepped_rx) = mpsc::channel(2 * 64);
     let (ticks_tx, ticks_rx) = mpsc::channel(1);
-    let outbox_bell = Arc::new(Notify::new());
     let last_run = Arc::new(Mutex::new(None));
     let finish = CancellationToken::new();
 
@@ -272,7 +273,8 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     report.sent = sent?;
     if once {
         // Mail that could not be sent is not lost (it goes on the next run),
-        // but the run did not finish its work: say so, non-zero.
+        // but the run did not finish its work: say so, non-zero. Held mail
+        // (`buzon outbox hold`) waits by a person's choice: it does not count.
         let waiting = store.due_outgoing(chrono::DateTime::<chrono::Utc>::MAX_UTC)?.len();
         if waiting > 0 {
             anyhow::bail!(

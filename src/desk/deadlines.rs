@@ -223,11 +223,13 @@ mod tests {
             due_at: cal.add_business_hours(at(received), 24.0),
             state: ReclamoState::Escalado,
             from: "a@b.test".into(),
+            from_name: String::new(),
             subject: "x".into(),
             excerpt: "x".into(),
             message_ids: vec![],
             resolution: None,
             history: vec![],
+            closed_at: None,
         }
     }
 

@@ -193,7 +193,12 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     }
     let names: Vec<&str> = added.iter().map(|doc| kind_name(&doc.kind)).collect();
     let what = if new_order {
-        format!("Orden abierta con {} documento(s): {}", added.len(), names.join(", "))
+        format!(
+            "Orden abierta con {} {}: {}",
+            added.len(),
+            if added.len() == 1 { "documento" } else { "documentos" },
+            names.join(", ")
+        )
     } else if added.is_empty() {
         "Correo recibido sin documentos nuevos".to_string()
     } else {

@@ -38,6 +38,8 @@ pub struct Draft<'a> {
     /// Schedule saved records at their first step after this instant (a
     /// time job that handled `now`), or at their earliest step (`None`).
     schedule_after: Option<DateTime<Utc>>,
+    /// The SHA-256 of the mail being decided (tasks opened now come from it).
+    pub(super) origin: Option<String>,
 }
 
 impl<'a> Draft<'a> {
@@ -58,6 +60,7 @@ impl<'a> Draft<'a> {
             mails: 0,
             id_base: String::new(),
             schedule_after: None,
+            origin: None,
         }
     }
 
@@ -188,9 +191,40 @@ impl<'a> Draft<'a> {
             assignee,
             summary,
             created_at: self.now,
+            origin: message_id.as_ref().and(self.origin.clone()),
             message_id,
+            history: Vec::new(),
         });
         Ok(id)
+    }
+
+    /// The ids of the orders, reclamos and tasks this decision changed so far.
+    pub fn touched(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        (
+            self.orders.keys().cloned().collect(),
+            self.reclamos.keys().cloned().collect(),
+            self.tasks.keys().cloned().collect(),
+        )
+    }
+
+    /// The tasks of this decision's working copies.
+    pub fn working_tasks(&self) -> Vec<Task> {
+        self.tasks.values().cloned().collect()
+    }
+
+    /// How many effects were pushed so far (see [`Draft::effects_since`]).
+    pub fn effects_len(&self) -> usize {
+        self.effects.len()
+    }
+
+    /// The effects pushed since `n`.
+    pub fn effects_since(&self, n: usize) -> &[Effect] {
+        self.effects.get(n..).unwrap_or(&[])
+    }
+
+    /// Replace the effects pushed since `n` (a draft that keeps some back).
+    pub fn truncate_effects(&mut self, n: usize) {
+        self.effects.truncate(n);
     }
 
     /// The effects: everything pushed, then one save (and schedule entry)

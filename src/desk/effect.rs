@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
+use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink, Undo};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -32,6 +32,15 @@ pub enum Effect {
     Schedule { subject: Subject, at: Option<DateTime<Utc>> },
     /// Advance a numbering sequence (orders per year, reclamos, tasks).
     Sequence { name: Sequence, value: u64 },
+    /// Point a Message-ID at exactly this (`None`: at nothing), replacing
+    /// what it pointed at (`#deshacer` puts a thread back).
+    SetThread { message_id: String, link: Option<ThreadLink> },
+    /// Keep what staff commands changed, under their confirmation mail's id.
+    SaveUndo(Undo),
+    /// Keep the raw bytes of a mail that tasks came from (by its SHA-256).
+    KeepOriginal { sha256: String, bytes: Vec<u8> },
+    /// A `buzon reprocess` request was carried out (or refused): forget it.
+    RequestDone { target: String },
 }
 
 /// Whose reply budget an automatic answer spends.
@@ -90,6 +99,8 @@ pub enum JobKey {
     Status { client: String, slot: String },
     /// The supervisors were told, that day, that the mailbox source stopped.
     SourceStopped { date: NaiveDate },
+    /// The supervisors' digest of one slot of one day.
+    SupervisorDigest { date: NaiveDate, slot: chrono::NaiveTime },
 }
 
 /// A numbering sequence.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use super::effect::{Effect, JobKey, ReplyCounter, ReplyHour, Sequence, Subject};
-use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
+use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink, Undo};
 use super::view::{DigestRecords, View, ViewResult};
 
 #[derive(Debug, Default, Clone)]
@@ -24,6 +24,8 @@ pub struct Memory {
     pub jobs: BTreeMap<JobKey, DateTime<Utc>>,
     pub schedule: BTreeMap<Subject, DateTime<Utc>>,
     pub refusals: BTreeSet<String>,
+    pub undo: BTreeMap<String, Undo>,
+    pub originals: BTreeMap<String, Vec<u8>>,
 }
 
 impl Memory {
@@ -75,6 +77,21 @@ impl Memory {
                 Effect::Sequence { name, value } => {
                     self.sequences.insert(name.clone(), *value);
                 }
+                Effect::SetThread { message_id, link } => match link {
+                    Some(l) => {
+                        self.threads.insert(message_id.clone(), l.clone());
+                    }
+                    None => {
+                        self.threads.remove(message_id);
+                    }
+                },
+                Effect::SaveUndo(u) => {
+                    self.undo.insert(u.id.clone(), u.clone());
+                }
+                Effect::KeepOriginal { sha256, bytes } => {
+                    self.originals.insert(sha256.clone(), bytes.clone());
+                }
+                Effect::RequestDone { .. } => {}
             }
         }
     }
@@ -137,6 +154,14 @@ impl View for Memory {
 
     fn job_at(&self, key: &JobKey) -> ViewResult<Option<DateTime<Utc>>> {
         Ok(self.jobs.get(key).copied())
+    }
+
+    fn undo(&self, id: &str) -> ViewResult<Option<Undo>> {
+        Ok(self.undo.get(id).cloned())
+    }
+
+    fn original(&self, sha256: &str) -> ViewResult<Option<Vec<u8>>> {
+        Ok(self.originals.get(sha256).cloned())
     }
 
     fn digest_records(&self) -> ViewResult<DigestRecords> {

@@ -21,16 +21,22 @@ mod digests;
 mod documents;
 pub mod draft;
 pub mod effect;
+pub mod history;
+pub mod language;
 pub mod matching;
 #[cfg(test)]
 mod memory;
 pub mod model;
+mod notices;
 mod payments;
 mod reclamos;
 mod reminders;
 pub mod reply;
 mod status;
+pub mod subjects;
+pub mod suggest;
 mod summaries;
+mod supervision;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -45,9 +51,11 @@ use crate::mail::Mail;
 use crate::rules::{Classification, RuleSet};
 use crate::templates::Templates;
 pub use context::{kind_name, local_fmt, order_context};
-pub use digests::{Digest, DigestLine, assistants, render_digest};
+pub use digests::{Digest, DigestLine, assistants, client_name, render_digest};
 use draft::Draft;
 pub use effect::Effect;
+pub use notices::size_words;
+pub use supervision::render_supervisor_digest;
 pub use view::{DigestRecords, View, ViewError, ViewResult};
 
 /// The desk's settings (validated from `config.toml`).
@@ -74,8 +82,35 @@ pub struct Settings {
     /// Automatic answers to strangers, desk-wide, per hour and per day.
     pub stranger_replies_per_hour: u32,
     pub stranger_replies_per_day: u32,
+    /// Local times of the supervisors' digest, on business days (none: no digest).
+    pub supervisor_digest_times: Vec<NaiveTime>,
+    /// Task kinds whose assistant gets a notice the moment they open (with
+    /// the original mail attached); the others wait for the next digest.
+    /// `alerta_*` matches every kind that starts with `alerta_`.
+    pub notify_at_once: Vec<String>,
+    /// Mail imported on going live (`import_existing`) older than this many
+    /// days is history: its reclamos and tasks are recorded closed.
+    pub import_closed_after_days: u32,
+    /// Attachments (and kept originals) larger than this are named, not carried.
+    pub max_attachment_bytes: u64,
     pub calendar: BusinessCalendar,
 }
+
+/// The task kinds notified at once by default: mail a person must look at
+/// before the next digest (an unknown sender, an answer that did not go…).
+pub const NOTIFY_AT_ONCE: &[&str] = &[
+    "triage",
+    "triage_documentos",
+    "estado_sin_verificar",
+    "estado_no_respondido",
+    "estado_no_encontrado",
+    "acuse_no_enviado",
+    "correo_rechazado",
+    "correo_rebotado",
+    "remitente_no_verificado",
+    "aviso_sin_orden",
+    "documento_ilegible",
+];
 
 impl Default for Settings {
     /// The defaults of `config.toml`'s `[desk]` with `ops@cli.test` (tests).
@@ -101,6 +136,10 @@ impl Default for Settings {
             replies_per_day: 20,
             stranger_replies_per_hour: 10,
             stranger_replies_per_day: 50,
+            supervisor_digest_times: NaiveTime::from_hms_opt(8, 0, 0).into_iter().collect(),
+            notify_at_once: NOTIFY_AT_ONCE.iter().map(|k| k.to_string()).collect(),
+            import_closed_after_days: 30,
+            max_attachment_bytes: 40 * 1024 * 1024,
             calendar: BusinessCalendar::default(),
         }
     }
@@ -109,6 +148,14 @@ impl Default for Settings {
 impl Settings {
     pub fn domain(&self) -> &str {
         self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
+    }
+
+    /// Is a new task of `kind` notified at once (else in the next digest)?
+    pub fn notifies_at_once(&self, kind: &str) -> bool {
+        self.notify_at_once.iter().any(|k| match k.strip_suffix('*') {
+            Some(prefix) => kind.starts_with(prefix),
+            None => k == kind,
+        })
     }
 }
 
@@ -152,6 +199,11 @@ pub struct Incoming<'a> {
     pub kept: &'a [Kept],
     /// Who sent it.
     pub sender: Sender,
+    /// The raw bytes (empty when the caller does not have them): attached to
+    /// the assistant's notice of a task the mail opens.
+    pub raw: &'a [u8],
+    /// Mail from before going live, recorded as history (`import_existing`).
+    pub imported: bool,
 }
 
 impl Incoming<'_> {
@@ -209,15 +261,40 @@ pub fn decide(
     kept: &[Kept],
     now: DateTime<Utc>,
 ) -> ViewResult<Decision> {
-    let m = Incoming { mail, class, kept, sender: desk.directory.sender(mail.from_address()) };
+    decide_with(desk, view, &Arrival { mail, class, kept, raw: &[], imported: false }, now)
+}
+
+/// One mail as it arrives: parsed, classified, its documents kept, its raw
+/// bytes (for the assistant's copy of the original), imported or not.
+pub struct Arrival<'a> {
+    pub mail: &'a Mail,
+    pub class: &'a Classification,
+    pub kept: &'a [Kept],
+    pub raw: &'a [u8],
+    pub imported: bool,
+}
+
+/// Decide what to do with one mail, with its raw bytes.
+pub fn decide_with(desk: &Desk<'_>, view: &dyn View, a: &Arrival<'_>, now: DateTime<Utc>) -> ViewResult<Decision> {
+    let mail = a.mail;
+    let m = Incoming {
+        mail,
+        class: a.class,
+        kept: a.kept,
+        sender: desk.directory.sender(mail.from_address()),
+        raw: a.raw,
+        imported: a.imported,
+    };
     let mut d = Draft::new(desk, view, now);
     d.id_base = mail.sha256.get(..16).unwrap_or(&mail.sha256).to_string();
+    d.origin = Some(mail.sha256.clone());
     let labels = thread_labels(&mut d, &m)?;
     for (label, handle) in HANDLERS {
         if labels.contains(*label) {
             handle(&mut d, &m)?;
         }
     }
+    notices::new_tasks(&mut d, &m)?;
     let mut decision = d.finish();
     decision.labels = labels.into_iter().collect();
     Ok(decision)
@@ -255,7 +332,7 @@ fn thread_labels(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<std::collect
 pub enum Due {
     /// A record of the schedule index (reclamo clock, review, task reminders).
     Subject(effect::Subject),
-    /// The assistants' digests of the slot due now.
+    /// The assistants' (and the supervisors') digests of the slot due now.
     Digests,
     /// The clients' scheduled status summaries due now.
     StatusSummaries,
@@ -270,11 +347,15 @@ pub fn decide_due(desk: &Desk<'_>, view: &dyn View, due: &Due, now: DateTime<Utc
     let mut d = Draft::for_time(desk, view, now);
     match due {
         Due::Subject(subject) => reminders::handle(&mut d, subject)?,
-        Due::Digests => digests::handle(&mut d)?,
+        Due::Digests => {
+            digests::handle(&mut d)?;
+            supervision::handle(&mut d)?;
+        }
         Due::StatusSummaries => summaries::handle(&mut d)?,
         Due::Refusals(ids) => tasks::refusals(&mut d, ids)?,
         Due::SourceStopped { source, why, fix } => tasks::source_stopped(&mut d, source, why, fix)?,
     }
+    notices::new_tasks_of_time(&mut d)?;
     Ok(d.finish())
 }
 
@@ -288,7 +369,8 @@ pub fn next_slot(desk: &Desk<'_>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .iter()
         .filter_map(|c| c.status.as_ref())
         .filter_map(|st| deadlines::next_status_slot(st, now, &s.calendar));
-    deadlines::next_digest_slot(s, now).into_iter().chain(statuses).min()
+    let supervision = supervision::next_slot(s, now);
+    deadlines::next_digest_slot(s, now).into_iter().chain(supervision).chain(statuses).min()
 }
 
 /// A built-in pattern (a compile failure is a bug found by every test).

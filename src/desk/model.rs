@@ -17,6 +17,12 @@ pub enum ReclamoState {
     Escalado,
     /// A staff member closed it (`#resuelto`).
     Resuelto,
+    /// Not a reclamo after all (`#noesreclamo R-… <motivo>`): closed without
+    /// counting as resolved, and out of the reclamo clock's figures.
+    Descartado,
+    /// Mail from before going live (`import_existing`), old enough to be
+    /// history: recorded closed, never escalated.
+    Importado,
 }
 
 /// Where a task stands (stored names, never changed).
@@ -25,6 +31,11 @@ pub enum ReclamoState {
 pub enum TaskState {
     Pendiente,
     Hecha,
+    /// Mail from before going live, old enough to be history.
+    Importada,
+    /// Undone (`#deshacer` of the command that opened it) or replaced (its
+    /// mail went through the desk again: `buzon reprocess`).
+    Anulada,
 }
 
 /// Where an outgoing mail stands (stored names, never changed).
@@ -37,6 +48,10 @@ pub enum OutboxState {
     Enviado,
     /// Nobody got it (refused, or bounced).
     Fallido,
+    /// Held by a person (`buzon outbox hold`): not sent until released.
+    Retenido,
+    /// Cancelled by a person (`buzon outbox cancel`): never sent.
+    Cancelado,
 }
 
 macro_rules! state_names {
@@ -55,13 +70,25 @@ macro_rules! state_names {
     };
 }
 
-state_names!(ReclamoState { Abierto => "abierto", Escalado => "escalado", Resuelto => "resuelto" });
-state_names!(TaskState { Pendiente => "pendiente", Hecha => "hecha" });
-state_names!(OutboxState { Pendiente => "pendiente", Enviado => "enviado", Fallido => "fallido" });
+state_names!(ReclamoState {
+    Abierto => "abierto", Escalado => "escalado", Resuelto => "resuelto", Descartado => "descartado",
+    Importado => "importado",
+});
+state_names!(TaskState { Pendiente => "pendiente", Hecha => "hecha", Importada => "importada", Anulada => "anulada" });
+state_names!(OutboxState {
+    Pendiente => "pendiente", Enviado => "enviado", Fallido => "fallido", Retenido => "retenido",
+    Cancelado => "cancelado",
+});
 
 impl ReclamoState {
     pub fn is_open(self) -> bool {
-        self != ReclamoState::Resuelto
+        matches!(self, ReclamoState::Abierto | ReclamoState::Escalado)
+    }
+
+    /// Counts in the reclamo clock's figures (met / missed): a reclamo that
+    /// was none, or is history from before going live, does not.
+    pub fn counts(self) -> bool {
+        !matches!(self, ReclamoState::Descartado | ReclamoState::Importado)
     }
 }
 
@@ -169,6 +196,10 @@ pub struct Reclamo {
     pub state: ReclamoState,
     /// Who complained.
     pub from: String,
+    /// Their display name as their mail gave it ("" when none): the
+    /// greeting of the resolution sent to them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from_name: String,
     pub subject: String,
     /// What they wrote (the new text, shortened).
     pub excerpt: String,
@@ -176,11 +207,23 @@ pub struct Reclamo {
     #[serde(default)]
     pub resolution: Option<String>,
     pub history: Vec<HistoryEntry>,
+    /// When it was closed (resolved, discarded, imported closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 impl Reclamo {
     pub fn is_open(&self) -> bool {
         self.state.is_open()
+    }
+
+    /// When it was closed: the record's own instant, or (records from
+    /// before it was kept) the last history entry of a closed reclamo.
+    pub fn closed_instant(&self) -> Option<DateTime<Utc>> {
+        if self.is_open() {
+            return None;
+        }
+        self.closed_at.or_else(|| self.history.last().map(|e| e.at))
     }
 }
 
@@ -202,11 +245,23 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     /// The mail it came from.
     pub message_id: Option<String>,
+    /// The SHA-256 of the mail it came from, when the store keeps that mail
+    /// (attached to the assistant's notice, `buzon reprocess T-…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// What happened to it (reopened, undone, reprocessed…), staff-only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
 }
 
 impl Task {
     pub fn is_open(&self) -> bool {
         self.state == TaskState::Pendiente
+    }
+
+    /// Born from a mail a person must look at (not from a clock or a command).
+    pub fn is_mail_born(&self) -> bool {
+        self.message_id.is_some() && !self.kind.starts_with("alerta_vencimiento_regimen")
     }
 }
 
@@ -239,6 +294,53 @@ pub struct Outgoing {
     /// Recipients refused for good, with the server's answer (`addr: why`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<String>,
+    /// Who held it and when (`buzon outbox hold`; kept after a release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Mark>,
+    /// Who cancelled it, when and why (`buzon outbox cancel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<Mark>,
+}
+
+/// Who did something to a record by hand, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub why: String,
+}
+
+/// What staff commands changed, kept under the id of the confirmation mail
+/// that reported them: `#deshacer` in a reply to that mail puts every record
+/// back as it was, if nothing else changed it since.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Undo {
+    /// The outbox id of the confirmation mail.
+    pub id: String,
+    /// Who gave the commands.
+    pub by: String,
+    pub at: DateTime<Utc>,
+    /// The command lines, as confirmed (`OK: …`).
+    pub commands: Vec<String>,
+    /// Each changed record, before and after.
+    pub records: Vec<Change>,
+    /// Thread links the commands set, with what each pointed at before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<(String, Option<ThreadLink>)>,
+    /// When it was undone (once only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone_at: Option<DateTime<Utc>>,
+}
+
+/// One record as a command found it (`None`: the command created it) and
+/// as it left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Order { before: Option<Box<Order>>, after: Box<Order> },
+    Reclamo { before: Option<Box<Reclamo>>, after: Box<Reclamo> },
+    Task { before: Option<Box<Task>>, after: Box<Task> },
 }
 
 impl Outgoing {

@@ -36,11 +36,13 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
                 due_at: s.calendar.add_business_hours(d.now, f64::from(s.reclamo_hours)),
                 state: ReclamoState::Abierto,
                 from: m.from().to_string(),
+                from_name: m.mail.from.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
                 subject: m.mail.subject.clone(),
                 excerpt: excerpt(&m.mail.new_text, 2000),
                 message_ids: Vec::new(),
                 resolution: None,
                 history: Vec::new(),
+                closed_at: None,
             }
         }
     };
@@ -58,6 +60,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     ctx["reclamo"] = json!({
         "id": r.id, "due_at": local_fmt(&s.calendar, r.due_at), "received_at": local_fmt(&s.calendar, r.received_at),
         "excerpt": excerpt(&m.mail.new_text, 2000), "from": r.from, "order": r.order, "new": new,
+        "hours": s.reclamo_hours, "subject": r.subject, "topic": super::subjects::topic(&r.subject),
     });
     let executive = desk.executive_of(client.as_deref());
     ctx["executive"] = json!(executive);

@@ -71,6 +71,7 @@ fn mail_id(key: &JobKey) -> String {
         JobKey::DigestLast { assistant } => format!("digest_last-{assistant}"),
         JobKey::Status { client, slot } => format!("status-{client}-{slot}"),
         JobKey::SourceStopped { date } => format!("source-stopped-{date}"),
+        JobKey::SupervisorDigest { date, slot } => format!("supervisor-digest-{date}-{}", slot.format("%H-%M")),
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::Timelike;
 use serde_json::Value;
 
-use super::compose::{Envelope, compose};
+use super::compose::{Attached, Envelope, compose_with};
 use super::draft::Draft;
 use super::effect::{Effect, ReplyCounter, ReplyHour};
 use super::model::{OutboxState, Outgoing};
@@ -87,18 +87,43 @@ impl Verdict {
     }
 }
 
+/// The language a letter is written in: the context's `lang` when a
+/// handler set it, else the language of the mail it answers (an English
+/// supplier gets English), else Spanish.
+pub fn letter_language(letter: &Letter<'_>) -> &'static str {
+    if let Some(l) = letter.ctx.get("lang").and_then(Value::as_str) {
+        return super::language::known(l);
+    }
+    match &letter.threading {
+        Threading::Reply(m) => super::language::of_mail(m.mail),
+        Threading::Notice { .. } => "es",
+    }
+}
+
 impl Draft<'_> {
     /// Render, compose and queue `letter`; its Message-ID, or `None` when it
     /// could not be made (the reason is in the outcome).
     pub fn send(&mut self, letter: Letter<'_>) -> Option<String> {
+        self.send_with(letter, &[])
+    }
+
+    /// [`Draft::send`] with files attached.
+    pub fn send_with(&mut self, letter: Letter<'_>, files: &[Attached]) -> Option<String> {
         let settings = &self.desk.settings;
-        let rendered = match self.desk.templates.render(letter.template, letter.ctx) {
+        let lang = letter_language(&letter);
+        let mut ctx = letter.ctx.clone();
+        if let Some(obj) = ctx.as_object_mut() {
+            obj.insert("lang".into(), Value::from(lang));
+        }
+        let mut rendered = match self.desk.templates.render_in(letter.template, lang, &ctx) {
             Ok(r) => r,
             Err(e) => {
                 self.note(format!("template {} failed: {e:#}", letter.template));
                 return None;
             }
         };
+        // One reply prefix and one tag of each kind, however long the thread.
+        rendered.subject = super::subjects::normalise(&rendered.subject);
         self.mails += 1;
         let id = match &letter.id {
             Some(id) => id.clone(),
@@ -127,7 +152,7 @@ impl Draft<'_> {
             date: self.now,
             auto_submitted,
         };
-        let bytes = match compose(&env, &rendered) {
+        let bytes = match compose_with(&env, &rendered, files) {
             Ok(b) => b,
             Err(e) => {
                 self.note(format!("mail {} not sent: {e}", letter.template));
@@ -162,6 +187,8 @@ impl Draft<'_> {
             order: letter.order.map(str::to_string),
             delivered_to: Vec::new(),
             refused: Vec::new(),
+            held: None,
+            cancelled: None,
         };
         self.push(Effect::Queue { mail, bytes });
         Some(message_id)

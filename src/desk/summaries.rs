@@ -38,8 +38,12 @@ pub fn handle(d: &mut Draft<'_>) -> ViewResult<()> {
         let ctx = json!({
             "desk": desk_block(s),
             "client": {"id": c.id, "name": c.name},
-            "sender": {"name": c.name, "address": to[0]},
-            "mail": {"subject": format!("Estado de sus órdenes — {}", c.name), "date": local_fmt(&s.calendar, d.now), "excerpt": ""},
+            // The company is never greeted as a person: a neutral greeting.
+            "sender": {"name": "", "address": to[0], "person": null},
+            "mail": {"subject": format!("Estado de sus órdenes — {}", c.name), "topic": format!("Estado de sus órdenes — {}", c.name),
+                     "date": local_fmt(&s.calendar, d.now), "excerpt": "", "message_id": null},
+            "not_found": [],
+            "tag": null,
             "orders": orders.iter().map(|o| order_context(&desk.rules.desk, &s.calendar, o)).collect::<Vec<_>>(),
             "more": total.saturating_sub(orders.len()),
             "now": local_fmt(&s.calendar, d.now),

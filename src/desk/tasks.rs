@@ -7,21 +7,46 @@ use super::matching::client_of;
 use super::view::ViewResult;
 use crate::clients::Sender;
 
+/// Who sent a mail, for a person: `Patricia Huamán <phuaman@…>`, the
+/// address alone, or that it could not be read.
+pub fn who(m: &Incoming<'_>) -> String {
+    let addr = m.from();
+    let name = m.mail.from.as_ref().map(|a| a.name.trim()).unwrap_or("");
+    match (name.is_empty(), addr.is_empty()) {
+        (_, true) => "un remitente ilegible".to_string(),
+        (true, false) => addr.to_string(),
+        (false, false) => format!("{} <{addr}>", super::context::excerpt(name, 60)),
+    }
+}
+
+/// A mail's subject for a person: `«Consulta»`, or that it has none.
+pub fn subject_words(m: &Incoming<'_>) -> String {
+    let s = m.mail.subject.trim();
+    if s.is_empty() { "sin asunto".to_string() } else { format!("«{}»", super::context::excerpt(s, 120)) }
+}
+
 /// `proforma`: a task for the client's assistant.
 pub fn proforma(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     let client = client_of(&m.sender);
-    let summary = format!("Solicitud de cotización/proforma de {}: «{}».", m.from(), m.mail.subject);
+    let summary = format!("Solicitud de cotización/proforma de {}: {}.", who(m), subject_words(m));
     d.open_task("proforma", client.as_deref(), None, None, summary, m.mail.message_id.clone())?;
     Ok(())
 }
 
-/// `otro`: a triage task (never for our own mail).
+/// `otro`: a triage task (never for our own mail), saying who wrote, about
+/// what and when, so the assistant can find the mail (it is also attached
+/// to the assistant's notice).
 pub fn triage(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     if matches!(m.sender, Sender::Ours) {
         return Ok(());
     }
     let client = client_of(&m.sender);
-    let summary = format!("Correo sin clasificar de {}: «{}». Revisar y asignar.", m.from(), m.mail.subject);
+    let when = super::context::local_fmt(&d.desk.settings.calendar, super::notices::mail_date(m, d.now));
+    let summary = format!(
+        "Correo sin clasificar de {}, {}, del {when}. Revisar y asignar a una orden o un cliente.",
+        who(m),
+        subject_words(m)
+    );
     d.open_task("triage", client.as_deref(), None, None, summary, m.mail.message_id.clone())?;
     Ok(())
 }

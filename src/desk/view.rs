@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::effect::{JobKey, ReplyCounter, ReplyHour, Sequence};
-use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
+use super::model::{Order, Outgoing, Reclamo, Task, ThreadLink, Undo};
 
 /// A read failed: nothing of the decision is applied.
 #[derive(Debug, thiserror::Error)]
@@ -54,4 +54,12 @@ pub trait View: Sync {
     }
     /// Open orders, reclamos and tasks, for a digest.
     fn digest_records(&self) -> ViewResult<DigestRecords>;
+    /// What the commands confirmed by our mail `id` changed (`#deshacer`).
+    fn undo(&self, _id: &str) -> ViewResult<Option<Undo>> {
+        Ok(None)
+    }
+    /// The raw bytes of a mail tasks came from, if the store keeps them.
+    fn original(&self, _sha256: &str) -> ViewResult<Option<Vec<u8>>> {
+        Ok(None)
+    }
 }

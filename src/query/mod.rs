@@ -1,13 +1,21 @@
 //! Read commands and their protocol: `orders`, `reclamos`, `tasks`,
-//! `outbox`, `status`, `digest preview`. A command opens the store itself,
+//! `outbox`, `status`, `digest preview` — and the few things a person does
+//! by hand at the server (`outbox hold|release|cancel`, `reprocess`,
+//! `control.rs`). A command opens the store itself,
 //! or, while the daemon holds it, asks the daemon over its local socket
 //! (one JSON request line; the answer is a status byte — `0` ok, `1` ran
 //! and found the desk unwell, `2` error — and the text): the answer is the
 //! same either way. The daemon serves the socket with [`serve`]; the CLI
 //! calls [`execute`].
 
+pub mod control;
 mod records;
 mod status;
+pub mod table;
+
+pub use control::{Control, OutboxAction};
+pub use records::eta_json;
+pub use table::Format;
 
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,31 +26,67 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::store::Store;
 
+/// How a list is printed and which records it shows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ListOptions {
+    pub format: Format,
+    /// Only those still open (orders not closed, reclamos open, tasks
+    /// pending, mail pending or held).
+    pub open: bool,
+    /// Only this client's (its id, or part of its name).
+    pub client: Option<String>,
+    /// Only those for this person (a task's assignee; an order's or
+    /// reclamo's assistant or executive; a mail's recipient).
+    pub assignee: Option<String>,
+    /// Only those that came at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+}
+
 /// A read command, as sent to the daemon.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Query {
     Orders {
         show: Option<String>,
         json: bool,
+        #[serde(default)]
+        list: ListOptions,
     },
     Reclamos {
-        open: bool,
+        show: Option<String>,
         json: bool,
+        #[serde(default)]
+        list: ListOptions,
     },
     Tasks {
-        open: bool,
+        show: Option<String>,
         json: bool,
+        #[serde(default)]
+        list: ListOptions,
     },
     Outbox {
-        json: bool,
+        #[serde(default)]
+        list: ListOptions,
     },
     Status {
         json: bool,
     },
-    /// The assistants' digests as they would be sent now.
+    /// The digests as they would be sent now (assistants' and supervisors').
     Digest {
         to: Option<String>,
+        #[serde(default)]
+        json: bool,
     },
+    /// A person's hand on the desk (outbox hold/release/cancel, reprocess).
+    Control(Control),
+}
+
+/// What the daemon rings after a person's hand changed something.
+#[derive(Clone)]
+pub struct Wake {
+    /// The outbox worker (released mail goes now).
+    pub outbox: std::sync::Arc<tokio::sync::Notify>,
+    /// The scheduler's runner (a reprocess request waits for the committer).
+    pub scheduler: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// What a read command printed, and whether the desk is well (`status`).
@@ -68,14 +112,27 @@ pub fn socket_path(store_path: &Path) -> PathBuf {
 /// Run a read command: locally, or through the daemon's socket; print the
 /// answer. `Ok(false)`: it ran and found the desk unwell (`status`).
 pub fn execute(config_path: &Path, now: DateTime<Utc>, q: Query) -> anyhow::Result<bool> {
-    let config = Config::load(config_path)?;
-    let a = match Store::open(&config.store.path) {
-        Ok(store) => records::answer(&store, &config, &q, now, None)?,
-        Err(crate::store::StoreError::Locked(_)) => ask_daemon(&socket_path(&config.store.path), &q)?,
-        Err(e) => return Err(e.into()),
-    };
+    let a = answer(config_path, now, &q)?;
     std::io::stdout().write_all(a.text.as_bytes())?;
     Ok(a.healthy)
+}
+
+/// Run a command (locally, or through the daemon) and return its answer.
+pub fn answer(config_path: &Path, now: DateTime<Utc>, q: &Query) -> anyhow::Result<Answer> {
+    let config = Config::load(config_path)?;
+    match Store::open(&config.store.path) {
+        Ok(store) => {
+            if let Query::Status { json } = q {
+                // Health must show even when a rule or template file is broken.
+                let (text, healthy) = status::answer(&store, &config, *json, None)?;
+                return Ok(Answer { text, healthy });
+            }
+            let app = crate::app::App::load(config_path)?;
+            records::answer(&store, &app, q, now, None)
+        }
+        Err(crate::store::StoreError::Locked(_)) => ask_daemon(&socket_path(&config.store.path), q),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Answer read commands on `path` until `token` is cancelled. `app` is the
@@ -87,6 +144,7 @@ pub async fn serve(
     clock: crate::clock::Clock,
     health: crate::mailbox::SharedHealth,
     token: tokio_util::sync::CancellationToken,
+    wake: Wake,
 ) {
     let listener = match tokio::net::UnixListener::bind(&path) {
         Ok(l) => l,
@@ -106,7 +164,7 @@ pub async fn serve(
                 }
             },
         };
-        let (store, app, health) = (store.clone(), app.clone(), health.clone());
+        let (store, app, health, wake) = (store.clone(), app.clone(), health.clone(), wake.clone());
         tokio::spawn(async move {
             use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
             let (read, mut write) = stream.into_split();
@@ -118,7 +176,10 @@ pub async fn serve(
                 let query: Query = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("bad request: {e}"))?;
                 let app = app.current();
                 let live = health.lock().map(|h| h.clone()).unwrap_or_default();
-                records::answer(&store, &app.config, &query, clock.now(), Some(&live))
+                match &query {
+                    Query::Control(c) => control::answer_live(&store, &app, c, clock.now(), &wake),
+                    _ => records::answer(&store, &app, &query, clock.now(), Some(&live)),
+                }
             })
             .await;
             let text = match answer {

@@ -1,60 +1,129 @@
-//! The records' read commands: `orders`, `reclamos`, `tasks`, `outbox`,
-//! `digest preview`.
+//! The records' read commands: `orders`, `reclamos`, `tasks`, `outbox`
+//! (list and show), `digest preview`. Lists print a table (header row,
+//! aligned columns, Lima time to the minute, Spanish), JSON Lines (RFC 3339
+//! dates, the ETA too) or CSV; they take `--open`, `--client`,
+//! `--assignee` and `--since`.
 
 use std::fmt::Write as _;
 
-use super::{Answer, Query};
-use chrono::{DateTime, Utc};
+use super::table::{Format, Rows};
+use super::{Answer, ListOptions, Query};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
+use crate::app::App;
 use crate::config::Config;
-use crate::desk::model::{Order, Reclamo, Task};
+use crate::desk::model::{HistoryEntry, Order, Outgoing, Reclamo, Task};
 use crate::store::Store;
 
 pub(super) fn ts(config: &Config, t: DateTime<Utc>) -> String {
     t.with_timezone(&config.timezone()).to_rfc3339()
 }
 
-fn order_json(config: &Config, o: &Order) -> Value {
+/// `dd/mm/aaaa HH:MM` in the desk's zone: what a person reads.
+fn local(config: &Config, t: DateTime<Utc>) -> String {
+    t.with_timezone(&config.timezone()).format("%d/%m/%Y %H:%M").to_string()
+}
+
+/// An ETA as stored (`dd/mm/aaaa`, as people write it) → RFC 3339's
+/// full-date (`2026-12-09`); anything else as it is.
+pub fn eta_json(eta: &Option<String>) -> Value {
+    match eta {
+        Some(e) => match NaiveDate::parse_from_str(e, "%d/%m/%Y") {
+            Ok(d) => json!(d.format("%Y-%m-%d").to_string()),
+            Err(_) => json!(e),
+        },
+        None => Value::Null,
+    }
+}
+
+fn history_json(config: &Config, h: &[HistoryEntry]) -> Vec<Value> {
+    h.iter().map(|e| json!({"at": ts(config, e.at), "what": e.what, "internal": !e.is_public()})).collect()
+}
+
+fn client_name(app: &App, id: Option<&str>) -> String {
+    crate::desk::client_name(&app.directory, id)
+}
+
+fn order_json(app: &App, o: &Order) -> Value {
+    let config = &app.config;
     let docs: Vec<Value> = o
         .documents
         .iter()
         .map(|d| {
             let path = if d.path.is_empty() { Value::Null } else { json!(config.store.attachments_path.join(&d.path).display().to_string()) };
-            json!({"kind": d.kind, "name": d.name, "sha256": d.sha256, "path": path, "size": d.size, "unreadable": d.unreadable})
+            json!({"kind": d.kind, "name": d.name, "sha256": d.sha256, "path": path, "size": d.size, "unreadable": d.unreadable,
+                   "received_at": ts(config, d.received_at)})
         })
         .collect();
     json!({
-        "id": o.id, "client": o.client, "stage": o.stage, "regime": o.regime, "regime_why": o.regime_why, "references": o.references,
-        "documents": docs, "missing": o.missing, "opened_at": ts(config, o.opened_at), "updated_at": ts(config, o.updated_at),
-        "eta": o.eta, "vessel": o.vessel, "review_due": o.review_due.map(|t| ts(config, t)), "regime_expires": o.regime_expires.map(|t| ts(config, t)), "closed": o.closed,
-        "subject": o.subject,
-        "history": o.history.iter().map(|e| json!({"at": ts(config, e.at), "what": e.what})).collect::<Vec<_>>(),
+        "id": o.id, "client": o.client, "client_name": client_name(app, Some(&o.client)), "stage": o.stage, "regime": o.regime,
+        "regime_why": o.regime_why, "references": o.references, "documents": docs, "missing": o.missing,
+        "opened_at": ts(config, o.opened_at), "updated_at": ts(config, o.updated_at), "eta": eta_json(&o.eta), "vessel": o.vessel,
+        "review_due": o.review_due.map(|t| ts(config, t)), "regime_expires": o.regime_expires.map(|t| ts(config, t)),
+        "closed": o.closed, "subject": o.subject, "assistant": app.desk().assistant_of(Some(&o.client)),
+        "history": history_json(config, &o.history),
     })
 }
 
-fn reclamo_json(config: &Config, r: &Reclamo) -> Value {
+fn reclamo_json(app: &App, r: &Reclamo, now: DateTime<Utc>) -> Value {
+    let config = &app.config;
     json!({
-        "id": r.id, "client": r.client, "order": r.order, "received_at": ts(config, r.received_at),
-        "due_at": ts(config, r.due_at), "state": r.state, "from": r.from, "subject": r.subject,
-        "resolution": r.resolution,
+        "id": r.id, "client": r.client, "client_name": client_name(app, r.client.as_deref()), "order": r.order,
+        "received_at": ts(config, r.received_at), "due_at": ts(config, r.due_at), "state": r.state, "from": r.from,
+        "subject": r.subject, "resolution": r.resolution, "closed_at": r.closed_instant().map(|t| ts(config, t)),
+        "overdue": r.is_open() && r.due_at < now, "history": history_json(config, &r.history),
     })
 }
 
-fn task_json(config: &Config, t: &Task) -> Value {
+fn task_json(app: &App, t: &Task) -> Value {
+    let config = &app.config;
     json!({
-        "id": t.id, "kind": t.kind, "client": t.client, "order": t.order, "due_at": t.due_at.map(|d| ts(config, d)),
-        "state": t.state, "assignee": t.assignee, "summary": t.summary, "created_at": ts(config, t.created_at),
+        "id": t.id, "kind": t.kind, "client": t.client, "client_name": client_name(app, t.client.as_deref()),
+        "order": t.order, "due_at": t.due_at.map(|d| ts(config, d)), "state": t.state, "assignee": t.assignee,
+        "summary": t.summary, "created_at": ts(config, t.created_at), "message_id": t.message_id,
+        "original_kept": t.origin.is_some(), "history": history_json(config, &t.history),
     })
 }
 
+fn outgoing_json(config: &Config, m: &Outgoing) -> Value {
+    json!({"id": m.id, "message_id": m.message_id, "kind": m.kind, "to": m.to, "subject": m.subject, "state": m.state,
+           "attempts": m.attempts, "created_at": ts(config, m.created_at), "sent_at": m.sent_at.map(|t| ts(config, t)),
+           "next_attempt": m.next_attempt.map(|t| ts(config, t)), "error": m.error, "order": m.order,
+           "held": m.held.as_ref().map(|h| json!({"by": h.by, "at": ts(config, h.at)})),
+           "cancelled": m.cancelled.as_ref().map(|c| json!({"by": c.by, "at": ts(config, c.at), "why": c.why}))})
+}
+
+/// One JSON line.
 pub(super) fn lines(values: impl Iterator<Item = Value>) -> String {
-    let mut s = String::new();
-    for v in values {
-        s.push_str(&v.to_string());
-        s.push('\n');
+    let v: Vec<Value> = values.collect();
+    super::table::lines(v.iter())
+}
+
+/// Does a record pass the list's filters? (`client`: its id; `who`: the
+/// person it is for; `at`: when it came.)
+fn passes(l: &ListOptions, app: &App, client: Option<&str>, who: &[String], at: DateTime<Utc>, open: bool) -> bool {
+    if l.open && !open {
+        return false;
     }
-    s
+    if let Some(c) = &l.client {
+        let c = c.to_ascii_lowercase();
+        let name = client_name(app, client);
+        if client.map(str::to_ascii_lowercase).as_deref() != Some(c.as_str())
+            && !crate::text::fold(&name).contains(&crate::text::fold(&c))
+        {
+            return false;
+        }
+        if client.is_none() {
+            return false;
+        }
+    }
+    if let Some(a) = &l.assignee
+        && !who.iter().any(|w| w.eq_ignore_ascii_case(a))
+    {
+        return false;
+    }
+    l.since.is_none_or(|s| at >= s)
 }
 
 /// Compute the answer to a read command.
@@ -62,131 +131,323 @@ pub(super) fn lines(values: impl Iterator<Item = Value>) -> String {
 /// command opened the store itself: no daemon runs).
 pub fn answer(
     store: &Store,
-    config: &Config,
+    app: &App,
     q: &Query,
     now: DateTime<Utc>,
     live: Option<&crate::mailbox::Health>,
 ) -> anyhow::Result<Answer> {
+    let config = &app.config;
+    let desk = app.desk();
     let mut out = String::new();
     match q {
-        Query::Orders { show: Some(id), json } => {
-            let o = store.order(id)?.ok_or_else(|| anyhow::anyhow!("no order {id}"))?;
+        Query::Orders { show: Some(id), json, .. } => {
+            let id = id.to_ascii_uppercase();
+            let o = store.order(&id)?.ok_or_else(|| anyhow::anyhow!("no order {id}"))?;
             if *json {
-                return Ok(Answer::ok(lines(std::iter::once(order_json(config, &o)))));
+                return Ok(Answer::ok(lines(std::iter::once(order_json(app, &o)))));
             }
-            let v = order_json(config, &o);
-            let _ = writeln!(out, "{}  client {}  stage {}  regime {}", o.id, o.client, o.stage, o.regime);
-            let _ = writeln!(out, "opened {}  subject: {}", ts(config, o.opened_at), o.subject);
-            for (k, vs) in &o.references {
-                let _ = writeln!(out, "  {k}: {}", vs.iter().cloned().collect::<Vec<_>>().join(", "));
+            let _ = writeln!(out, "Orden {}  —  {} ({})", o.id, client_name(app, Some(&o.client)), o.client);
+            let _ = writeln!(out, "Etapa:      {}{}", o.stage, if o.closed { " (cerrada)" } else { "" });
+            let regime = app.rules.desk.checklist(&o.regime).map(|c| c.name.clone()).unwrap_or_default();
+            let _ = writeln!(out, "Régimen:    {} {regime}", o.regime);
+            let _ = writeln!(out, "Abierta:    {}  por «{}»", local(config, o.opened_at), o.subject);
+            let _ = writeln!(out, "Asistente:  {}", desk.assistant_of(Some(&o.client)));
+            for r in crate::desk::context::refs_block(&o.references) {
+                let values: Vec<&str> =
+                    r["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let _ =
+                    writeln!(out, "{:<11} {}", format!("{}:", r["label"].as_str().unwrap_or("")), values.join(", "));
             }
-            for d in v["documents"].as_array().into_iter().flatten() {
-                let _ = writeln!(
-                    out,
-                    "  document {} {} -> {}",
-                    d["kind"].as_str().unwrap_or(""),
-                    d["name"].as_str().unwrap_or(""),
-                    d["path"].as_str().unwrap_or("(not kept)")
-                );
+            if let Some(v) = &o.vessel {
+                let _ = writeln!(out, "Nave:       {v}");
             }
-            let _ = writeln!(
-                out,
-                "  missing: {}",
-                if o.missing.is_empty() { "nothing".into() } else { o.missing.join(", ") }
-            );
+            if let Some(e) = &o.eta {
+                let _ = writeln!(out, "ETA:        {e}");
+            }
             if let Some(d) = o.review_due {
-                let _ = writeln!(out, "  review due: {}", ts(config, d));
+                let _ = writeln!(out, "Revisión:   vence {}", local(config, d));
             }
             if let Some(d) = o.regime_expires {
-                let _ = writeln!(out, "  regime expires: {}", ts(config, d));
+                let _ = writeln!(out, "Régimen vence: {}", local(config, d));
             }
+            let missing: Vec<&str> = o.missing.iter().map(|k| crate::desk::kind_name(k)).collect();
+            let _ =
+                writeln!(out, "Faltan:     {}", if missing.is_empty() { "nada".into() } else { missing.join(", ") });
+            let _ = writeln!(out, "\nDocumentos ({}):", o.documents.len());
+            let mut rows = Rows::new(&["DOCUMENTO", "TIPO", "TAMAÑO", "RECIBIDO", "ARCHIVO"]);
+            for d in &o.documents {
+                let file = if d.path.is_empty() {
+                    "(no guardado)".to_string()
+                } else {
+                    config.store.attachments_path.join(&d.path).display().to_string()
+                };
+                let kind = match &d.unreadable {
+                    Some(why) => format!(
+                        "{} (ilegible: {})",
+                        crate::desk::kind_name(&d.kind),
+                        crate::desk::context::unreadable_es(why)
+                    ),
+                    None => crate::desk::kind_name(&d.kind).to_string(),
+                };
+                rows.push(
+                    vec![d.name.clone(), kind, crate::desk::size_words(d.size), local(config, d.received_at), file],
+                    Value::Null,
+                );
+            }
+            out.push_str(&rows.render(Format::Table));
+            let _ = writeln!(out, "(buzon orders export {} --to CARPETA los guarda con estos nombres)", o.id);
+            let _ = writeln!(out, "\nHistoria:");
             for e in &o.history {
-                let _ = writeln!(out, "  {}  {}", ts(config, e.at), e.what);
+                let _ = writeln!(
+                    out,
+                    "  {}  {}{}",
+                    local(config, e.at),
+                    e.what,
+                    if e.is_public() { "" } else { "  [interno]" }
+                );
             }
         }
-        Query::Orders { show: None, json } => {
+        Query::Orders { show: None, list, .. } => {
             let mut orders = store.orders()?;
             orders.sort_by(|a, b| a.id.cmp(&b.id));
-            if *json {
-                return Ok(Answer::ok(lines(orders.iter().map(|o| order_json(config, o)))));
-            }
-            for o in orders {
-                let _ = writeln!(
-                    out,
-                    "{}  {:<16} {:<20} regime {}  docs {}  missing [{}]",
-                    o.id,
-                    o.client,
-                    o.stage,
-                    o.regime,
-                    o.documents.len(),
-                    o.missing.join(", ")
+            let mut rows =
+                Rows::new(&["ORDEN", "CLIENTE", "ETAPA", "RÉGIMEN", "DOCS", "FALTAN", "ETA", "ABIERTA", "ESTADO"]);
+            for o in orders.iter().filter(|o| {
+                let who = [desk.assistant_of(Some(&o.client))];
+                passes(list, app, Some(&o.client), &who, o.opened_at, o.is_open())
+            }) {
+                let missing: Vec<&str> = o.missing.iter().map(|k| crate::desk::kind_name(k)).collect();
+                rows.push(
+                    vec![
+                        o.id.clone(),
+                        client_name(app, Some(&o.client)),
+                        o.stage.clone(),
+                        o.regime.clone(),
+                        o.documents.len().to_string(),
+                        missing.join(", "),
+                        o.eta.clone().unwrap_or_default(),
+                        local(config, o.opened_at),
+                        if o.closed { "cerrada".into() } else { "abierta".into() },
+                    ],
+                    order_json(app, o),
                 );
             }
+            return Ok(Answer::ok(rows.narrow(1, 28).narrow(5, 40).render(list.format)));
         }
-        Query::Reclamos { open, json } => {
-            let mut v: Vec<Reclamo> = store.reclamos()?.into_iter().filter(|r| !*open || r.is_open()).collect();
-            v.sort_by(|a, b| a.id.cmp(&b.id));
+        Query::Reclamos { show: Some(id), json, .. } => {
+            let id = id.to_ascii_uppercase();
+            let r = store.reclamo(&id)?.ok_or_else(|| anyhow::anyhow!("no reclamo {id}"))?;
             if *json {
-                return Ok(Answer::ok(lines(v.iter().map(|r| reclamo_json(config, r)))));
+                return Ok(Answer::ok(lines(std::iter::once(reclamo_json(app, &r, now)))));
             }
-            for r in v {
-                let overdue = if r.is_open() && r.due_at < now { "  VENCIDO" } else { "" };
-                let _ = writeln!(
-                    out,
-                    "{}  {:<9} due {}  {}  {}{overdue}",
-                    r.id,
-                    r.state,
-                    ts(config, r.due_at),
-                    r.client.as_deref().unwrap_or(&r.from),
-                    r.subject
+            let cal = &app.settings.calendar;
+            let _ = writeln!(out, "Reclamo {}  —  {}", r.id, r.state);
+            let _ = writeln!(
+                out,
+                "Cliente:    {}",
+                if r.client.is_some() {
+                    client_name(app, r.client.as_deref())
+                } else {
+                    "(remitente no registrado)".into()
+                }
+            );
+            let _ = writeln!(out, "Remitente:  {}", r.from);
+            let _ = writeln!(out, "Orden:      {}", r.order.as_deref().unwrap_or("(sin orden identificada)"));
+            let _ = writeln!(out, "Asunto:     {}", r.subject);
+            let _ = writeln!(out, "Recibido:   {}", local(config, r.received_at));
+            let clock = if !r.is_open() {
+                String::new()
+            } else if r.due_at < now {
+                format!("  (VENCIDO hace {:.1} h útiles)", cal.business_hours_between(r.due_at, now))
+            } else {
+                format!("  (quedan {:.1} h útiles)", cal.business_hours_between(now, r.due_at))
+            };
+            let _ = writeln!(out, "Vence:      {}{}", local(config, r.due_at), clock.replace('.', ","));
+            if let Some(c) = r.closed_instant() {
+                let _ = writeln!(out, "Cerrado:    {}", local(config, c));
+            }
+            if let Some(res) = &r.resolution {
+                let _ = writeln!(out, "Resolución: {res}");
+            }
+            let _ = writeln!(out, "\nLo que escribió:\n{}", r.excerpt);
+            let _ = writeln!(out, "\nHistoria:");
+            for e in &r.history {
+                let _ = writeln!(out, "  {}  {}", local(config, e.at), e.what);
+            }
+        }
+        Query::Reclamos { show: None, list, .. } => {
+            let mut v: Vec<Reclamo> = store.reclamos()?;
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            let mut rows =
+                Rows::new(&["RECLAMO", "ESTADO", "CLIENTE", "ORDEN", "RECIBIDO", "VENCE", "PLAZO", "ASUNTO"]);
+            for r in v.iter().filter(|r| {
+                let who: Vec<String> =
+                    [Some(desk.assistant_of(r.client.as_deref())), desk.executive_of(r.client.as_deref())]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                passes(list, app, r.client.as_deref(), &who, r.received_at, r.is_open())
+            }) {
+                let plazo = if !r.is_open() {
+                    "cerrado".to_string()
+                } else if r.due_at < now {
+                    "VENCIDO".into()
+                } else {
+                    "en plazo".into()
+                };
+                let client = if r.client.is_some() { client_name(app, r.client.as_deref()) } else { r.from.clone() };
+                rows.push(
+                    vec![
+                        r.id.clone(),
+                        r.state.to_string(),
+                        client,
+                        r.order.clone().unwrap_or_default(),
+                        local(config, r.received_at),
+                        local(config, r.due_at),
+                        plazo,
+                        r.subject.clone(),
+                    ],
+                    reclamo_json(app, r, now),
                 );
             }
+            return Ok(Answer::ok(rows.narrow(2, 28).narrow(7, 50).render(list.format)));
         }
-        Query::Tasks { open, json } => {
-            let mut v: Vec<Task> = store.tasks()?.into_iter().filter(|t| !*open || t.is_open()).collect();
-            v.sort_by(|a, b| a.id.cmp(&b.id));
+        Query::Tasks { show: Some(id), json, .. } => {
+            let id = id.to_ascii_uppercase();
+            let t = store.task(&id)?.ok_or_else(|| anyhow::anyhow!("no task {id}"))?;
             if *json {
-                return Ok(Answer::ok(lines(v.iter().map(|t| task_json(config, t)))));
+                return Ok(Answer::ok(lines(std::iter::once(task_json(app, &t)))));
             }
-            for t in v {
-                let due = t.due_at.map(|d| ts(config, d)).unwrap_or_else(|| "-".into());
-                let _ =
-                    writeln!(out, "{}  {:<10} {:<22} due {due}  {}  {}", t.id, t.state, t.kind, t.assignee, t.summary);
+            let _ = writeln!(out, "Tarea {}  —  {}  ({})", t.id, t.state, t.kind);
+            let _ = writeln!(out, "Para:       {}", t.assignee);
+            let _ = writeln!(
+                out,
+                "Cliente:    {}",
+                if t.client.is_some() { client_name(app, t.client.as_deref()) } else { "—".into() }
+            );
+            let _ = writeln!(out, "Orden:      {}", t.order.as_deref().unwrap_or("—"));
+            let _ = writeln!(out, "Creada:     {}", local(config, t.created_at));
+            let _ = writeln!(
+                out,
+                "Vence:      {}",
+                t.due_at.map(|d| local(config, d)).unwrap_or_else(|| "sin fecha".into())
+            );
+            let _ = writeln!(out, "Qué:        {}", t.summary);
+            if let Some(mid) = &t.message_id {
+                let kept = if t.origin.is_some() {
+                    "guardado: buzon reprocess lo pasa de nuevo por el escritorio"
+                } else {
+                    "no guardado"
+                };
+                let _ = writeln!(out, "Correo:     <{mid}> ({kept})");
+            }
+            if !t.history.is_empty() {
+                let _ = writeln!(out, "\nHistoria:");
+                for e in &t.history {
+                    let _ = writeln!(out, "  {}  {}", local(config, e.at), e.what);
+                }
             }
         }
-        Query::Outbox { json } => {
+        Query::Tasks { show: None, list, .. } => {
+            let mut v: Vec<Task> = store.tasks()?;
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            let mut rows = Rows::new(&["TAREA", "ESTADO", "TIPO", "CLIENTE", "ORDEN", "VENCE", "PARA", "QUÉ"]);
+            for t in v.iter().filter(|t| {
+                passes(list, app, t.client.as_deref(), std::slice::from_ref(&t.assignee), t.created_at, t.is_open())
+            }) {
+                rows.push(
+                    vec![
+                        t.id.clone(),
+                        t.state.to_string(),
+                        t.kind.clone(),
+                        client_name(app, t.client.as_deref()),
+                        t.order.clone().unwrap_or_default(),
+                        t.due_at.map(|d| local(config, d)).unwrap_or_else(|| "sin fecha".into()),
+                        t.assignee.clone(),
+                        t.summary.clone(),
+                    ],
+                    task_json(app, t),
+                );
+            }
+            return Ok(Answer::ok(rows.narrow(3, 24).narrow(7, 70).render(list.format)));
+        }
+        Query::Outbox { list } => {
             let mut v = store.outbox()?;
             v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-            if *json {
-                return Ok(Answer::ok(lines(v.iter().map(|m| {
-                    json!({"id": m.id, "message_id": m.message_id, "kind": m.kind, "to": m.to, "subject": m.subject, "state": m.state,
-                           "attempts": m.attempts, "created_at": ts(config, m.created_at), "sent_at": m.sent_at.map(|t| ts(config, t)), "error": m.error, "order": m.order})
-                }))));
+            let mut rows = Rows::new(&["ID", "ESTADO", "TIPO", "PARA", "CREADO", "ENVIADO", "ASUNTO"]);
+            for m in v.iter().filter(|m| {
+                let open = matches!(
+                    m.state,
+                    crate::desk::model::OutboxState::Pendiente | crate::desk::model::OutboxState::Retenido
+                );
+                let client = match &m.order {
+                    Some(o) => store.order(o).ok().flatten().map(|o| o.client),
+                    None => None,
+                };
+                passes(&ListOptions { client: None, ..list.clone() }, app, None, &m.to, m.created_at, open)
+                    && list.client.as_ref().is_none_or(|c| client.as_deref() == Some(c.as_str()))
+            }) {
+                let state = match (&m.held, m.state) {
+                    (Some(h), crate::desk::model::OutboxState::Retenido) => format!("retenido por {}", h.by),
+                    _ => m.state.to_string(),
+                };
+                rows.push(
+                    vec![
+                        m.id.clone(),
+                        state,
+                        m.kind.clone(),
+                        m.to.join(", "),
+                        local(config, m.created_at),
+                        m.sent_at.map(|t| local(config, t)).unwrap_or_default(),
+                        m.subject.clone(),
+                    ],
+                    outgoing_json(config, m),
+                );
             }
-            for m in v {
-                let _ = writeln!(out, "{}  {:<9} {:<22} {}  {}", m.id, m.state, m.kind, m.to.join(","), m.subject);
-            }
+            return Ok(Answer::ok(rows.narrow(0, 44).narrow(3, 40).narrow(6, 60).render(list.format)));
         }
-        Query::Digest { to } => {
-            let app = crate::app::App::load(&config.file)?;
-            let all = crate::desk::assistants(&app.settings, &app.directory);
-            let who: Vec<String> = match to {
-                Some(a) => vec![a.to_ascii_lowercase()],
-                None => all,
+        Query::Digest { to, json } => {
+            let s = &app.settings;
+            let all = crate::desk::assistants(s, &app.directory);
+            let is_sup = |a: &str| s.supervisors.iter().any(|x| x.eq_ignore_ascii_case(a));
+            // Without --to: every digest that would go out now; with it, that
+            // person's (an assistant's, the supervisors', or both).
+            let (who, sup): (Vec<String>, bool) = match to {
+                Some(a) => {
+                    let a = a.to_ascii_lowercase();
+                    let assistant = all.contains(&a) || !is_sup(&a);
+                    (if assistant { vec![a.clone()] } else { Vec::new() }, is_sup(&a))
+                }
+                None => (all, !s.supervisors.is_empty()),
             };
-            for a in who {
-                let (_, ctx) = crate::desk::render_digest(&app.desk(), store, &a, now)?;
+            let mut values = Vec::new();
+            for a in &who {
+                let (d, ctx) = crate::desk::render_digest(&desk, store, a, now)?;
                 let r = app
                     .templates
                     .render("resumen_asistente", &ctx)
                     .map_err(|e| anyhow::anyhow!("template resumen_asistente: {e:#}"))?;
+                values.push(json!({"to": [a], "kind": "asistente", "subject": r.subject, "digest": d, "text": r.text, "html": r.html}));
                 let _ = writeln!(out, "To: {a}\nSubject: {}\n\n{}", r.subject, r.text);
+            }
+            if sup {
+                let (d, ctx) = crate::desk::render_supervisor_digest(&desk, store, now)?;
+                let r = app
+                    .templates
+                    .render("resumen_supervision", &ctx)
+                    .map_err(|e| anyhow::anyhow!("template resumen_supervision: {e:#}"))?;
+                values.push(json!({"to": s.supervisors, "kind": "supervision", "subject": r.subject, "digest": d, "text": r.text, "html": r.html}));
+                let _ = writeln!(out, "To: {}\nSubject: {}\n\n{}", s.supervisors.join(", "), r.subject, r.text);
+            }
+            if *json {
+                return Ok(Answer::ok(lines(values.into_iter())));
             }
         }
         Query::Status { json } => {
             let (text, healthy) = super::status::answer(store, config, *json, live)?;
             return Ok(Answer { text, healthy });
         }
+        Query::Control(c) => return super::control::answer(store, app, c, now),
     }
     Ok(Answer::ok(out))
 }

@@ -64,7 +64,7 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
     let failing = outbox.iter().filter(|m| match m.state {
         OutboxState::Pendiente => m.error.is_some(),
         OutboxState::Fallido => m.sent_at.unwrap_or(m.created_at) > recent,
-        OutboxState::Enviado => false,
+        OutboxState::Enviado | OutboxState::Retenido | OutboxState::Cancelado => false,
     });
     let failing = failing.count();
     let mut problems: Vec<String> = Vec::new();
@@ -86,8 +86,10 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
         "processed": processed.len(),
         "last_processed": last.map(|p| json!({"at": ts(config, p.at), "from": p.from, "subject": p.subject})),
         "quarantined": quarantined.len(),
+        "quarantine": quarantined.iter().map(|q| json!({"name": q.name, "why": q.why, "at": ts(config, q.at)})).collect::<Vec<_>>(),
         "outbox": {"pending": count(OutboxState::Pendiente), "sent": count(OutboxState::Enviado),
-                   "failed": count(OutboxState::Fallido), "failing": failing},
+                   "failed": count(OutboxState::Fallido), "failing": failing,
+                   "held": count(OutboxState::Retenido), "cancelled": count(OutboxState::Cancelado)},
         "last_error": last_error.as_ref().map(|(at, e)| json!({"at": ts(config, *at), "error": e})),
         "store": config.store.path,
     });
@@ -109,13 +111,25 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
         last.map(|p| format!("{} from {}: {}", ts(config, p.at), p.from, p.subject)).unwrap_or_else(|| "never".into())
     );
     let _ = writeln!(out, "quarantined: {}", quarantined.len());
+    for q in &quarantined {
+        let _ = writeln!(out, "             {}  {}  ({})", q.name, q.why, ts(config, q.at));
+    }
+    if !quarantined.is_empty() {
+        let _ = writeln!(out, "             after a fix: `buzon reprocess NAME` sends one through the desk again");
+    }
     let _ = writeln!(
         out,
-        "outbox:      {} pending, {} sent, {} failed ({failing} failing)",
+        "outbox:      {} pending, {} sent, {} failed ({failing} failing), {} held, {} cancelled",
         count(OutboxState::Pendiente),
         count(OutboxState::Enviado),
-        count(OutboxState::Fallido)
+        count(OutboxState::Fallido),
+        count(OutboxState::Retenido),
+        count(OutboxState::Cancelado)
     );
+    if count(OutboxState::Retenido) > 0 {
+        let _ =
+            writeln!(out, "             held mail waits for `buzon outbox release ID|--all` (or `outbox cancel ID`)");
+    }
     let _ = writeln!(
         out,
         "last error:  {}",

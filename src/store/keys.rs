@@ -7,8 +7,11 @@ use chrono::{DateTime, Utc};
 use crate::desk::effect::{JobKey, ReplyCounter, ReplyHour, Sequence, Step, Subject};
 
 /// Layout version of the database; bump with a migration in `migrate.rs`.
-/// v2: the scheduler's index; v3: the write-only `client_orders` index dropped.
-pub const LAYOUT_VERSION: u64 = 3;
+/// v2: the scheduler's index; v3: the write-only `client_orders` index dropped;
+/// v4: undo records, kept originals of mail-born tasks, reprocess requests,
+/// and the new record states (held/cancelled mail, discarded reclamos…) that
+/// an older buzon could not read.
+pub const LAYOUT_VERSION: u64 = 4;
 
 /// Every tree, by name. The order is the order of [`Tree::ALL`], which is
 /// the order the store opens them and hands them to a transaction.
@@ -48,10 +51,16 @@ pub enum Tree {
     Schedule,
     /// Reverse of `Schedule`: subject → its instant (to move or drop its entry).
     ScheduleBy,
+    /// What staff commands changed: confirmation outbox id → undo record.
+    Undo,
+    /// Raw bytes of mails that tasks came from: `<sha256>` → bytes.
+    Originals,
+    /// `buzon reprocess` requests waiting for the daemon: target → request.
+    Requests,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 17] = [
+    pub const ALL: [Tree; 20] = [
         Tree::Meta,
         Tree::Processed,
         Tree::Orders,
@@ -69,6 +78,9 @@ impl Tree {
         Tree::OutboxFailed,
         Tree::Schedule,
         Tree::ScheduleBy,
+        Tree::Undo,
+        Tree::Originals,
+        Tree::Requests,
     ];
 
     /// The sled tree name (the stored name: never changed).
@@ -91,6 +103,9 @@ impl Tree {
             Tree::OutboxFailed => "outbox_failed",
             Tree::Schedule => "schedule",
             Tree::ScheduleBy => "schedule_by",
+            Tree::Undo => "undo",
+            Tree::Originals => "originals",
+            Tree::Requests => "requests",
         }
     }
 
@@ -161,6 +176,7 @@ pub fn job(k: &JobKey) -> Vec<u8> {
         JobKey::DigestLast { assistant } => format!("digest_last:{assistant}"),
         JobKey::Status { client, slot } => format!("status:{client}:{slot}"),
         JobKey::SourceStopped { date } => format!("source_stopped:{date}"),
+        JobKey::SupervisorDigest { date, slot } => format!("supervisor_digest:{date}:{}", slot.format("%H:%M")),
     }
     .into_bytes()
 }
@@ -269,6 +285,7 @@ mod tests {
             (JobKey::Digest { assistant: "a@cli.test".into(), date, slot }, "digest:a@cli.test:2026-12-01:08:30"),
             (JobKey::DigestLast { assistant: "a@cli.test".into() }, "digest_last:a@cli.test"),
             (JobKey::Status { client: "andes".into(), slot: "2026-W49".into() }, "status:andes:2026-W49"),
+            (JobKey::SupervisorDigest { date, slot }, "supervisor_digest:2026-12-01:08:30"),
         ];
         for (k, bytes) in cases {
             assert_eq!(String::from_utf8_lossy(&job(&k)), bytes);

@@ -34,6 +34,11 @@ pub fn migrate(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         db.drop_tree(DROPPED_CLIENT_ORDERS)?;
         tracing::info!("Store layout {} → 3: dropped the unused client_orders index", found.min(2));
     }
+    if found < 4 {
+        // v4 adds trees (`undo`, `originals`, `requests`), created empty, and
+        // record states an older buzon cannot read: the version says so.
+        tracing::info!("Store layout {} → 4: undo records, kept originals, reprocess requests", found.min(3));
+    }
     if found < LAYOUT_VERSION {
         meta.insert(LAYOUT_KEY, &LAYOUT_VERSION.to_be_bytes())?;
     }

@@ -21,7 +21,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use crate::desk::effect::{Effect, Subject};
-use crate::desk::model::{Order, OutboxState, Outgoing, Processed, Reclamo, Task, ThreadLink};
+use crate::desk::model::{Mark, Order, OutboxState, Outgoing, Processed, Reclamo, Task, ThreadLink, Undo};
 use keys::Tree;
 pub use keys::{LAYOUT_VERSION, reading_path};
 
@@ -90,6 +90,27 @@ pub struct Quarantined {
     /// File name, or `folder UID n`.
     pub name: String,
     pub why: String,
+}
+
+/// A `buzon reprocess` request waiting for the daemon's committer (the
+/// store's single writer numbers what the desk decides).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Request {
+    /// `T-000004`, or a quarantined message's name.
+    pub target: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a hand on the outbox did to one mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Hold pending mail (`outbox hold`).
+    Hold,
+    /// Send held mail again (`outbox release`).
+    Release,
+    /// Never send it (`outbox cancel`).
+    Cancel,
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
@@ -356,6 +377,18 @@ impl Store {
                 Effect::Sequence { name, value } => {
                     w.put(Tree::Meta, keys::sequence(name), value.to_be_bytes().to_vec())
                 }
+                Effect::SetThread { message_id, link } => {
+                    links.remove(message_id);
+                    match link {
+                        Some(l) => w.put(Tree::Threads, message_id.clone().into_bytes(), to_json(l)?),
+                        None => w.del(Tree::Threads, message_id.clone().into_bytes()),
+                    }
+                }
+                Effect::SaveUndo(u) => w.put(Tree::Undo, u.id.clone().into_bytes(), to_json(u)?),
+                Effect::KeepOriginal { sha256, bytes } => {
+                    w.put(Tree::Originals, sha256.clone().into_bytes(), bytes.clone())
+                }
+                Effect::RequestDone { target } => w.del(Tree::Requests, target.clone().into_bytes()),
             }
         }
         for (mid, link) in &links {
@@ -430,7 +463,11 @@ impl Store {
         for kv in self.tree(Tree::OrderRefs).scan_prefix(&prefix) {
             let (k, _) = kv?;
             let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-            if let Some(o) = self.order(&id)? {
+            // The index is never pruned (a merge undone, a document moved):
+            // the order itself says whether it still holds the reference.
+            if let Some(o) = self.order(&id)?
+                && o.references.get(kind).is_some_and(|v| v.contains(value))
+            {
                 out.push(o);
             }
         }
@@ -465,15 +502,30 @@ impl Store {
         Ok(self.tree(Tree::OutboxRaw).get(id.as_bytes())?.map(|v| v.to_vec()))
     }
 
-    /// Save an outbox entry's new state (sent, failed, next attempt).
+    /// Save an outbox entry's new state (sent, failed, next attempt). A mail
+    /// a person held or cancelled meanwhile stays held or cancelled: a send
+    /// attempt that ends in "try again" never releases it.
     pub fn update_outgoing(&self, mail: &Outgoing) -> Result<(), StoreError> {
-        let bytes = to_json(mail)?;
-        let pending = mail.state == OutboxState::Pendiente;
-        let refused = !pending && !mail.refused.is_empty();
         let (outbox, idx, failed) =
             (self.tree(Tree::Outbox), self.tree(Tree::OutboxPending), self.tree(Tree::OutboxFailed));
         (outbox, idx, failed).transaction(|(outbox, idx, failed)| {
-            outbox.insert(mail.id.as_bytes(), bytes.as_slice())?;
+            let stored: Option<Outgoing> = match outbox.get(mail.id.as_bytes())? {
+                Some(b) => from_json(&b).ok(),
+                None => None,
+            };
+            let mut mail = mail.clone();
+            if let Some(s) = stored
+                && matches!(s.state, OutboxState::Retenido | OutboxState::Cancelado)
+                && mail.state == OutboxState::Pendiente
+            {
+                mail.state = s.state;
+                mail.held = s.held;
+                mail.cancelled = s.cancelled;
+            }
+            let pending = mail.state == OutboxState::Pendiente;
+            let refused = matches!(mail.state, OutboxState::Enviado | OutboxState::Fallido) && !mail.refused.is_empty();
+            let bytes = to_json(&mail).map_err(ConflictableTransactionError::Abort)?;
+            outbox.insert(mail.id.as_bytes(), bytes)?;
             if pending {
                 idx.insert(mail.id.as_bytes(), &[])?;
             } else {
@@ -485,6 +537,108 @@ impl Store {
             Ok::<(), ConflictableTransactionError<StoreError>>(())
         })?;
         Ok(())
+    }
+
+    /// A person's hand on one outbox mail (`outbox hold|release|cancel`).
+    /// Returns the mail as it now is, or why nothing was done.
+    pub fn control_outgoing(
+        &self,
+        id: &str,
+        what: &Control,
+        mark: &Mark,
+    ) -> Result<Result<Outgoing, String>, StoreError> {
+        let (outbox, idx) = (self.tree(Tree::Outbox), self.tree(Tree::OutboxPending));
+        let r = (outbox, idx).transaction(|(outbox, idx)| {
+            let Some(b) = outbox.get(id.as_bytes())? else {
+                return Ok(Err(format!("no outgoing mail {id}")));
+            };
+            let mut m: Outgoing = from_json(&b).map_err(ConflictableTransactionError::Abort)?;
+            let done = match (what, m.state) {
+                (Control::Hold, OutboxState::Pendiente) => {
+                    m.state = OutboxState::Retenido;
+                    m.held = Some(mark.clone());
+                    Ok(())
+                }
+                (Control::Release, OutboxState::Retenido) => {
+                    m.state = OutboxState::Pendiente;
+                    m.next_attempt = None;
+                    Ok(())
+                }
+                (Control::Cancel, OutboxState::Pendiente | OutboxState::Retenido) => {
+                    m.state = OutboxState::Cancelado;
+                    m.cancelled = Some(mark.clone());
+                    Ok(())
+                }
+                (_, state) => Err(format!(
+                    "{id} is {state}: {}",
+                    match what {
+                        Control::Hold => "only pending mail can be held",
+                        Control::Release => "only held mail can be released",
+                        Control::Cancel => "only pending or held mail can be cancelled",
+                    }
+                )),
+            };
+            if let Err(why) = done {
+                return Ok(Err(why));
+            }
+            outbox.insert(id.as_bytes(), to_json(&m).map_err(ConflictableTransactionError::Abort)?)?;
+            if m.state == OutboxState::Pendiente {
+                idx.insert(id.as_bytes(), &[])?;
+            } else {
+                idx.remove(id.as_bytes())?;
+            }
+            Ok::<Result<Outgoing, String>, ConflictableTransactionError<StoreError>>(Ok(m))
+        })?;
+        Ok(r)
+    }
+
+    /// The ids of every outbox mail in `state` now.
+    pub fn outgoing_in(&self, state: OutboxState) -> Result<Vec<String>, StoreError> {
+        let mut v: Vec<Outgoing> = self.outbox()?.into_iter().filter(|m| m.state == state).collect();
+        v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(v.into_iter().map(|m| m.id).collect())
+    }
+
+    /// What the commands confirmed by outbox mail `id` changed.
+    pub fn undo(&self, id: &str) -> Result<Option<Undo>, StoreError> {
+        self.get(Tree::Undo, id)
+    }
+
+    /// The kept raw bytes of a mail tasks came from.
+    pub fn original(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tree(Tree::Originals).get(sha256.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Ask the daemon to send a mail through the desk again.
+    pub fn request_reprocess(&self, r: &Request) -> Result<(), StoreError> {
+        self.tree(Tree::Requests).insert(r.target.as_bytes(), to_json(r)?)?;
+        Ok(())
+    }
+
+    /// Reprocess requests waiting, oldest first.
+    pub fn requests(&self) -> Result<Vec<Request>, StoreError> {
+        let mut v: Vec<Request> = self.all(Tree::Requests)?;
+        v.sort_by(|a, b| (a.at, &a.target).cmp(&(b.at, &b.target)));
+        Ok(v)
+    }
+
+    /// Are reprocess requests waiting?
+    pub fn has_requests(&self) -> bool {
+        !self.tree(Tree::Requests).is_empty()
+    }
+
+    /// Forget a quarantine record (its message went through the desk again).
+    pub fn forget_quarantine(&self, name: &str) -> Result<bool, StoreError> {
+        let tree = self.tree(Tree::Quarantine);
+        for kv in tree.iter() {
+            let (k, v) = kv?;
+            let q: Quarantined = from_json(&v)?;
+            if q.name == name {
+                tree.remove(k)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The cursor of an IMAP folder (`source` names server, user and folder).
@@ -660,7 +814,17 @@ mod tests {
         }
         // What a kill -9 during sled's snapshot writing leaves behind.
         std::fs::write(path.join("snap.00000000FFFFFFFF.generating"), b"").unwrap_or_else(|e| panic!("{e}"));
-        let s = Store::open(&path).unwrap_or_else(|e| panic!("the store must open after a crash: {e}"));
+        // sled's flusher thread may hold the dropped database's lock a moment
+        // longer (the daemon waits it out the same way).
+        let started = std::time::Instant::now();
+        let s = loop {
+            match Store::open(&path) {
+                Err(StoreError::Locked(_)) if started.elapsed() < std::time::Duration::from_secs(10) => {
+                    std::thread::sleep(std::time::Duration::from_millis(50))
+                }
+                r => break r.unwrap_or_else(|e| panic!("the store must open after a crash: {e}")),
+            }
+        };
         assert_eq!(crate::desk::View::sequence(&s, &Sequence::Tasks).unwrap_or(0), 7);
     }
 

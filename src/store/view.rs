@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::keys::{self, Tree};
 use super::{Store, StoreError};
 use crate::desk::effect::{JobKey, ReplyCounter, ReplyHour, Sequence};
-use crate::desk::model::{Order, Outgoing, Reclamo, Task, ThreadLink};
+use crate::desk::model::{Order, Outgoing, Reclamo, Task, ThreadLink, Undo};
 use crate::desk::{DigestRecords, View, ViewError, ViewResult};
 
 fn v<T>(r: Result<T, StoreError>) -> ViewResult<T> {
@@ -77,6 +77,14 @@ impl View for Store {
 
     fn job_done(&self, key: &JobKey) -> ViewResult<bool> {
         v(self.tree(Tree::Jobs).contains_key(keys::job(key)).map_err(StoreError::from))
+    }
+
+    fn undo(&self, id: &str) -> ViewResult<Option<Undo>> {
+        v(Store::undo(self, id))
+    }
+
+    fn original(&self, sha256: &str) -> ViewResult<Option<Vec<u8>>> {
+        v(Store::original(self, sha256))
     }
 
     /// Decoding the records is most of a digest's cost: the three kinds in parallel.

@@ -31,7 +31,7 @@ pub fn pdf(lines: &[&str]) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn b64(data: &[u8]) -> String {
+pub fn b64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::new();
     for (n, c) in data.chunks(3).enumerate() {

@@ -132,8 +132,11 @@ pub fn assign(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
         t.assignee = client.assistant.clone();
         format!("tarea {} asignada al cliente {}", t.id, client.name)
     } else {
-        return Ok(Err(format!("«{dest}» no es una orden ni un cliente conocido")));
+        let ids: Vec<&str> = desk.directory.clients.iter().map(|c| c.id.as_str()).collect();
+        let hint = super::super::suggest::did_you_mean(dest, &ids);
+        return Ok(Err(format!("«{dest}» no es una orden ni un cliente conocido.{hint}")));
     };
+    t.history.push(super::entry(d, who, msg.clone()));
     t.state = TaskState::Hecha;
     d.save_task(t);
     Ok(Ok(msg))

@@ -1,32 +1,40 @@
 //! Staff commands by email (`interno`): a `#command` on a line of the new
 //! text, from a staff address whose DMARC did not fail. Each command is
-//! answered with a confirmation or a clear error, and recorded in the
-//! history of what it changed.
+//! answered with a confirmation or a clear error (with the value meant,
+//! when a typo is near one), recorded in the history of what it changed,
+//! and can be undone: `#deshacer` in a reply to the confirmation puts back
+//! what the commands of that mail changed.
 //!
 //! ```text
 //! #estado OC-2026-000123 numerada dam=118-2026-10-012345
 //! #eta OC-2026-000123 15/12/2026          #nave OC-2026-000123 MSC LORETO 611W
 //! #regimen OC-2026-000123 40              #cerrar OC-2026-000123   #archivar OC-2026-000123
 //! #vence OC-2026-000123 30/06/2027        (the regime's term ends: reminders before it)
-//! #resuelto R-000045 Se coordinó con la naviera y asumimos la sobreestadía
+//! #resuelto R-000045 Se coordinó con la naviera cliente: Asumimos la sobreestadía.
+//! #noesreclamo R-000045 era una consulta  #reabrir OC-…|R-…|T-…
 //! #hecho T-000101                        #revisado OC-2026-000123
 //! #fusionar OC-2026-000123 OC-2026-000130   (the second is merged into the first)
 //! #mover OC-2026-000123 factura.pdf OC-2026-000130   (a document, by name or SHA-256 prefix)
 //! #asignar T-000101 OC-2026-000123        #asignar T-000101 andestextil   (a triaged mail)
+//! #deshacer                              (in a reply to a confirmation)
 //! ```
 //!
 //! Adding a command: a verb in [`VERBS`], a branch in `apply`, and its
-//! function in the file of what it changes (`orders.rs`, `fixes.rs`, …).
+//! function in the file of what it changes (`orders.rs`, `fixes.rs`,
+//! `reclamos.rs`, `tasks.rs`, …).
 
 mod fixes;
 mod orders;
+mod reclamos;
+mod tasks;
+mod undo;
 
 use serde_json::json;
 
 use super::Incoming;
 use super::context::mail_context;
 use super::draft::Draft;
-use super::model::{HistoryEntry, ReclamoState, TaskState};
+use super::model::HistoryEntry;
 use super::reply::{Letter, Threading};
 use super::view::ViewResult;
 use crate::clients::Sender;
@@ -47,10 +55,11 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     }
     let who = m.from().to_string();
     let mut results = Vec::new();
+    let watch = undo::Watch::start(d);
     // Only what the staff member wrote above any quoted or forwarded part:
     // a client's `#cerrar` inside a quote is never obeyed.
     for c in parse(&m.mail.command_text) {
-        let line = match apply(d, &c, &who)? {
+        let line = match apply(d, &c, &who, m)? {
             Ok(msg) => format!("OK: {msg}"),
             Err(msg) => format!("Error en «#{} {}»: {msg}", c.verb, super::context::excerpt(&c.target, 40)),
         };
@@ -60,17 +69,23 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         d.note(r.clone());
     }
     if !results.is_empty() && !m.mail.is_auto() {
+        let changes = watch.finish(d)?;
         let mut ctx = mail_context(d.desk.settings, m, None, d.now);
         ctx["results"] = json!(results);
+        ctx["undo"] = json!(changes.is_some());
         let letter = Letter {
             template: "confirmacion_comando",
-            to: vec![who],
+            to: vec![who.clone()],
             ctx: &ctx,
             threading: Threading::Reply(m),
             order: None,
             id: None,
         };
-        d.send(letter);
+        if let Some(sent) = d.send(letter)
+            && let Some(changes) = changes
+        {
+            undo::keep(d, &sent, &who, results, changes);
+        }
     }
     Ok(())
 }
@@ -78,51 +93,29 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
 /// What one command line may hold at most (a resolution is short prose).
 const MAX_LINE: usize = 1000;
 
-fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
+fn apply(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) -> ViewResult<Done> {
     if c.rest.chars().count() > MAX_LINE || c.target.chars().count() > 40 {
         return Ok(Err(format!("la línea es demasiado larga (hasta {MAX_LINE} caracteres)")));
     }
     match c.verb.as_str() {
-        "resuelto" => resolve(d, c, who),
-        "hecho" => done(d, c),
+        "resuelto" => reclamos::resolve(d, c, who),
+        "noesreclamo" => reclamos::not_a_reclamo(d, c, who),
+        "reabrir" if c.target.starts_with("R-") => reclamos::reopen(d, c, who),
+        "reabrir" if c.target.starts_with("T-") => tasks::reopen(d, c, who),
+        "hecho" => tasks::done(d, c, who),
+        "deshacer" => undo::undo(d, m, who),
         "estado" | "etapa" | "eta" | "nave" | "regimen" | "vence" | "cerrar" | "archivar" | "reabrir" | "revisado" => {
             orders::apply(d, c, who)
         }
         "fusionar" => fixes::merge(d, c, who),
         "mover" => fixes::move_document(d, c, who),
         "asignar" => fixes::assign(d, c, who),
-        other => Ok(Err(format!("comando desconocido #{other}; use uno de: #{}", VERBS.join(", #")))),
+        other => Ok(Err(format!(
+            "comando desconocido #{other};{} use uno de: #{}",
+            super::suggest::did_you_mean(other, VERBS).replace("«", "«#"),
+            VERBS.join(", #")
+        ))),
     }
-}
-
-/// `#resuelto R-… <resolución>`.
-fn resolve(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
-    let Some(mut r) = d.reclamo(&c.target)? else {
-        return Ok(Err(format!("no existe el reclamo {}", c.target)));
-    };
-    if r.state == ReclamoState::Resuelto {
-        return Ok(Err(format!("el reclamo {} ya estaba resuelto", r.id)));
-    }
-    if c.rest.is_empty() {
-        return Ok(Err("falta la resolución: #resuelto R-000045 <qué se hizo>".into()));
-    }
-    r.state = ReclamoState::Resuelto;
-    r.resolution = Some(c.rest.clone());
-    r.history.push(entry(d, who, format!("Resuelto: {}", c.rest)));
-    let id = r.id.clone();
-    d.save_reclamo(r);
-    Ok(Ok(format!("reclamo {id} resuelto")))
-}
-
-/// `#hecho T-…`.
-fn done(d: &mut Draft<'_>, c: &Command) -> ViewResult<Done> {
-    let Some(mut t) = d.task(&c.target)? else {
-        return Ok(Err(format!("no existe la tarea {}", c.target)));
-    };
-    t.state = TaskState::Hecha;
-    let id = t.id.clone();
-    d.save_task(t);
-    Ok(Ok(format!("tarea {id} hecha")))
 }
 
 #[cfg(test)]

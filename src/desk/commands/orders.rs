@@ -26,7 +26,15 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
             let stages = &rules.stages;
             let rest = fold(&c.rest);
             let Some(stage) = stages.iter().filter(|s| rest.starts_with(&fold(s))).max_by_key(|s| s.len()) else {
-                return Ok(Err(format!("etapa desconocida; use una de: {}", stages.join(", "))));
+                // What was typed for the stage: the words before any `clave=valor`.
+                let typed: Vec<&str> = c.rest.split_whitespace().take_while(|w| !w.contains('=')).collect();
+                let names: Vec<&str> = stages.iter().map(String::as_str).collect();
+                let hint = super::super::suggest::did_you_mean(&typed.join(" "), &names);
+                return Ok(Err(format!(
+                    "etapa desconocida «{}».{hint} Use una de: {}",
+                    typed.join(" "),
+                    stages.join(", ")
+                )));
             };
             let extra = c.rest.get(stage.len()..).unwrap_or("").trim().to_string();
             for kv in extra.split_whitespace() {
@@ -41,8 +49,9 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
                     Some(("canal", v)) => {
                         let canal = fold(v);
                         if !CHANNELS.contains(&canal.as_str()) {
+                            let hint = super::super::suggest::did_you_mean(v, CHANNELS);
                             return Ok(Err(format!(
-                                "canal «{v}» desconocido; use canal=verde, canal=naranja o canal=rojo"
+                                "canal «{v}» desconocido.{hint} Use canal=verde, canal=naranja o canal=rojo"
                             )));
                         }
                         o.history.push(HistoryEntry::public(d.now, format!("Canal {canal}")));
@@ -53,7 +62,11 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
                         };
                         o.eta = Some(dmy(day));
                     }
-                    _ => return Ok(Err(format!("no entiendo «{kv}» (use dam=, canal=, eta=)"))),
+                    _ => {
+                        let key = kv.split('=').next().unwrap_or(kv);
+                        let hint = super::super::suggest::did_you_mean(key, &["dam", "canal", "eta"]);
+                        return Ok(Err(format!("no entiendo «{kv}».{hint} Use dam=, canal=, eta=")));
+                    }
                 }
             }
             o.stage = stage.clone();

@@ -4,6 +4,7 @@
 
 mod commands;
 mod mail;
+mod people;
 mod realmail;
 mod time;
 mod trust;
