@@ -24,6 +24,7 @@ pub const VERBS: &[&str] = &[
     "asignar",
     "noesreclamo",
     "deshacer",
+    "liquidacion",
 ];
 
 /// One parsed command line.

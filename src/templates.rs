@@ -35,6 +35,9 @@ pub const REQUIRED: &[&str] = &[
     "reclamo_resuelto",
     "tarea_nueva",
     "resumen_supervision",
+    "aviso_etapa",
+    "liquidacion",
+    "liquidacion_pagada",
 ];
 
 /// Built-in defaults of the templates added after the first folders were
@@ -49,6 +52,12 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("resumen_supervision.subject.j2", include_str!("../rules/templates/resumen_supervision.subject.j2")),
     ("resumen_supervision.txt.j2", include_str!("../rules/templates/resumen_supervision.txt.j2")),
     ("resumen_supervision.html.j2", include_str!("../rules/templates/resumen_supervision.html.j2")),
+    ("aviso_etapa.subject.j2", include_str!("../rules/templates/aviso_etapa.subject.j2")),
+    ("aviso_etapa.txt.j2", include_str!("../rules/templates/aviso_etapa.txt.j2")),
+    ("liquidacion.subject.j2", include_str!("../rules/templates/liquidacion.subject.j2")),
+    ("liquidacion.txt.j2", include_str!("../rules/templates/liquidacion.txt.j2")),
+    ("liquidacion_pagada.subject.j2", include_str!("../rules/templates/liquidacion_pagada.subject.j2")),
+    ("liquidacion_pagada.txt.j2", include_str!("../rules/templates/liquidacion_pagada.txt.j2")),
 ];
 
 /// One rendered mail body.
@@ -385,6 +394,13 @@ pub fn sample_context() -> serde_json::Value {
         "executive": "cvega@cli.test",
         "source": {"where": "operaciones@cli.test@imap.cli.test:993/INBOX", "why": "the server refused the login", "fix": "Revise la contraseña"},
         "now": "01/12/2026 09:22",
+        "dam": "118-2026-10-012345",
+        "channel": "rojo",
+        "reached": "canal asignado",
+        "liquidation": {"amount": "1,234.50", "currency": "PEN", "due": "15/12/2026", "file": "Liquidacion 118-2026-10-012345.pdf"},
+        "events": [{"kind": "etapa", "from": "numerada", "to": "canal asignado", "at": "01/12/2026 09:22"},
+                   {"kind": "eta", "from": "09/12/2026", "to": "11/12/2026 08:00", "at": "01/12/2026 09:22"},
+                   {"kind": "nave", "from": "SANTOS EXPRESS", "to": "MSC LORETO 611W", "at": "01/12/2026 09:22"}],
     })
 }
 
@@ -403,7 +419,7 @@ mod tests {
         let langs = t.languages();
         assert!(langs.iter().any(|l| l == "en"), "{langs:?}");
         let ctx = sample_context();
-        for lang in std::iter::once("es".to_string()).chain(langs.into_iter()) {
+        for lang in std::iter::once("es".to_string()).chain(langs) {
             for name in REQUIRED {
                 let r = t.render_in(name, &lang, &ctx).unwrap_or_else(|e| panic!("{lang}/{name}: {e:#}"));
                 assert!(!r.subject.trim().is_empty() && !r.text.trim().is_empty(), "{lang}/{name}");
