@@ -1,6 +1,7 @@
 //! Keeping the client informed (stage and ETA notices) and the money of an
 //! order (liquidations): issue 16.
 
+use super::super::model::Outgoing;
 use super::*;
 
 const STAFF: &str = "Carla Vega <cvega@cli.test>";
@@ -138,4 +139,148 @@ fn the_same_carrier_notice_moves_another_clients_order_without_telling_the_opted
     carrier(&mut w, "2026-12-01T12:00", "n2@msc-peru.test", "20/12/2026");
     assert_eq!(w.mem.orders["OC-2026-000001"].eta.as_deref(), Some("20/12/2026"));
     assert!(notices(&w).is_empty(), "andestextil has no notify list");
+}
+
+/// The staff member's `#liquidacion` with SUNAT's PDF, on order OC-2026-000001.
+fn liquidation(w: &mut World, now: &str, id: &str, line: &str) -> Decision {
+    let m = mail_with_pdf(
+        STAFF,
+        "Liquidación DAM 118-2026-10-012345",
+        id,
+        &format!("{line}\n\nCarla Vega\nEjecutiva de cuenta"),
+        "Liquidacion 118-2026-10-012345.pdf",
+        "LIQUIDACION DE COBRANZA FORMATO C 118-2026-10-012345 TOTAL S/ 1,234.50",
+    );
+    w.mail(now, &m)
+}
+
+fn liquidated() -> World {
+    let mut w = order_of(COSTA, "cv1@costaverde.test");
+    command(&mut w, "2026-12-01T10:00", "c1@cli.test", "#estado OC-2026-000001 numerada dam=118-2026-10-012345");
+    liquidation(
+        &mut w,
+        "2026-12-02T10:00",
+        "l1@cli.test",
+        "#liquidacion OC-2026-000001 monto=1234.50 moneda=PEN vence=10/12/2026",
+    );
+    w
+}
+
+fn payment(from: &str, id: &str, extra_headers: &str) -> String {
+    mail_with_pdf(from, "RE: Liquidación de tributos de su orden [OC-2026-000001]", id, "Buenas tardes,\n\nYa pagamos la liquidación, número de operación 556677. Adjunto la constancia.\n\nSaludos,\nRosa Quispe\nJefa de Logística", "constancia.pdf", "BCP CONSTANCIA DE PAGO SUNAT S/ 1,234.50 OPERACION 556677")
+        .replacen("To: ops@cli.test", &format!("{extra_headers}To: ops@cli.test"), 1)
+}
+
+#[test]
+fn a_liquidation_goes_to_the_client_with_its_pdf_amount_and_deadline_and_opens_a_task() {
+    let w = liquidated();
+    let sent = w.sent_of("liquidacion");
+    assert_eq!(sent.len(), 1, "{:?}", w.sent.iter().map(|m| &m.kind).collect::<Vec<_>>());
+    assert_eq!(sent[0].to, vec!["logistica.costaverde@gmail.com".to_string(), "rquispe@costaverde.test".to_string()]);
+    let body = w.body(&sent[0].id);
+    for want in ["PEN 1,234.50", "10/12/2026", "OC-2026-000001", "118-2026-10-012345", "constancia de pago"] {
+        assert!(body.contains(want), "«{want}» missing in\n{body}");
+    }
+    for bad in ["#liquidacion", "Carla Vega", "Ejecutiva", "andestextil"] {
+        assert!(!body.contains(bad), "«{bad}» in\n{body}");
+    }
+    let raw = String::from_utf8_lossy(&w.mem.outbox_bytes[&sent[0].id]).into_owned();
+    assert!(raw.contains("application/pdf") && raw.contains("Liquidacion 118-2026-10-012345.pdf"), "no PDF attached");
+    let o = &w.mem.orders["OC-2026-000001"];
+    assert_eq!(o.money.liquidations.len(), 1);
+    let l = &o.money.liquidations[0];
+    assert_eq!((l.amount.as_str(), l.currency.as_str(), l.paid_at), ("1234.50", "PEN", None));
+    let t = &w.mem.tasks[&l.task];
+    assert_eq!(t.kind, "alerta_liquidacion");
+    assert_eq!(t.due_at, Some(lima("2026-12-10T18:00")));
+    assert_eq!(t.order.as_deref(), Some("OC-2026-000001"));
+    let c = w.sent_of("confirmacion_comando");
+    assert!(w.body(&c.last().unwrap_or_else(|| panic!("no confirmation")).id).contains("OK: liquidación"));
+}
+
+#[test]
+fn a_liquidation_without_its_pdf_or_with_a_bad_amount_is_refused() {
+    let mut w = order_of(COSTA, "cv1@costaverde.test");
+    command(
+        &mut w,
+        "2026-12-02T10:00",
+        "c1@cli.test",
+        "#liquidacion OC-2026-000001 monto=1234.50 moneda=PEN vence=10/12/2026",
+    );
+    liquidation(
+        &mut w,
+        "2026-12-02T10:05",
+        "l2@cli.test",
+        "#liquidacion OC-2026-000001 monto=mil moneda=PEN vence=10/12/2026",
+    );
+    liquidation(
+        &mut w,
+        "2026-12-02T10:06",
+        "l3@cli.test",
+        "#liquidacion OC-2026-000001 monto=10 moneda=EUR vence=10/12/2026",
+    );
+    assert!(w.sent_of("liquidacion").is_empty());
+    assert!(w.mem.orders["OC-2026-000001"].money.liquidations.is_empty());
+    let bodies: Vec<String> = w.sent_of("confirmacion_comando").iter().map(|m| w.body(&m.id)).collect();
+    assert!(bodies[0].contains("adjunte el PDF"), "{}", bodies[0]);
+    assert!(bodies[1].contains("monto inválido"), "{}", bodies[1]);
+    assert!(bodies[2].contains("moneda=PEN o moneda=USD"), "{}", bodies[2]);
+}
+
+#[test]
+fn an_unpaid_liquidation_is_reminded_and_on_its_deadline_the_executive_is_told() {
+    let mut w = liquidated();
+    let reminders = |w: &World| -> Vec<Outgoing> {
+        w.sent_of("recordatorio_tarea").into_iter().filter(|m| m.id.starts_with("task-")).cloned().collect()
+    };
+    w.tick("2026-12-08T09:00");
+    let r = reminders(&w);
+    assert_eq!(r.len(), 1, "two days before");
+    assert_eq!(r[0].to, vec!["asistente2@cli.test".to_string()]);
+    w.tick("2026-12-10T18:00");
+    let r = reminders(&w);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r[1].to, vec!["asistente2@cli.test".to_string(), "jrojas@cli.test".to_string()]);
+    assert!(w.body(&r[1].id).contains("VENCIDA"), "{}", w.body(&r[1].id));
+}
+
+#[test]
+fn the_clients_payment_marks_the_liquidation_paid_tells_administracion_with_the_voucher_and_closes_the_task() {
+    let mut w = liquidated();
+    w.mail("2026-12-03T15:00", &payment(COSTA, "p1@costaverde.test", ""));
+    let l = &w.mem.orders["OC-2026-000001"].money.liquidations[0];
+    assert_eq!(l.paid_at, Some(lima("2026-12-03T15:00")));
+    assert_eq!(w.mem.tasks[&l.task].state, crate::desk::model::TaskState::Hecha);
+    let admin = w.sent_of("liquidacion_pagada");
+    assert_eq!(admin.len(), 1);
+    assert_eq!(admin[0].to, vec!["administracion@cli.test".to_string()]);
+    let raw = String::from_utf8_lossy(&w.mem.outbox_bytes[&admin[0].id]).into_owned();
+    assert!(raw.contains("constancia.pdf"), "the voucher travels");
+    assert!(w.body(&admin[0].id).contains("PEN 1,234.50"));
+    assert!(!w.mem.tasks.values().any(|t| t.kind == "pago"), "a matched payment needs no person");
+    w.tick("2026-12-10T18:00");
+    assert!(
+        !w.sent_of("recordatorio_tarea").iter().any(|m| m.id.starts_with("task-")),
+        "paid: no reminder, no escalation"
+    );
+}
+
+#[test]
+fn only_the_clients_own_verified_mail_pays_a_liquidation() {
+    let mut w = liquidated();
+    // DMARC failed on the client's domain.
+    let forged = payment(
+        COSTA,
+        "p2@costaverde.test",
+        "Authentication-Results: mx.cli.test; dmarc=fail header.from=costaverde.test\n",
+    );
+    w.mail("2026-12-03T15:00", &forged);
+    // Another client naming this order's tag.
+    w.mail("2026-12-03T15:10", &payment("Patricia Huamán <phuaman@andestextil.test>", "p3@andestextil.test", ""));
+    // A stranger.
+    w.mail("2026-12-03T15:20", &payment("Pagos <pagos@gmail.com>", "p4@gmail.com", ""));
+    assert_eq!(w.mem.orders["OC-2026-000001"].money.liquidations[0].paid_at, None);
+    assert!(w.sent_of("liquidacion_pagada").is_empty());
+    assert_eq!(w.mem.tasks.values().filter(|t| t.kind == "pago").count(), 3, "each is a task");
+    assert_eq!(w.sent_of("aviso_pago").len(), 3, "Administración hears of every payment, matched or not");
 }
