@@ -25,6 +25,8 @@ pub const VERBS: &[&str] = &[
     "noesreclamo",
     "deshacer",
     "liquidacion",
+    "pagar",
+    "liberar",
 ];
 
 /// One parsed command line.

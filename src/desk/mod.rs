@@ -22,6 +22,7 @@ mod documents;
 pub mod draft;
 pub mod effect;
 pub mod follow;
+mod funds;
 pub mod history;
 pub mod language;
 pub mod matching;

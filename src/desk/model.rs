@@ -229,6 +229,63 @@ pub struct NoticeEvent {
 pub struct Money {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub liquidations: Vec<Liquidation>,
+    /// Payments the client reported for this order (advances, deposits,
+    /// liquidations paid), in the order they came.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<Payment>,
+    /// Third-party payment requests (`#pagar`), sent to Administración or
+    /// held until the client's funds arrive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<PaymentRequest>,
+}
+
+/// Where a payment request stands (stored names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestState {
+    /// Sent to Administración (credit, or funds enough).
+    Enviada,
+    /// Held: the client was asked for the funds.
+    Retenida,
+    /// Held, then sent (funds arrived, or `#liberar`).
+    Liberada,
+}
+
+/// A third-party payment the desk asks Administración to make (the
+/// assistant's "solicitud de cheque").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentRequest {
+    /// 1, 2… within the order.
+    pub n: u32,
+    /// `almacenaje`, `flete`, `descarga`…
+    pub concept: String,
+    pub amount: String,
+    pub currency: String,
+    pub beneficiary: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub state: RequestState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A payment the client's own mail reported for an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub at: DateTime<Utc>,
+    /// `850.00`, when the mail or its voucher says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// `abono` (an advance or deposit) or `liquidacion` (a liquidation paid).
+    pub kind: String,
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The vouchers, kept as documents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vouchers: Vec<OrderDocument>,
 }
 
 impl Money {

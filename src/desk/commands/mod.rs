@@ -17,6 +17,8 @@
 //! #mover OC-2026-000123 factura.pdf OC-2026-000130   (a document, by name or SHA-256 prefix)
 //! #asignar T-000101 OC-2026-000123        #asignar T-000101 andestextil   (a triaged mail)
 //! #liquidacion OC-2026-000123 monto=1234.50 moneda=PEN vence=15/12/2026   (with its PDF)
+//! #pagar OC-2026-000123 concepto=almacenaje monto=850 moneda=PEN beneficiario=Neptunia S.A.
+//! #liberar OC-2026-000123                (its held payment requests go)
 //! #deshacer                              (in a reply to a confirmation)
 //! ```
 //!
@@ -111,6 +113,8 @@ fn apply(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) -> ViewRes
             orders::apply(d, c, who)
         }
         "liquidacion" => money::liquidation(d, c, who, m),
+        "pagar" => money::pay(d, c, who),
+        "liberar" => money::release(d, c, who),
         "fusionar" => fixes::merge(d, c, who),
         "mover" => fixes::move_document(d, c, who),
         "asignar" => fixes::assign(d, c, who),

@@ -4,6 +4,9 @@
 //! and the deadline, records it on the order and opens a task with that
 //! deadline (reminders per `rules/checklists.toml`, alert kind
 //! `liquidacion`; the executive is told if it is unpaid on the deadline).
+//! `#pagar OC-… concepto= monto= moneda= beneficiario=` asks Administración
+//! to pay a third party once the client's funds are there (`desk::funds`);
+//! `#liberar OC-…` sends the held requests anyway.
 
 use serde_json::json;
 
@@ -174,6 +177,85 @@ pub fn liquidation(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) 
     );
     d.save_order(o);
     Ok(Ok(msg))
+}
+
+/// `#pagar OC-… concepto=almacenaje monto=850 moneda=PEN beneficiario=<name>`.
+pub fn pay(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
+    let Some(mut o) = d.order(&c.target)? else {
+        return Ok(Err(format!("no existe la orden {}", c.target)));
+    };
+    // The beneficiary is the rest of the line after `beneficiario=` (a name has spaces).
+    let (head, beneficiary) = match c.rest.split_once("beneficiario=") {
+        Some((h, b)) => (h, b.trim().to_string()),
+        None => (c.rest.as_str(), String::new()),
+    };
+    let (mut concepto, mut monto, mut moneda) = (None, None, None);
+    for kv in head.split_whitespace() {
+        match kv.split_once('=') {
+            Some(("concepto", v)) if !v.is_empty() => concepto = Some(v.to_string()),
+            Some(("monto", v)) => match amount(v) {
+                Some(a) => monto = Some(a),
+                None => return Ok(Err(format!("monto inválido «{v}» (p. ej. monto=850)"))),
+            },
+            Some(("moneda", v)) => {
+                let cur = v.to_ascii_uppercase();
+                if !CURRENCIES.contains(&cur.as_str()) {
+                    return Ok(Err(format!("moneda «{v}» desconocida; use moneda=PEN o moneda=USD")));
+                }
+                moneda = Some(cur);
+            }
+            _ => {
+                let key = kv.split('=').next().unwrap_or(kv);
+                let hint = super::super::suggest::did_you_mean(key, &["concepto", "monto", "moneda", "beneficiario"]);
+                return Ok(Err(format!("no entiendo «{kv}».{hint} Use concepto=, monto=, moneda=, beneficiario=")));
+            }
+        }
+    }
+    let (Some(concept), Some(amount), Some(currency), false) = (concepto, monto, moneda, beneficiary.is_empty()) else {
+        return Ok(Err(
+            "faltan datos: #pagar OC-… concepto=almacenaje monto=850 moneda=PEN beneficiario=<nombre>".into()
+        ));
+    };
+    if beneficiary.chars().count() > 80 {
+        return Ok(Err("el beneficiario debe tener hasta 80 caracteres".into()));
+    }
+    let r = super::super::model::PaymentRequest {
+        n: o.money.requests.len() as u32 + 1,
+        concept,
+        amount,
+        currency,
+        beneficiary,
+        by: who.to_string(),
+        at: d.now,
+        state: super::super::model::RequestState::Retenida,
+        sent_at: None,
+    };
+    let done = super::super::funds::request(d, &mut o, r)?;
+    if done.is_ok() {
+        o.history.push(entry(d, who, format!("Comando #pagar {}", c.rest)));
+        o.updated_at = d.now;
+        d.save_order(o);
+    }
+    Ok(done)
+}
+
+/// `#liberar OC-…`: the order's held payment requests go to Administración.
+pub fn release(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
+    let Some(mut o) = d.order(&c.target)? else {
+        return Ok(Err(format!("no existe la orden {}", c.target)));
+    };
+    let n = super::super::funds::release_all(d, &mut o, who);
+    if n == 0 {
+        return Ok(Err(format!("la orden {} no tiene solicitudes de pago retenidas", o.id)));
+    }
+    o.history.push(entry(d, who, format!("Comando #liberar {}", c.rest).trim().to_string()));
+    o.updated_at = d.now;
+    let id = o.id.clone();
+    d.save_order(o);
+    Ok(Ok(format!(
+        "{n} {} de la orden {id} enviada a administración",
+        if n == 1 { "solicitud de pago" } else { "solicitudes de pago" }
+    )))
 }
 
 #[cfg(test)]

@@ -284,3 +284,123 @@ fn only_the_clients_own_verified_mail_pays_a_liquidation() {
     assert_eq!(w.mem.tasks.values().filter(|t| t.kind == "pago").count(), 3, "each is a task");
     assert_eq!(w.sent_of("aviso_pago").len(), 3, "Administración hears of every payment, matched or not");
 }
+
+/// The client's own mail: an advance for the order, with its voucher.
+fn advance_mail(id: &str, amount: &str) -> String {
+    mail_with_pdf(
+        COSTA,
+        "Abono para gastos de la orden [OC-2026-000001]",
+        id,
+        &format!(
+            "Estimados,\n\nLes informamos que realizamos el depósito de {amount} como adelanto para los gastos de la orden. Número de operación 778899.\n\nSaludos,\nRosa Quispe"
+        ),
+        "voucher BCP.pdf",
+        "BCP VOUCHER DE DEPOSITO OPERACION 778899",
+    )
+}
+
+#[test]
+fn an_advance_from_the_client_is_recorded_on_the_order_with_its_voucher_and_reported_once() {
+    let mut w = order_of(COSTA, "cv1@costaverde.test");
+    w.mail("2026-12-02T11:00", &advance_mail("ab1@costaverde.test", "S/ 850.00"));
+    let o = &w.mem.orders["OC-2026-000001"];
+    assert_eq!(o.money.payments.len(), 1);
+    let p = &o.money.payments[0];
+    assert_eq!((p.kind.as_str(), p.amount.as_deref(), p.currency.as_deref()), ("abono", Some("850.00"), Some("PEN")));
+    assert_eq!(p.vouchers.len(), 1);
+    assert_eq!(p.vouchers[0].name, "voucher BCP.pdf");
+    assert!(!p.vouchers[0].path.is_empty(), "the voucher is kept");
+    let admin = w.sent_of("aviso_pago");
+    assert_eq!(admin.len(), 1);
+    assert!(w.body(&admin[0].id).contains("OC-2026-000001 — abono PEN 850.00"), "{}", w.body(&admin[0].id));
+    assert!(!w.mem.tasks.values().any(|t| t.kind == "pago"), "a matched advance needs no person");
+    // The same mail again (a resend) is not a second advance.
+    w.mail("2026-12-02T11:05", &advance_mail("ab1@costaverde.test", "S/ 850.00"));
+    assert_eq!(w.mem.orders["OC-2026-000001"].money.payments.len(), 1);
+}
+
+#[test]
+fn a_payment_request_for_a_client_without_credit_is_held_funds_are_asked_and_the_payment_releases_it() {
+    let mut w = order_of(COSTA, "cv1@costaverde.test");
+    command(
+        &mut w,
+        "2026-12-02T10:00",
+        "c1@cli.test",
+        "#pagar OC-2026-000001 concepto=almacenaje monto=850 moneda=PEN beneficiario=Neptunia S.A.",
+    );
+    assert!(w.sent_of("solicitud_pago").is_empty(), "held: no credit, no funds");
+    let asked = w.sent_of("solicitud_fondos");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].to, vec!["logistica.costaverde@gmail.com".to_string(), "rquispe@costaverde.test".to_string()]);
+    let body = w.body(&asked[0].id);
+    assert!(body.contains("PEN 850.00") && body.contains("almacenaje") && body.contains("Neptunia S.A."), "{body}");
+    assert_eq!(w.mem.orders["OC-2026-000001"].money.requests[0].state, crate::desk::model::RequestState::Retenida);
+    // Too little does not release it; enough does.
+    w.mail("2026-12-02T15:00", &advance_mail("ab1@costaverde.test", "S/ 500.00"));
+    assert!(w.sent_of("solicitud_pago").is_empty(), "500 of 850");
+    w.mail("2026-12-03T09:30", &advance_mail("ab2@costaverde.test", "S/ 350.00"));
+    let sent = w.sent_of("solicitud_pago");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, vec!["administracion@cli.test".to_string()]);
+    let body = w.body(&sent[0].id);
+    assert!(body.contains("Neptunia S.A.") && body.contains("OC-2026-000001") && body.contains("PEN 850.00"), "{body}");
+    let o = &w.mem.orders["OC-2026-000001"];
+    assert_eq!(o.money.requests[0].state, crate::desk::model::RequestState::Liberada);
+    let steps: Vec<&str> = o.history.iter().map(|e| e.what.as_str()).collect();
+    assert!(
+        steps.iter().any(|s| s.contains("retenida")) && steps.iter().any(|s| s.contains("fondos recibidos")),
+        "{steps:?}"
+    );
+    // The funds went to that request: a second one is held again.
+    command(
+        &mut w,
+        "2026-12-03T10:00",
+        "c2@cli.test",
+        "#pagar OC-2026-000001 concepto=descarga monto=120 moneda=PEN beneficiario=APM Terminals Callao",
+    );
+    assert_eq!(w.sent_of("solicitud_pago").len(), 1);
+    command(&mut w, "2026-12-03T10:30", "c3@cli.test", "#liberar OC-2026-000001");
+    assert_eq!(w.sent_of("solicitud_pago").len(), 2, "#liberar sends it");
+}
+
+#[test]
+fn a_client_with_credit_gets_no_funds_request() {
+    // The fixture's Costa Verde, with `credito = true`.
+    let mut w = World::default();
+    let m = mail_with_pdf(
+        "Rosa Quispe <rquispe@costaverde.test>",
+        "Documentos",
+        "cv1@costaverde.test",
+        "Adjunto la factura.",
+        "Factura.pdf",
+        "COMMERCIAL INVOICE",
+    );
+    w.mail("2026-12-01T09:00", &m);
+    let mut dir = FIXTURE.directory.clone();
+    for c in &mut dir.clients {
+        if c.id == "costaverde" {
+            c.credito = true;
+        }
+    }
+    let f = &*FIXTURE;
+    let desk = crate::desk::Desk { settings: &f.settings, directory: &dir, rules: &f.rules, templates: &f.templates };
+    let raw = text_mail(
+        STAFF,
+        "Comandos",
+        "c1@cli.test",
+        "#pagar OC-2026-000001 concepto=almacenaje monto=850 moneda=PEN beneficiario=Neptunia S.A.",
+    )
+    .replace('\n', "\r\n");
+    let mail = crate::mail::parse(
+        raw.as_bytes(),
+        &crate::mail::ParseOptions { authserv_id: "mx.cli.test".into(), ..Default::default() },
+    );
+    let class =
+        crate::rules::classify(&f.rules, &mail, crate::rules::Facts::of(&mail, "staff", &|a| dir.sender(a).role()));
+    let d = crate::desk::decide(&desk, &w.mem, &mail, &class, &[], lima("2026-12-02T10:00"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.take(d);
+    assert!(w.sent_of("solicitud_fondos").is_empty(), "credit: no funds asked");
+    assert_eq!(w.sent_of("solicitud_pago").len(), 1);
+    assert_eq!(w.mem.orders["OC-2026-000001"].money.requests[0].state, crate::desk::model::RequestState::Enviada);
+}
