@@ -287,3 +287,76 @@ fn a_matching_payment_clears_the_liquidation_and_administracion_gets_the_voucher
     let shown = stdout(&inst.run(&["orders", "show", "OC-2026-000001"]));
     assert!(shown.contains("Pago de la liquidación recibido"), "{shown}");
 }
+
+/// The shipped clients file, Pacific Foods with credit or not.
+fn pacific_credit(inst: &Instance, credit: bool) {
+    let text = std::fs::read_to_string(root().join("clients.toml")).unwrap_or_default();
+    let anchor = "partners = [\"miamiforwarding.test\"]\n";
+    let text = if credit { text.replacen(anchor, &format!("{anchor}credito = true\n"), 1) } else { text };
+    inst.write("clients.toml", &text);
+}
+
+fn pagar(inst: &Instance) {
+    staff(
+        inst,
+        "02-pagar.eml",
+        "pg1@cli.test",
+        "Wed, 02 Dec 2026 10:00:00 -0500",
+        "#pagar OC-2026-000001 concepto=almacenaje monto=850 moneda=PEN beneficiario=Neptunia S.A.\r\n\r\nGracias,\r\nCarla",
+    );
+    run_once(inst, "2026-12-02T10:00:00-05:00");
+}
+
+#[test]
+fn a_payment_request_is_held_for_a_client_without_credit_and_released_by_its_payment() {
+    let inst = Instance::new();
+    pacific_credit(&inst, false);
+    pacific_order(&inst);
+    pagar(&inst);
+    let mails = read_outbox(&inst);
+    assert!(of_kind(&mails, "pago-OC-2026-000001").is_empty(), "held");
+    let asked = of_kind(&mails, "fondos-OC-2026-000001-1");
+    assert_eq!(asked.len(), 1, "{:?}", mails.iter().map(|m| &m.file).collect::<Vec<_>>());
+    assert_eq!(asked[0].to, vec!["lparedes@pacificfoods.test".to_string()]);
+    assert!(asked[0].text.contains("PEN 850.00") && asked[0].text.contains("almacenaje"), "{}", asked[0].text);
+    reads_as_a_person_wrote_it(asked[0]);
+    inst.deliver(
+        "03-abono.eml",
+        &pdf_mail(
+            "Lucía Paredes <lparedes@pacificfoods.test>",
+            "RE: Fondos para almacenaje de su orden: PEN 850.00 [OC-2026-000001]",
+            "pf3@pacificfoods.test",
+            "Wed, 02 Dec 2026 16:00:00 -0500",
+            "Hola,\r\n\r\nYa depositamos S/ 850.00, adjunto el voucher.\r\n\r\nLucía",
+            "voucher.pdf",
+            &["INTERBANK", "DEPOSITO EN CUENTA", "S/ 850.00"],
+        ),
+    );
+    run_once(&inst, "2026-12-02T16:00:00-05:00");
+    let mails = read_outbox(&inst);
+    let sent = of_kind(&mails, "pago-OC-2026-000001-1");
+    assert_eq!(sent.len(), 1, "{:?}", mails.iter().map(|m| &m.file).collect::<Vec<_>>());
+    assert_eq!(sent[0].to, vec!["administracion@cli.test".to_string()]);
+    assert!(sent[0].text.contains("Neptunia S.A.") && sent[0].text.contains("PEN 850.00"), "{}", sent[0].text);
+    let shown = stdout(&inst.run(&["orders", "show", "OC-2026-000001"]));
+    assert!(shown.contains("liberada") && shown.contains("PEN 850.00"), "{shown}");
+    // Nothing of it reached anyone but the client's own address and Administración.
+    for m in &mails {
+        for a in &m.to {
+            assert!(a.ends_with("@pacificfoods.test") || a.ends_with("@cli.test"), "{} went to {a}", m.file);
+        }
+    }
+}
+
+#[test]
+fn a_client_with_credit_gets_no_funds_request() {
+    let inst = Instance::new();
+    pacific_credit(&inst, true);
+    pacific_order(&inst);
+    pagar(&inst);
+    let mails = read_outbox(&inst);
+    assert!(of_kind(&mails, "fondos-").is_empty(), "credit: no funds asked");
+    let sent = of_kind(&mails, "pago-OC-2026-000001-1");
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].text.contains("crédito aprobado"), "{}", sent[0].text);
+}
