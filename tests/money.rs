@@ -360,3 +360,74 @@ fn a_client_with_credit_gets_no_funds_request() {
     assert_eq!(sent.len(), 1);
     assert!(sent[0].text.contains("crédito aprobado"), "{}", sent[0].text);
 }
+
+#[test]
+fn notices_never_reach_a_partner_or_another_client() {
+    let inst = Instance::new();
+    let text = std::fs::read_to_string(root().join("clients.toml")).unwrap_or_default();
+    // Both clients ask for notices; Andes Textil's gmail contact is registered.
+    let text = text.replacen(
+        "partners = [\"miamiforwarding.test\"]\n",
+        &format!("partners = [\"miamiforwarding.test\"]\n{NOTIFY}"),
+        1,
+    );
+    let text = text.replacen("regime = \"10\"\nstatus", &format!("regime = \"10\"\n{NOTIFY}status"), 1);
+    inst.write("clients.toml", &text);
+    // Pacific Foods' forwarder sends the documents (a partner: never a recipient).
+    inst.deliver(
+        "01-docs.eml",
+        &pdf_mail(
+            "Miami Forwarding Ops <ops@miamiforwarding.test>",
+            "Shipping documents Pacific Foods BL MEDUHG271461",
+            "mf1@miamiforwarding.test",
+            "Tue, 01 Dec 2026 08:00:00 -0500",
+            "Hello,\r\n\r\nAttached the invoice and BL MEDUHG271461 for Pacific Foods.\r\n\r\nRegards,\r\nMiami Forwarding",
+            "Invoice and BL.pdf",
+            &["COMMERCIAL INVOICE", "Invoice No. PF-88812", "BILL OF LADING MEDUHG271461"],
+        ),
+    );
+    run_once(&inst, "2026-12-01T08:00:00-05:00");
+    // Andes Textil's own order, same BL (a consolidated shipment).
+    inst.deliver(
+        "02-docs.eml",
+        &pdf_mail(
+            "Patricia Huamán <phuaman@andestextil.test>",
+            "Documentos embarque telas BL MEDUHG271461",
+            "at1@andestextil.test",
+            "Tue, 01 Dec 2026 08:30:00 -0500",
+            "Buenos días,\r\n\r\nAdjunto factura y BL MEDUHG271461.\r\n\r\nPatricia",
+            "Factura AT-5521.pdf",
+            &["COMMERCIAL INVOICE", "Invoice AT-5521", "BILL OF LADING MEDUHG271461"],
+        ),
+    );
+    run_once(&inst, "2026-12-01T08:30:00-05:00");
+    // An Andes Textil address writes about Pacific's order: it never becomes Pacific's recipient.
+    inst.deliver(
+        "03-cruce.eml",
+        &text_mail(
+            "Patricia Huamán <phuaman@andestextil.test>",
+            "Consulta [OC-2026-000001]",
+            "at2@andestextil.test",
+            "Tue, 01 Dec 2026 08:40:00 -0500",
+            "¿Cuándo llega?",
+        ),
+    );
+    run_once(&inst, "2026-12-01T08:40:00-05:00");
+    carrier(&inst, "04-eta.eml", "n1@msc-peru.test", "Tue, 01 Dec 2026 09:00:00 -0500", "15/12/2026");
+    run_once(&inst, "2026-12-01T09:00:00-05:00");
+    carrier(&inst, "05-eta.eml", "n2@msc-peru.test", "Tue, 01 Dec 2026 11:00:00 -0500", "18/12/2026");
+    run_once(&inst, "2026-12-01T11:00:00-05:00");
+    let mails = read_outbox(&inst);
+    let notices = of_kind(&mails, "aviso-");
+    // Pacific has no registered address that wrote (only its partner did): no notice for it.
+    assert_eq!(notices.len(), 1, "{:?}", notices.iter().map(|m| (&m.file, &m.to)).collect::<Vec<_>>());
+    let n = notices[0];
+    assert!(n.file.starts_with("aviso-OC-2026-000002"), "{}", n.file);
+    let mut to = n.to.clone();
+    to.sort();
+    assert_eq!(to, vec!["compras.andestextil@gmail.com".to_string(), "phuaman@andestextil.test".to_string()]);
+    assert!(!n.text.contains("OC-2026-000001") && !n.text.contains("Pacific"), "{}", n.text);
+    for m in &notices {
+        assert!(!m.to.iter().any(|a| a.contains("miamiforwarding")), "a partner got {}", m.file);
+    }
+}
