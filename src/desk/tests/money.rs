@@ -404,3 +404,22 @@ fn a_client_with_credit_gets_no_funds_request() {
     assert_eq!(w.sent_of("solicitud_pago").len(), 1);
     assert_eq!(w.mem.orders["OC-2026-000001"].money.requests[0].state, crate::desk::model::RequestState::Enviada);
 }
+
+#[test]
+fn a_payment_naming_the_dam_and_the_amount_pays_the_liquidation_it_means() {
+    let mut w = liquidated();
+    liquidation(
+        &mut w,
+        "2026-12-02T11:00",
+        "l2@cli.test",
+        "#liquidacion OC-2026-000001 monto=310.20 moneda=USD vence=11/12/2026",
+    );
+    assert_eq!(w.mem.orders["OC-2026-000001"].money.liquidations.len(), 2);
+    // No tag: the DAM names the order, the amount the liquidation (an Outlook reply, HTML only).
+    let html = "From: Rosa Quispe <rquispe@costaverde.test>\nTo: ops@cli.test\nSubject: pago tributos\nMessage-ID: <p9@costaverde.test>\nDate: Thu, 03 Dec 2026 12:00:00 -0500\nContent-Type: text/html; charset=utf-8\n\n<html><body><p>Buenas tardes:</p><p>Ya pagamos la liquidaci&oacute;n de la DAM 118-2026-10-012345 por USD 310.20, n&uacute;mero de operaci&oacute;n 99812.</p><p>Saludos</p><p><b>Rosa Quispe</b><br>Jefa de Log&iacute;stica | Costa Verde Alimentos S.A.C.</p><p style=\"font-size:8pt\">Este mensaje es confidencial.</p></body></html>\n";
+    w.mail("2026-12-03T12:00", html);
+    let ls = &w.mem.orders["OC-2026-000001"].money.liquidations;
+    assert_eq!(ls[0].paid_at, None, "the PEN one is still due");
+    assert_eq!(ls[1].paid_at, Some(lima("2026-12-03T12:00")), "{ls:?}");
+    assert_eq!(w.sent_of("liquidacion_pagada").len(), 1);
+}
