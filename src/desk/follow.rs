@@ -46,6 +46,12 @@ pub fn after_mail(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
                 o.follow.writers.push(from);
                 changed = true;
             }
+            let lang = super::language::of_mail(m.mail);
+            let lang = (lang != "es").then(|| lang.to_string());
+            if o.follow.lang != lang {
+                o.follow.lang = lang;
+                changed = true;
+            }
         }
         let before = d.view.order(&id)?;
         let events = match d.desk.directory.client(&o.client) {
@@ -218,6 +224,7 @@ fn send(d: &mut Draft<'_>, o: &mut Order) -> ViewResult<()> {
         "reached": events.iter().rev().find(|e| e.kind == "etapa").map(|e| e.to.clone()),
         "events": events.iter().map(|e| json!({"kind": e.kind, "from": e.from, "to": e.to, "at": local_fmt(&s.calendar, e.at)})).collect::<Vec<_>>(),
         "now": local_fmt(&s.calendar, d.now),
+        "lang": o.follow.lang.as_deref().unwrap_or("es"),
     });
     let refs = o.message_ids.clone();
     let letter = Letter {

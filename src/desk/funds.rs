@@ -83,6 +83,7 @@ pub fn request(d: &mut Draft<'_>, o: &mut Order, r: PaymentRequest) -> ViewResul
         "order": order_context(&desk.rules.desk, &desk.settings.calendar, o),
         "request": {"concept": r.concept, "amount": amount_words(&r.amount), "currency": r.currency, "beneficiary": r.beneficiary},
         "now": local_fmt(&desk.settings.calendar, d.now),
+        "lang": o.follow.lang.as_deref().unwrap_or("es"),
     });
     let refs = o.message_ids.clone();
     let letter = Letter {

@@ -197,6 +197,10 @@ pub struct Follow {
     /// The client's registered addresses that wrote about this order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writers: Vec<String>,
+    /// The language the client's last mail about this order was written in
+    /// (`en`: its notices are written in English when the templates exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// When the client was last sent a notice of this order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_notice: Option<DateTime<Utc>>,

@@ -136,6 +136,7 @@ pub fn liquidation(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) 
         "dam": o.references.get("dam").and_then(|v| v.iter().next().cloned()),
         "liquidation": {"amount": amount_words(&monto), "currency": moneda, "due": when, "file": pdf.name},
         "now": local_fmt(cal, d.now),
+        "lang": o.follow.lang.as_deref().unwrap_or("es"),
     });
     let ct = if pdf.content_type.is_empty() { "application/pdf".to_string() } else { pdf.content_type.clone() };
     let attached = [Attached { name: pdf.name.clone(), content_type: ct, bytes: pdf.data.clone() }];

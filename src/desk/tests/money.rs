@@ -423,3 +423,23 @@ fn a_payment_naming_the_dam_and_the_amount_pays_the_liquidation_it_means() {
     assert_eq!(ls[1].paid_at, Some(lima("2026-12-03T12:00")), "{ls:?}");
     assert_eq!(w.sent_of("liquidacion_pagada").len(), 1);
 }
+
+#[test]
+fn a_client_that_writes_in_english_gets_its_notices_in_english() {
+    let mut w = World::default();
+    let m = mail_with_pdf(
+        "Tom Baker <tbaker@costaverde.test>",
+        "Shipping documents",
+        "cv9@costaverde.test",
+        "Dear team, please find attached the commercial invoice for the shipment. Let us know if you need anything else.\n\nBest regards,\nTom",
+        "Invoice CV-900.pdf",
+        "COMMERCIAL INVOICE",
+    );
+    w.mail("2026-12-01T09:00", &m);
+    command(&mut w, "2026-12-01T10:00", "c1@cli.test", "#estado OC-2026-000001 canal asignado canal=rojo");
+    let n = notices(&w);
+    assert_eq!(n.len(), 1);
+    let body = &n[0].1;
+    assert!(body.contains("Red channel") && body.contains("physically inspect"), "{body}");
+    assert!(!body.contains("Buen día") && !body.contains("rojo"), "{body}");
+}
