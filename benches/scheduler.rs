@@ -63,6 +63,8 @@ fn main() {
             message_ids: vec![format!("<m{i}@andestextil.test>")],
             history: Vec::new(),
             closed: !open,
+            follow: Default::default(),
+            money: Default::default(),
         }));
         if effects.len() == 1000 {
             let _ = store.commit(None, &effects);

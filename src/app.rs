@@ -24,7 +24,8 @@ impl App {
         let config = Config::load(config)?;
         let mut errors = Vec::new();
         let rules = RuleSet::load(&config.rules_path).map_err(|d| errors.extend(d.0)).ok();
-        let clients = crate::clients::load(&config.clients_path).map_err(|d| errors.extend(d.0)).ok();
+        let stages = rules.as_ref().map(|r| r.desk.stages.as_slice());
+        let clients = crate::clients::load_with(&config.clients_path, stages).map_err(|d| errors.extend(d.0)).ok();
         let templates = Templates::load(&config.rules_path.join("templates")).map_err(|d| errors.extend(d)).ok();
         match (rules, clients, templates) {
             (Some(rules), Some(clients), Some(templates)) if errors.is_empty() => {

@@ -53,10 +53,31 @@ pub struct Client {
     pub regime: Option<String>,
     #[serde(default)]
     pub status: Option<StatusSchedule>,
+    /// Stages (`rules/checklists.toml`) whose reaching the client is told
+    /// of; a non-empty list also brings ETA and vessel changes.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Approved credit: third-party payments go ahead without funds first.
+    /// Absent: no credit.
+    #[serde(default)]
+    pub credito: bool,
+}
+
+impl Client {
+    /// Is the client told when an order reaches `stage`?
+    pub fn notified_of(&self, stage: &str) -> bool {
+        self.notify.iter().any(|s| crate::text::fold(s) == crate::text::fold(stage))
+    }
 }
 
 /// Load and validate the clients file.
 pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
+    load_with(file, None)
+}
+
+/// Load and validate the clients file; with the desk's stages, every
+/// `notify` entry must name one of them (an unknown one is an error at its line).
+pub fn load_with(file: &Path, stages: Option<&[String]>) -> Result<Vec<Client>, Diagnostics> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Diagnostics(vec![Diagnostic::file(file, format!("cannot read the clients file: {e}"))]))?;
     let table =
@@ -129,6 +150,28 @@ pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
                 }
                 if !(1..=7).contains(&s.weekday) {
                     errs.push(at(format!("client {}: status weekday must be 1..7", c.id)));
+                }
+            }
+            if let Some(stages) = stages
+                && let Some(list) = item.get_ref().as_table().and_then(|t| t.get("notify"))
+                && let Some(values) = list.get_ref().as_array()
+            {
+                for v in values.iter() {
+                    let Some(name) = v.get_ref().as_str() else { continue };
+                    if !stages.iter().any(|s| crate::text::fold(s) == crate::text::fold(name)) {
+                        let names: Vec<&str> = stages.iter().map(String::as_str).collect();
+                        let hint = crate::desk::suggest::did_you_mean(name, &names);
+                        errs.push(Diagnostic::at(
+                            file,
+                            &text,
+                            Some(v.span()),
+                            format!(
+                                "client {}: notify stage `{name}` is not a stage of rules/checklists.toml;{hint} use one of: {}",
+                                c.id,
+                                stages.join(", ")
+                            ),
+                        ));
+                    }
                 }
             }
             for key in c.domains.iter().chain(&c.contacts) {
@@ -216,5 +259,35 @@ impl Directory {
     /// Is `address` registered for client `id` (a contact or in its domains)?
     pub fn belongs_to(&self, address: &str, id: &str) -> bool {
         matches!(self.sender(address), Sender::Client(c) if c == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("clients.toml");
+        std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+        (dir, file)
+    }
+
+    const CLIENT: &str = "[[client]]\nid = \"costaverde\"\nname = \"Costa Verde\"\nruc = \"20100070970\"\ndomains = [\"costaverde.test\"]\nexecutive = \"jrojas@cli.test\"\nassistant = \"asistente2@cli.test\"\n";
+
+    #[test]
+    fn an_unknown_notify_stage_is_an_error_at_its_line_and_credit_defaults_to_none() {
+        let stages: Vec<String> = ["abierta", "numerada", "canal asignado", "levante"].map(String::from).to_vec();
+        let (_d, file) = write(&format!("{CLIENT}notify = [\"numerada\",\n  \"canal asignad\"]\n"));
+        let errs = load_with(&file, Some(&stages)).err().unwrap_or_else(|| panic!("accepted an unknown stage"));
+        let shown = errs.to_string();
+        assert!(shown.contains("clients.toml:9:"), "{shown}");
+        assert!(shown.contains("canal asignad") && shown.contains("¿Quiso decir «canal asignado»?"), "{shown}");
+        let (_d, file) = write(&format!("{CLIENT}notify = [\"Numerada\", \"levante\"]\n"));
+        let ok = load_with(&file, Some(&stages)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(ok[0].notified_of("numerada") && !ok[0].notified_of("abierta"));
+        assert!(!ok[0].credito, "an absent credito is no credit");
+        let (_d, file) = write(&format!("{CLIENT}credito = true\n"));
+        assert!(load_with(&file, Some(&stages)).unwrap_or_else(|e| panic!("{e}"))[0].credito);
     }
 }

@@ -24,6 +24,9 @@ pub const VERBS: &[&str] = &[
     "asignar",
     "noesreclamo",
     "deshacer",
+    "liquidacion",
+    "pagar",
+    "liberar",
 ];
 
 /// One parsed command line.

@@ -35,6 +35,11 @@ pub const REQUIRED: &[&str] = &[
     "reclamo_resuelto",
     "tarea_nueva",
     "resumen_supervision",
+    "aviso_etapa",
+    "liquidacion",
+    "liquidacion_pagada",
+    "solicitud_pago",
+    "solicitud_fondos",
 ];
 
 /// Built-in defaults of the templates added after the first folders were
@@ -49,6 +54,16 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("resumen_supervision.subject.j2", include_str!("../rules/templates/resumen_supervision.subject.j2")),
     ("resumen_supervision.txt.j2", include_str!("../rules/templates/resumen_supervision.txt.j2")),
     ("resumen_supervision.html.j2", include_str!("../rules/templates/resumen_supervision.html.j2")),
+    ("aviso_etapa.subject.j2", include_str!("../rules/templates/aviso_etapa.subject.j2")),
+    ("aviso_etapa.txt.j2", include_str!("../rules/templates/aviso_etapa.txt.j2")),
+    ("liquidacion.subject.j2", include_str!("../rules/templates/liquidacion.subject.j2")),
+    ("liquidacion.txt.j2", include_str!("../rules/templates/liquidacion.txt.j2")),
+    ("liquidacion_pagada.subject.j2", include_str!("../rules/templates/liquidacion_pagada.subject.j2")),
+    ("liquidacion_pagada.txt.j2", include_str!("../rules/templates/liquidacion_pagada.txt.j2")),
+    ("solicitud_pago.subject.j2", include_str!("../rules/templates/solicitud_pago.subject.j2")),
+    ("solicitud_pago.txt.j2", include_str!("../rules/templates/solicitud_pago.txt.j2")),
+    ("solicitud_fondos.subject.j2", include_str!("../rules/templates/solicitud_fondos.subject.j2")),
+    ("solicitud_fondos.txt.j2", include_str!("../rules/templates/solicitud_fondos.txt.j2")),
 ];
 
 /// One rendered mail body.
@@ -333,6 +348,7 @@ pub fn sample_context() -> serde_json::Value {
         "missing": ["documento_transporte"], "missing_names": ["Documento de transporte (BL / AWB)"],
         "eta": "09/12/2026", "vessel": "SANTOS EXPRESS", "opened_at": "01/12/2026 09:22",
         "events": [{"at": "01/12/2026 09:22", "what": "Orden abierta"}],
+        "payments": [{"at": "02/12/2026 10:00", "kind": "abono", "currency": "PEN", "amount": "850.00"}],
     });
     let line = |id: &str, what: &str| {
         serde_json::json!({"id": id, "kind": "Alerta", "client": "Andes Textil S.A.C.", "order": "OC-2026-000123",
@@ -352,10 +368,10 @@ pub fn sample_context() -> serde_json::Value {
         "alertas": [{"assignee": "asistente1@cli.test", "lines": [line("T-000004", "Alerta: tributos")], "vencidas": 1}],
         "total": 4,
     });
-    serde_json::json!({
+    let mut ctx = serde_json::json!({
         "lang": "es",
         "desk": {"name": "Operaciones CLI", "address": "ops@cli.test"},
-        "client": {"id": "andestextil", "name": "Andes Textil S.A.C."},
+        "client": {"id": "andestextil", "name": "Andes Textil S.A.C.", "ruc": "20601234565", "credito": false},
         "sender": {"name": "Patricia Huamán", "address": "phuaman@andestextil.test", "person": "Patricia Huamán"},
         "mail": {"subject": "Envío de documentos", "topic": "Envío de documentos", "date": "01/12/2026 09:22",
                  "excerpt": "Texto del cliente", "message_id": "abc@andestextil.test"},
@@ -385,7 +401,24 @@ pub fn sample_context() -> serde_json::Value {
         "executive": "cvega@cli.test",
         "source": {"where": "operaciones@cli.test@imap.cli.test:993/INBOX", "why": "the server refused the login", "fix": "Revise la contraseña"},
         "now": "01/12/2026 09:22",
-    })
+    });
+    // Notices, liquidations and payment requests (issue 16).
+    let extra = serde_json::json!({
+        "dam": "118-2026-10-012345",
+        "channel": "rojo",
+        "reached": "canal asignado",
+        "events": [{"kind": "etapa", "from": "numerada", "to": "canal asignado", "at": "01/12/2026 09:22"},
+                   {"kind": "eta", "from": "09/12/2026", "to": "11/12/2026 08:00", "at": "01/12/2026 09:22"},
+                   {"kind": "nave", "from": "SANTOS EXPRESS", "to": "MSC LORETO 611W", "at": "01/12/2026 09:22"}],
+        "request": {"n": 1, "concept": "almacenaje", "amount": "850.00", "currency": "PEN", "beneficiary": "Neptunia S.A.",
+                    "by": "cvega@cli.test", "at": "01/12/2026 09:22"},
+        "payment": {"order": "OC-2026-000123", "amount": "PEN 850.00"},
+        "liquidation": {"amount": "1,234.50", "currency": "PEN", "due": "15/12/2026", "file": "Liquidacion 118-2026-10-012345.pdf"}
+    });
+    if let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) {
+        ctx.extend(extra);
+    }
+    ctx
 }
 
 #[cfg(test)]

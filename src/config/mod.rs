@@ -570,6 +570,7 @@ fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Settings {
             .clone()
             .unwrap_or_else(|| crate::desk::NOTIFY_AT_ONCE.iter().map(|k| k.to_string()).collect()),
         import_closed_after_days: d.import_closed_after_days,
+        eta_notice_hours: d.eta_notice_hours,
         max_attachment_bytes: 40 * 1024 * 1024,
         calendar: BusinessCalendar { tz, day_start, day_end, work_days: d.work_days.clone(), extra_holidays },
     }

@@ -243,6 +243,14 @@ pub struct DeskConfig {
     /// reclamos and tasks are recorded closed.
     #[serde(default = "default_import_closed_after_days")]
     pub import_closed_after_days: u32,
+    /// A carrier's ETA change larger than this many hours is notified to
+    /// the clients who asked for notices.
+    #[serde(default = "default_eta_notice_hours")]
+    pub eta_notice_hours: u32,
+}
+
+fn default_eta_notice_hours() -> u32 {
+    12
 }
 
 fn default_supervisor_digest_times() -> Vec<Spanned<String>> {

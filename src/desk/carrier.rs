@@ -28,6 +28,19 @@ fn eta_in(text: &str, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
         super::context::first_date(&window, today)
     })
 }
+/// A time of day right after the ETA's date (`15/12/2026 08:00`, `a las 14:30 hrs`).
+static TIME: LazyLock<Regex> = LazyLock::new(|| super::re(r"\b([01]?\d|2[0-3])[:h]([0-5]\d)\b"));
+
+/// The ETA's time of day, when the mention gives one right after its date (`HH:MM`).
+fn eta_time_in(text: &str, today: chrono::NaiveDate) -> Option<String> {
+    ETA.find_iter(text).find_map(|m| {
+        let window: String = text[m.end()..].chars().take(60).collect();
+        let found = crate::dates::find_dates(&window, today).into_iter().next()?;
+        let rest: String = window.get(found.span.end..)?.chars().take(16).collect();
+        TIME.captures(&rest).map(|c| format!("{:02}:{}", c[1].parse::<u32>().unwrap_or(0), &c[2]))
+    })
+}
+
 static VESSEL: LazyLock<Regex> = LazyLock::new(|| {
     super::re(
         r"(?i)\b(?:la nave|nave|vessel|m/?v)\s+([A-Z][A-Z0-9]*(?:\s+[A-Z][A-Z0-9]*){0,3})\s+(?:viaje|voy\.?|v\.)\s*([A-Z0-9]+)",
@@ -68,6 +81,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         .and_then(|v| super::context::first_date(v, today))
         .or_else(|| eta_in(&text, today))
         .map(super::context::dmy);
+    let eta_time = if m.mail.field("eta").is_some() { None } else { eta_time_in(&text, today) };
     let vessel = VESSEL.captures(&text).map(|c| format!("{} {}", &c[1], &c[2]).trim().to_string());
     if orders.is_empty() {
         let summary = format!("Aviso de transportista sin orden identificada de {}: «{}».", m.from(), m.mail.subject);
@@ -77,10 +91,14 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     for (_, mut o) in orders {
         let mut parts = Vec::new();
         if let Some(e) = &eta {
-            if o.eta.as_deref() != Some(e) {
-                parts.push(format!("ETA {e}"));
+            if o.eta.as_deref() != Some(e) || o.follow.eta_time != eta_time {
+                match &eta_time {
+                    Some(t) => parts.push(format!("ETA {e} {t}")),
+                    None => parts.push(format!("ETA {e}")),
+                }
             }
             o.eta = Some(e.clone());
+            o.follow.eta_time = eta_time.clone();
         }
         if let Some(v) = &vessel {
             o.vessel = Some(v.clone());

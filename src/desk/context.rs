@@ -24,6 +24,7 @@ pub fn kind_name(kind: &str) -> &str {
         "volante" => "Volante de despacho",
         "permiso" => "Permiso / registro sanitario",
         "otro_documento" => "Otro documento",
+        "constancia_pago" => "Constancia de pago",
         other => other,
     }
 }
@@ -259,6 +260,10 @@ pub fn order_context(rb: &DeskRules, cal: &BusinessCalendar, o: &Order) -> Value
         "references": o.references, "refs": refs_block(&o.references), "documents": docs, "missing": o.missing,
         "missing_names": o.missing.iter().map(|k| kind_name(k)).collect::<Vec<_>>(),
         "eta": o.eta, "vessel": o.vessel, "opened_at": local_fmt(cal, o.opened_at), "events": events,
+        "payments": o.money.payments.iter().map(|p| json!({
+            "at": local_fmt(cal, p.at), "kind": p.kind, "currency": p.currency,
+            "amount": p.amount.as_deref().map(super::commands::amount_words),
+        })).collect::<Vec<_>>(),
     })
 }
 

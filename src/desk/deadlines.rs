@@ -124,7 +124,15 @@ fn first_after(instants: Vec<DateTime<Utc>>, after: Option<DateTime<Utc>>) -> Op
 /// `None`: even a past one, which the next pass handles or finds done), or
 /// its earliest step after `after` (a pass at that instant handled it).
 pub fn schedule_order(o: &Order, s: &Settings, after: Option<DateTime<Utc>>) -> Effect {
-    Effect::Schedule { subject: Subject::Review(o.id.clone()), at: first_after(review_instants(o, &s.calendar), after) }
+    // A waiting notice to the client goes when its hour is up (even if
+    // that instant is past: the next pass sends it).
+    let notice = super::follow::notice_due(o);
+    let at = first_after(review_instants(o, &s.calendar), after);
+    let at = match (at, notice) {
+        (Some(a), Some(n)) => Some(a.min(n)),
+        (a, n) => a.or(n),
+    };
+    Effect::Schedule { subject: Subject::Review(o.id.clone()), at }
 }
 
 /// The schedule entry of a saved reclamo (see [`schedule_order`]).

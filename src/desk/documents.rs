@@ -121,6 +121,8 @@ fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<O
         message_ids: Vec::new(),
         history: Vec::new(),
         closed: false,
+        follow: Default::default(),
+        money: Default::default(),
     })
 }
 

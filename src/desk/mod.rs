@@ -21,6 +21,8 @@ mod digests;
 mod documents;
 pub mod draft;
 pub mod effect;
+pub mod follow;
+mod funds;
 pub mod history;
 pub mod language;
 pub mod matching;
@@ -91,6 +93,8 @@ pub struct Settings {
     /// Mail imported on going live (`import_existing`) older than this many
     /// days is history: its reclamos and tasks are recorded closed.
     pub import_closed_after_days: u32,
+    /// ETA changes larger than this (hours) are notified to clients with notices.
+    pub eta_notice_hours: u32,
     /// Attachments (and kept originals) larger than this are named, not carried.
     pub max_attachment_bytes: u64,
     pub calendar: BusinessCalendar,
@@ -139,6 +143,7 @@ impl Default for Settings {
             supervisor_digest_times: NaiveTime::from_hms_opt(8, 0, 0).into_iter().collect(),
             notify_at_once: NOTIFY_AT_ONCE.iter().map(|k| k.to_string()).collect(),
             import_closed_after_days: 30,
+            eta_notice_hours: 12,
             max_attachment_bytes: 40 * 1024 * 1024,
             calendar: BusinessCalendar::default(),
         }
@@ -294,6 +299,7 @@ pub fn decide_with(desk: &Desk<'_>, view: &dyn View, a: &Arrival<'_>, now: DateT
             handle(&mut d, &m)?;
         }
     }
+    follow::after_mail(&mut d, &m)?;
     notices::new_tasks(&mut d, &m)?;
     let mut decision = d.finish();
     decision.labels = labels.into_iter().collect();

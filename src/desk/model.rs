@@ -176,6 +176,151 @@ pub struct Order {
     /// Closed orders are not matched by new mail and not in status summaries.
     #[serde(default)]
     pub closed: bool,
+    /// What the client is told on the desk's own initiative (stage and
+    /// ETA notices): the channel, the ETA's time, who wrote, what waits.
+    #[serde(default, skip_serializing_if = "Follow::is_empty")]
+    pub follow: Follow,
+    /// The money of the order: liquidations (formato C) and payments.
+    #[serde(default, skip_serializing_if = "Money::is_empty")]
+    pub money: Money,
+}
+
+/// An order's notices to its client.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Follow {
+    /// The customs channel (`verde`, `naranja`, `rojo`), once assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The ETA's local time (`HH:MM`) when a notice gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_time: Option<String>,
+    /// The client's registered addresses that wrote about this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writers: Vec<String>,
+    /// The language the client's last mail about this order was written in
+    /// (`en`: its notices are written in English when the templates exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// When the client was last sent a notice of this order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_notice: Option<DateTime<Utc>>,
+    /// Changes not told yet (they fold into the next notice, at most one an hour).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<NoticeEvent>,
+}
+
+impl Follow {
+    pub fn is_empty(&self) -> bool {
+        *self == Follow::default()
+    }
+}
+
+/// One change a client is told of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeEvent {
+    pub at: DateTime<Utc>,
+    /// `etapa`, `eta`, `nave`.
+    pub kind: String,
+    /// What it was (the stage, ETA or vessel before), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// What it is now.
+    pub to: String,
+}
+
+/// An order's money.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Money {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub liquidations: Vec<Liquidation>,
+    /// Payments the client reported for this order (advances, deposits,
+    /// liquidations paid), in the order they came.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<Payment>,
+    /// Third-party payment requests (`#pagar`), sent to Administración or
+    /// held until the client's funds arrive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<PaymentRequest>,
+}
+
+/// Where a payment request stands (stored names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestState {
+    /// Sent to Administración (credit, or funds enough).
+    Enviada,
+    /// Held: the client was asked for the funds.
+    Retenida,
+    /// Held, then sent (funds arrived, or `#liberar`).
+    Liberada,
+}
+
+/// A third-party payment the desk asks Administración to make (the
+/// assistant's "solicitud de cheque").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentRequest {
+    /// 1, 2… within the order.
+    pub n: u32,
+    /// `almacenaje`, `flete`, `descarga`…
+    pub concept: String,
+    pub amount: String,
+    pub currency: String,
+    pub beneficiary: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub state: RequestState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A payment the client's own mail reported for an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub at: DateTime<Utc>,
+    /// `850.00`, when the mail or its voucher says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// `abono` (an advance or deposit) or `liquidacion` (a liquidation paid).
+    pub kind: String,
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The vouchers, kept as documents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vouchers: Vec<OrderDocument>,
+}
+
+impl Money {
+    pub fn is_empty(&self) -> bool {
+        *self == Money::default()
+    }
+}
+
+/// A liquidation of duties (formato C) the client must pay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Liquidation {
+    /// `1234.50`, as written by the staff member (two decimals).
+    pub amount: String,
+    /// `PEN`, `USD`.
+    pub currency: String,
+    /// The local date it must be paid by, and its instant (end of that business day).
+    pub due_date: chrono::NaiveDate,
+    pub due_at: DateTime<Utc>,
+    pub registered_at: DateTime<Utc>,
+    /// Who registered it.
+    pub by: String,
+    /// The liquidation's PDF as kept (name, path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    /// The task that follows it.
+    pub task: String,
+    /// When the client's payment was received, and the mail it came in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_by: Option<String>,
 }
 
 impl Order {

@@ -26,8 +26,11 @@ pub fn handle(d: &mut Draft<'_>, subject: &Subject) -> ViewResult<()> {
             None => None,
         },
         Subject::Review(id) => match d.order(id)? {
-            Some(o) => {
+            Some(mut o) => {
                 review(d, &o)?;
+                if super::follow::due(d, &mut o)? {
+                    d.save_order(o.clone());
+                }
                 Some(deadlines::schedule_order(&o, s, after))
             }
             None => None,
@@ -174,9 +177,18 @@ fn task_reminder(d: &mut Draft<'_>, t: &Task) -> ViewResult<()> {
     }
     if !d.view.job_done(last)? {
         let ctx = reminder_context(d, &t.id, &t.summary, t.order.as_deref(), due, format!("#hecho {}", t.id));
+        let mut to = vec![t.assignee.clone()];
+        // A liquidation unpaid on its deadline: the executive is told too.
+        if t.kind == super::commands::LIQUIDATION_TASK
+            && matches!(last, JobKey::TaskReminder { days_before: None, .. })
+            && let Some(e) = desk.executive_of(t.client.as_deref())
+            && !to.contains(&e)
+        {
+            to.push(e);
+        }
         let letter = Letter {
             template: "recordatorio_tarea",
-            to: vec![t.assignee.clone()],
+            to,
             ctx: &ctx,
             threading: Threading::Notice { references: &[] },
             order: t.order.as_deref(),

@@ -63,6 +63,7 @@ fn order_json(app: &App, o: &Order) -> Value {
         "review_due": o.review_due.map(|t| ts(config, t)), "regime_expires": o.regime_expires.map(|t| ts(config, t)),
         "closed": o.closed, "subject": o.subject, "assistant": app.desk().assistant_of(Some(&o.client)),
         "history": history_json(config, &o.history),
+        "money": o.money,
     })
 }
 
@@ -169,6 +170,47 @@ pub fn answer(
             }
             if let Some(d) = o.regime_expires {
                 let _ = writeln!(out, "Régimen vence: {}", local(config, d));
+            }
+            for l in &o.money.liquidations {
+                let state = match l.paid_at {
+                    Some(t) => format!("pagada el {}", local(config, t)),
+                    None => "pendiente".to_string(),
+                };
+                let amount = crate::desk::commands::amount_words(&l.amount);
+                let _ = writeln!(
+                    out,
+                    "Liquidación: {} {amount}, vence {} — {state}",
+                    l.currency,
+                    l.due_date.format("%d/%m/%Y")
+                );
+            }
+            for p in &o.money.payments {
+                let amount = match (&p.currency, &p.amount) {
+                    (Some(c), Some(a)) => format!("{c} {}", crate::desk::commands::amount_words(a)),
+                    _ => "monto no indicado".to_string(),
+                };
+                let vouchers: Vec<&str> = p.vouchers.iter().map(|v| v.name.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "Pago:       {} {amount} ({}) de {} {}",
+                    local(config, p.at),
+                    p.kind,
+                    p.from,
+                    vouchers.join(", ")
+                );
+            }
+            for r in &o.money.requests {
+                let amount = crate::desk::commands::amount_words(&r.amount);
+                let state = match r.state {
+                    crate::desk::model::RequestState::Enviada => "enviada a administración",
+                    crate::desk::model::RequestState::Retenida => "retenida: fondos pedidos al cliente",
+                    crate::desk::model::RequestState::Liberada => "liberada y enviada a administración",
+                };
+                let _ = writeln!(
+                    out,
+                    "Solicitud de pago: {} {} {amount} a {} — {state}",
+                    r.concept, r.currency, r.beneficiary
+                );
             }
             let missing: Vec<&str> = o.missing.iter().map(|k| crate::desk::kind_name(k)).collect();
             let _ =

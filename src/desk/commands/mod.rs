@@ -16,6 +16,9 @@
 //! #fusionar OC-2026-000123 OC-2026-000130   (the second is merged into the first)
 //! #mover OC-2026-000123 factura.pdf OC-2026-000130   (a document, by name or SHA-256 prefix)
 //! #asignar T-000101 OC-2026-000123        #asignar T-000101 andestextil   (a triaged mail)
+//! #liquidacion OC-2026-000123 monto=1234.50 moneda=PEN vence=15/12/2026   (with its PDF)
+//! #pagar OC-2026-000123 concepto=almacenaje monto=850 moneda=PEN beneficiario=Neptunia S.A.
+//! #liberar OC-2026-000123                (its held payment requests go)
 //! #deshacer                              (in a reply to a confirmation)
 //! ```
 //!
@@ -24,6 +27,7 @@
 //! `reclamos.rs`, `tasks.rs`, …).
 
 mod fixes;
+mod money;
 mod orders;
 mod reclamos;
 mod tasks;
@@ -39,6 +43,7 @@ use super::reply::{Letter, Threading};
 use super::view::ViewResult;
 use crate::clients::Sender;
 pub use crate::command_line::{Command, VERBS, parse};
+pub use money::{TASK_KIND as LIQUIDATION_TASK, amount, amount_words};
 
 /// What one command did: a confirmation, or why it was not done.
 pub(super) type Done = Result<String, String>;
@@ -107,6 +112,9 @@ fn apply(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) -> ViewRes
         "estado" | "etapa" | "eta" | "nave" | "regimen" | "vence" | "cerrar" | "archivar" | "reabrir" | "revisado" => {
             orders::apply(d, c, who)
         }
+        "liquidacion" => money::liquidation(d, c, who, m),
+        "pagar" => money::pay(d, c, who),
+        "liberar" => money::release(d, c, who),
         "fusionar" => fixes::merge(d, c, who),
         "mover" => fixes::move_document(d, c, who),
         "asignar" => fixes::assign(d, c, who),

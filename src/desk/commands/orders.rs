@@ -55,12 +55,14 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
                             )));
                         }
                         o.history.push(HistoryEntry::public(d.now, format!("Canal {canal}")));
+                        o.follow.channel = Some(canal);
                     }
                     Some(("eta", v)) => {
                         let Some(day) = crate::dates::parse_date_on(v, today) else {
                             return Ok(Err(format!("fecha inválida «{v}» (dd/mm/aaaa)")));
                         };
                         o.eta = Some(dmy(day));
+                        o.follow.eta_time = None;
                     }
                     _ => {
                         let key = kv.split('=').next().unwrap_or(kv);
@@ -84,6 +86,7 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
             let eta = dmy(day);
             let msg = format!("orden {} con ETA {eta}", o.id);
             o.eta = Some(eta);
+            o.follow.eta_time = None;
             msg
         }
         "nave" => {

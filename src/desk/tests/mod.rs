@@ -4,6 +4,7 @@
 
 mod commands;
 mod mail;
+mod money;
 mod people;
 mod realmail;
 mod time;
@@ -38,6 +39,12 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     clients.push(extra);
+    // A client who asked to be told of its orders' stages.
+    let notified: crate::clients::Client = toml::from_str(
+        "id = \"costaverde\"\nname = \"Costa Verde Alimentos S.A.C.\"\nruc = \"20100070970\"\ndomains = [\"costaverde.test\"]\ncontacts = [\"logistica.costaverde@gmail.com\"]\nexecutive = \"jrojas@cli.test\"\nassistant = \"asistente2@cli.test\"\nregime = \"10\"\nnotify = [\"numerada\", \"canal asignado\", \"levante\", \"retirada\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    clients.push(notified);
     let directory = Directory { desk_address: "ops@cli.test".into(), staff_domains: vec!["cli.test".into()], clients };
     Fixture { settings: Settings::default(), directory, rules, templates }
 });
