@@ -76,6 +76,7 @@ fn prepare_one(app: &crate::app::App, m: &crate::mailbox::RawMessage) -> Result<
 /// ends, the committer is gone, or `token` is cancelled. A machine fault
 /// (full disk…) is retried with backoff (`once`: handed on, and the run
 /// stops): the mail stays at its source, nothing behind it overtakes it.
+#[allow(clippy::too_many_arguments)]
 pub fn preparer(
     app: AppCell,
     mut events: mpsc::Receiver<SourceEvent>,
@@ -84,6 +85,7 @@ pub fn preparer(
     rt: tokio::runtime::Handle,
     once: bool,
     health: crate::mailbox::SharedHealth,
+    clock: Clock,
 ) {
     loop {
         let ev = rt.block_on(async {
@@ -113,7 +115,7 @@ pub fn preparer(
                             );
                             crate::mailbox::set_health(&health, |h| {
                                 h.last_error = Some(format!("{}: {why}", m.meta.name));
-                                h.last_error_at = Some(Utc::now());
+                                h.last_error_at = Some(clock.now());
                             });
                             let stopped = rt.block_on(async {
                                 tokio::select! {
