@@ -81,6 +81,7 @@ async fn signals(
     config: std::path::PathBuf,
     scheduler: Arc<Notify>,
     health: SharedHealth,
+    clock: Clock,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
@@ -107,7 +108,7 @@ async fn signals(
                         error!("Reload refused, the previous files stay in force:\n{e}");
                         crate::mailbox::set_health(&health, |h| {
                             h.reload_error = Some(e.to_string());
-                            h.reload_error_at = Some(chrono::Utc::now());
+                            h.reload_error_at = Some(clock.now());
                         });
                     }
                     Err(e) => error!("Reload failed: {e}"),
@@ -164,13 +165,14 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
         config_path.to_path_buf(),
         scheduler_bell.clone(),
         health.clone(),
+        clock,
     ));
     let outbox_bell = Arc::new(Notify::new());
     let wake = crate::query::Wake { outbox: outbox_bell.clone(), scheduler: scheduler_bell.clone() };
     tracker.spawn(crate::query::serve(sock, store.clone(), app.clone(), clock, health.clone(), token.clone(), wake));
     let tokens = tokens::sources(&current.config, &store).map_err(|e| anyhow::anyhow!("OAuth2: {e}"))?;
     let mut source =
-        crate::mailbox::open(&current.config, tokens.mailbox, &store, token.clone(), health.clone(), &tracker)?;
+        crate::mailbox::open(&current.config, clock, tokens.mailbox, &store, token.clone(), health.clone(), &tracker)?;
     let mut sink = open_sink(&current, &rt, tokens.outbox)?;
     let events = std::mem::replace(&mut source.events, mpsc::channel(1).1);
 
@@ -181,7 +183,7 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
 
     let preparer = {
         let (app, token, rt, health) = (app.clone(), token.clone(), rt.clone(), health.clone());
-        thread("prepare", move || pipeline::preparer(app, events, prepped_tx, token, rt, once, health))?
+        thread("prepare", move || pipeline::preparer(app, events, prepped_tx, token, rt, once, health, clock))?
     };
     let outbox = {
         let worker = outbox::OutboxWorker {

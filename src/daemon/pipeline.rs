@@ -93,6 +93,7 @@ fn injected_abort(raw: &[u8]) {
 /// ends, the committer is gone, or `token` is cancelled. A machine fault
 /// (full disk…) is retried with backoff (`once`: handed on, and the run
 /// stops): the mail stays at its source, nothing behind it overtakes it.
+#[allow(clippy::too_many_arguments)]
 pub fn preparer(
     app: AppCell,
     mut events: mpsc::Receiver<SourceEvent>,
@@ -101,6 +102,7 @@ pub fn preparer(
     rt: tokio::runtime::Handle,
     once: bool,
     health: crate::mailbox::SharedHealth,
+    clock: Clock,
 ) {
     let mut watch = super::poison::Watch::open(&app.current().config.store.path);
     loop {
@@ -141,7 +143,7 @@ pub fn preparer(
                             );
                             crate::mailbox::set_health(&health, |h| {
                                 h.last_error = Some(format!("{}: {why}", m.meta.name));
-                                h.last_error_at = Some(Utc::now());
+                                h.last_error_at = Some(clock.now());
                             });
                             let stopped = rt.block_on(async {
                                 tokio::select! {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::{Config, Mailbox};
 use crate::store::Store;
 
@@ -124,9 +125,11 @@ pub fn set_health(h: &SharedHealth, f: impl FnOnce(&mut Health)) {
 }
 
 /// Start the configured source on the current runtime (`tokens`: the
-/// OAuth2 token source of `[mailbox.oauth2]`, when configured).
+/// OAuth2 token source of `[mailbox.oauth2]`, when configured; `clock`
+/// stamps the health).
 pub fn open(
     config: &Config,
+    clock: Clock,
     tokens: Option<Arc<dyn crate::oauth2::TokenSource>>,
     store: &Store,
     token: CancellationToken,
@@ -134,13 +137,15 @@ pub fn open(
     tracker: &tokio_util::task::TaskTracker,
 ) -> anyhow::Result<Source> {
     match &config.mailbox {
-        Mailbox::Imap(settings) => Ok(imap::spawn((**settings).clone(), tokens, store.clone(), token, health, tracker)),
+        Mailbox::Imap(settings) => {
+            Ok(imap::spawn((**settings).clone(), clock, tokens, store.clone(), token, health, tracker))
+        }
         Mailbox::Maildir { path, poll, create } => {
             let md = maildir::Maildir::open(path, *create)
                 .map_err(|e| anyhow::anyhow!("cannot open the Maildir {}: {e}", path.display()))?;
             set_health(&health, |h| {
                 h.connected = true;
-                h.since = Some(Utc::now());
+                h.since = Some(clock.now());
             });
             Ok(maildir::spawn(md, *poll, token, tracker))
         }

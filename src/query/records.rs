@@ -486,7 +486,7 @@ pub fn answer(
             }
         }
         Query::Status { json } => {
-            let (text, healthy) = super::status::answer(store, config, *json, live)?;
+            let (text, healthy) = super::status::answer(store, config, *json, now, live)?;
             return Ok(Answer { text, healthy });
         }
         Query::Control(c) => return super::control::answer(store, app, c, now),

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::records::{lines, ts};
@@ -17,8 +17,14 @@ use crate::store::Store;
 const RECENT_FAILURES: i64 = 24;
 
 /// The status text (or JSON line) and whether the desk is well. `live`: the
-/// running daemon's source health (`None`: no daemon runs).
-pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>) -> anyhow::Result<(String, bool)> {
+/// running daemon's source health (`None`: no daemon runs); `now`: the clock's.
+pub fn answer(
+    store: &Store,
+    config: &Config,
+    json: bool,
+    now: DateTime<Utc>,
+    live: Option<&Health>,
+) -> anyhow::Result<(String, bool)> {
     let mut out = String::new();
     let outbox = store.outbox()?;
     let count = |s: OutboxState| outbox.iter().filter(|m| m.state == s).count();
@@ -60,7 +66,7 @@ pub fn answer(store: &Store, config: &Config, json: bool, live: Option<&Health>)
     };
     // The outbox is failing: mail retried after an error now, or refused
     // or bounced within the last day.
-    let recent = Utc::now() - Duration::hours(RECENT_FAILURES);
+    let recent = now - Duration::hours(RECENT_FAILURES);
     let failing = outbox.iter().filter(|m| match m.state {
         OutboxState::Pendiente => m.error.is_some(),
         OutboxState::Fallido => m.sent_at.unwrap_or(m.created_at) > recent,

@@ -15,13 +15,13 @@ mod folder;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::{Acker, Meta, SharedHealth, Source, SourceEvent, Token, set_health};
 use crate::backoff::{IMAP_RECONNECT, Retry};
+use crate::clock::Clock;
 use crate::config::ImapConfig;
 use crate::oauth2::TokenSource;
 use crate::store::Store;
@@ -45,6 +45,7 @@ impl SentCopies {
 /// Start the IMAP task.
 pub fn spawn(
     settings: ImapConfig,
+    clock: Clock,
     tokens: Option<Arc<dyn TokenSource>>,
     store: Store,
     token: CancellationToken,
@@ -54,7 +55,7 @@ pub fn spawn(
     let (etx, erx) = mpsc::channel(super::CHANNEL);
     let (rtx, rrx) = tokio::sync::mpsc::unbounded_channel();
     let sent_copies = settings.sent_folder.as_ref().map(|_| SentCopies(rtx.clone()));
-    tracker.spawn(run(settings, tokens, store, etx, rrx, health, token));
+    tracker.spawn(run(settings, clock, tokens, store, etx, rrx, health, token));
     let closer_tx = rtx.clone();
     let closer: super::Closer = Box::new(move |deadline: Duration| {
         Box::pin(async move {
@@ -97,8 +98,10 @@ impl Acker for ImapAcker {
 }
 
 /// Keep a session until closed; reconnect with backoff; stop on a fatal error.
+#[allow(clippy::too_many_arguments)]
 async fn run(
     s: ImapConfig,
+    clock: Clock,
     tokens: Option<Arc<dyn TokenSource>>,
     store: Store,
     events: mpsc::Sender<SourceEvent>,
@@ -114,7 +117,7 @@ async fn run(
         let started = std::time::Instant::now();
         // A session ends on a close request (answered below), when the
         // pipeline is gone, or with an error.
-        let result = session(&s, tokens.as_deref(), &store, &events, &mut requests, &mut state, &health).await;
+        let result = session(&s, clock, tokens.as_deref(), &store, &events, &mut requests, &mut state, &health).await;
         match result {
             Ok(()) => {
                 if let Some(done) = state.closing.take() {
@@ -140,9 +143,9 @@ async fn run(
                     h.connected = false;
                     h.fatal = true;
                     h.fatal_reason = Some(reason);
-                    h.since = Some(Utc::now());
+                    h.since = Some(clock.now());
                     h.last_error = Some(why.clone());
-                    h.last_error_at = Some(Utc::now());
+                    h.last_error_at = Some(clock.now());
                 });
                 let _ = events.send(SourceEvent::Fatal { why, fix }).await;
                 // Answer a close request so shutdown does not wait.
@@ -169,11 +172,11 @@ async fn run(
                 warn!("IMAP: {text}; reconnecting in {} ms", wait.as_millis());
                 set_health(&health, |h| {
                     if h.connected {
-                        h.since = Some(Utc::now());
+                        h.since = Some(clock.now());
                     }
                     h.connected = false;
                     h.last_error = Some(text.clone());
-                    h.last_error_at = Some(Utc::now());
+                    h.last_error_at = Some(clock.now());
                 });
                 // Wait, still taking requests; a close ends the task.
                 let sleep = tokio::time::sleep(wait);
@@ -194,8 +197,10 @@ async fn run(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn session(
     s: &ImapConfig,
+    clock: Clock,
     tokens: Option<&dyn TokenSource>,
     store: &Store,
     events: &mpsc::Sender<SourceEvent>,
@@ -261,7 +266,7 @@ async fn session(
     info!("IMAP: connected to {}:{} as {}, watching {} (IDLE: {})", s.host, s.port, s.user, s.folder, caps.idle);
     set_health(health, |h| {
         h.connected = true;
-        h.since = Some(Utc::now());
+        h.since = Some(clock.now());
         h.idle = caps.idle;
     });
 
@@ -277,7 +282,7 @@ async fn session(
         let Some(fetched) = folder::fetch_new(&mut session, s, state, events, validity).await? else {
             return Ok(()); // the pipeline is gone
         };
-        set_health(health, |h| h.last_fetch_at = Some(Utc::now()));
+        set_health(health, |h| h.last_fetch_at = Some(clock.now()));
         if fetched > 0 {
             continue; // there may be more; acks may be waiting
         }
