@@ -181,9 +181,18 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     let last_run = Arc::new(Mutex::new(None));
     let finish = CancellationToken::new();
 
+    let progress = poison::Progress::default();
     let preparer = {
-        let (app, token, rt, health) = (app.clone(), token.clone(), rt.clone(), health.clone());
-        thread("prepare", move || pipeline::preparer(app, events, prepped_tx, token, rt, once, health, clock))?
+        let p = pipeline::Preparer {
+            app: app.clone(),
+            token: token.clone(),
+            rt: rt.clone(),
+            once,
+            health: health.clone(),
+            clock,
+            progress: progress.clone(),
+        };
+        thread("prepare", move || p.run(events, prepped_tx))?
     };
     let outbox = {
         let worker = outbox::OutboxWorker {
@@ -218,6 +227,7 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
             token: token.clone(),
             acker: source.acker.clone(),
             bells: pipeline::Bells { outbox: outbox_bell.clone(), scheduler: scheduler_bell, last_run },
+            progress: progress.clone(),
         };
         let rt = rt.clone();
         thread("commit", move || {

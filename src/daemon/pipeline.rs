@@ -89,82 +89,115 @@ fn injected_abort(raw: &[u8]) {
     }
 }
 
-/// The preparer: source events → prepared messages. Ends when the source
-/// ends, the committer is gone, or `token` is cancelled. A machine fault
-/// (full disk…) is retried with backoff (`once`: handed on, and the run
-/// stops): the mail stays at its source, nothing behind it overtakes it.
-#[allow(clippy::too_many_arguments)]
-pub fn preparer(
-    app: AppCell,
-    mut events: mpsc::Receiver<SourceEvent>,
-    out: mpsc::Sender<Prepped>,
-    token: CancellationToken,
-    rt: tokio::runtime::Handle,
-    once: bool,
-    health: crate::mailbox::SharedHealth,
-    clock: Clock,
-) {
-    let mut watch = super::poison::Watch::open(&app.current().config.store.path);
-    loop {
-        let ev = rt.block_on(async {
-            tokio::select! {
-                _ = token.cancelled() => None,
-                ev = events.recv() => ev,
-            }
-        });
-        let prepped = match ev {
-            None => return,
-            Some(SourceEvent::CaughtUp) => Prepped::CaughtUp,
-            Some(SourceEvent::Fatal { why, fix }) => Prepped::Fatal { why, fix },
-            Some(SourceEvent::Message(m)) => {
-                if let Some(why) = watch.verdict(&m.meta.name) {
-                    error!("{}: {why}", m.meta.name);
-                    if out.blocking_send(Prepped::Message(m.meta, Box::new(Err(why)))).is_err() {
+/// The preparer's inputs.
+pub struct Preparer {
+    pub app: AppCell,
+    pub token: CancellationToken,
+    pub rt: tokio::runtime::Handle,
+    /// `run --once`: a machine fault is handed on and the run stops.
+    pub once: bool,
+    pub health: crate::mailbox::SharedHealth,
+    pub clock: Clock,
+    /// What the committer has handled (careful reading waits for it).
+    pub progress: super::poison::Progress,
+}
+
+impl Preparer {
+    /// Source events → prepared messages. Ends when the source ends, the
+    /// committer is gone, or `token` is cancelled. A machine fault (full
+    /// disk…) is retried with backoff (`once`: handed on, and the run
+    /// stops): the mail stays at its source, nothing behind it overtakes it.
+    /// After an unclean stop the next mails are read one at a time, each
+    /// alone in flight (see `poison`).
+    pub fn run(&self, mut events: mpsc::Receiver<SourceEvent>, out: mpsc::Sender<Prepped>) {
+        let (rt, token) = (&self.rt, &self.token);
+        let mut watch = super::poison::Watch::open(&self.app.current().config.store.path);
+        let mut sent: u64 = 0;
+        loop {
+            let ev = rt.block_on(async {
+                tokio::select! {
+                    _ = token.cancelled() => None,
+                    ev = events.recv() => ev,
+                }
+            });
+            let prepped = match ev {
+                None => return,
+                Some(SourceEvent::CaughtUp) => {
+                    watch.caught_up();
+                    Prepped::CaughtUp
+                }
+                Some(SourceEvent::Fatal { why, fix }) => Prepped::Fatal { why, fix },
+                Some(SourceEvent::Message(m)) => {
+                    if let Some(why) = watch.verdict(&m.meta.name) {
+                        error!("{}: {why}", m.meta.name);
+                        sent += 1;
+                        if out.blocking_send(Prepped::Message(m.meta, Box::new(Err(why)))).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    // Careful: this mail is read only when everything before it is handled.
+                    if watch.careful() && !self.progress.wait_for(sent, || token.is_cancelled() || out.is_closed()) {
                         return;
                     }
-                    continue;
-                }
-                let mut retry = Retry::new(DISK_RETRY);
-                let prepped = loop {
-                    watch.begin(&m.meta.name);
-                    let prepared = prepare_one(&app.current(), &m);
-                    watch.end(&m.meta.name);
-                    match prepared {
-                        Ok(Some(p)) => break Some(Prepped::Message(m.meta, Box::new(Ok(p)))),
-                        Ok(None) => break None, // taken away meanwhile: nothing to hand on
-                        Err(Failure::Permanent(why)) => break Some(Prepped::Message(m.meta, Box::new(Err(why)))),
-                        Err(Failure::Transient(why)) if once => break Some(Prepped::Transient(m.meta, why)),
-                        Err(Failure::Transient(why)) => {
-                            let wait = retry.next_delay();
-                            error!(
-                                "Cannot process {} for now: {why}. It stays where it is; trying again in {} s",
-                                m.meta.name,
-                                wait.as_secs()
-                            );
-                            crate::mailbox::set_health(&health, |h| {
-                                h.last_error = Some(format!("{}: {why}", m.meta.name));
-                                h.last_error_at = Some(clock.now());
-                            });
-                            let stopped = rt.block_on(async {
-                                tokio::select! {
-                                    _ = token.cancelled() => true,
-                                    _ = tokio::time::sleep(wait) => false,
-                                }
-                            });
-                            if stopped {
-                                return;
+                    match self.prepare(&m, &watch) {
+                        Some(Some(p)) => {
+                            watch.end();
+                            if matches!(p, Prepped::Message(..)) {
+                                sent += 1;
                             }
+                            p
                         }
+                        Some(None) => {
+                            watch.end();
+                            continue; // taken away meanwhile: nothing to hand on
+                        }
+                        None => return,
                     }
-                };
-                match prepped {
-                    Some(p) => p,
-                    None => continue,
+                }
+            };
+            if out.blocking_send(prepped).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Prepare one message, retrying machine faults; `None`: stopped.
+    fn prepare(&self, m: &crate::mailbox::RawMessage, watch: &super::poison::Watch) -> Option<Option<Prepped>> {
+        let mut retry = Retry::new(DISK_RETRY);
+        loop {
+            watch.begin(&m.meta.name);
+            match prepare_one(&self.app.current(), m) {
+                Ok(Some(p)) => return Some(Some(Prepped::Message(m.meta.clone(), Box::new(Ok(p))))),
+                Ok(None) => return Some(None),
+                Err(Failure::Permanent(why)) => {
+                    return Some(Some(Prepped::Message(m.meta.clone(), Box::new(Err(why)))));
+                }
+                Err(Failure::Transient(why)) if self.once => {
+                    return Some(Some(Prepped::Transient(m.meta.clone(), why)));
+                }
+                Err(Failure::Transient(why)) => {
+                    let wait = retry.next_delay();
+                    error!(
+                        "Cannot process {} for now: {why}. It stays where it is; trying again in {} s",
+                        m.meta.name,
+                        wait.as_secs()
+                    );
+                    crate::mailbox::set_health(&self.health, |h| {
+                        h.last_error = Some(format!("{}: {why}", m.meta.name));
+                        h.last_error_at = Some(self.clock.now());
+                    });
+                    let stopped = self.rt.block_on(async {
+                        tokio::select! {
+                            _ = self.token.cancelled() => true,
+                            _ = tokio::time::sleep(wait) => false,
+                        }
+                    });
+                    if stopped {
+                        return None;
+                    }
                 }
             }
-        };
-        if out.blocking_send(prepped).is_err() {
-            return;
         }
     }
 }
@@ -189,6 +222,8 @@ pub struct Committer {
     pub token: CancellationToken,
     pub acker: Arc<dyn Acker>,
     pub bells: Bells,
+    /// Told how many mails each batch handled (careful reading waits for it).
+    pub progress: super::poison::Progress,
 }
 
 enum Next {
@@ -282,7 +317,9 @@ impl Committer {
                             Err(_) => break,
                         }
                     }
+                    let n = batch.len() as u64;
                     self.commit_batch(batch, report)?;
+                    self.progress.handled(n);
                     if self.token.is_cancelled() {
                         info!("Shutdown requested: stopped between messages");
                         return Ok(());

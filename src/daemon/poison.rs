@@ -3,75 +3,146 @@
 //! text is read in a bounded child: `mail::extract`). If a mail still kills
 //! the process (out of memory under a service's memory cap, a stack
 //! overflow), a restart must not read it again for ever with every mail
-//! behind it waiting: the preparer reads one mail at a time and names it in
-//! `<store>.reading` before it starts and clears the file when it is done.
-//! A process that dies leaves the name there; the next start knows that
-//! mail was alone in flight, reads it once more (with the count), and a
-//! mail the process died on twice is quarantined with its reason.
+//! behind it waiting.
 //!
-//! An outside `kill -9` that happens to land while one mail is read counts
-//! once; only a second death on the same mail, at its next reading, sets it
-//! aside — the crash tests' exact end state holds.
+//! `<store>.reading` says how the last process ended. While buzon runs it
+//! says `running`; a clean stop empties it. A process that died leaves it
+//! non-empty, and the next one starts *careful*: it reads the next mails one
+//! at a time, each only when everything before it is committed, so the mail
+//! being read is the only one in flight — and names it in the file while it
+//! reads it. A process that dies then leaves that name; a mail that was alone
+//! in flight at two deaths is quarantined with its reason. Careful reading
+//! ends after [`CAREFUL_MAILS`] mails or when the source is caught up.
+//!
+//! An outside `kill -9` usually lands with many mails in flight: it only
+//! makes the next start careful. Two of them landing while the same mail is
+//! read alone (a millisecond each time) is what a poison mail does.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use tracing::{error, warn};
 
-/// Deaths while reading one mail after which it is set aside.
+/// Deaths with one mail alone in flight after which it is set aside.
 pub const DEATHS: u32 = 2;
 
-/// What `<store>.reading` says: the mail being read, and how many times the
-/// process had already died reading it when that reading began.
+/// Mails read one at a time after an unclean stop.
+pub const CAREFUL_MAILS: u32 = 256;
+
+/// What `<store>.reading` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reading {
-    pub name: String,
-    pub deaths_before: u32,
+pub enum State {
+    /// Nothing: the last process stopped cleanly (or never ran).
+    Clean,
+    /// A process was running normally.
+    Running,
+    /// A process was reading carefully, between mails.
+    Careful,
+    /// A process was reading `name` alone; it had died `deaths_before`
+    /// times with that mail alone in flight before.
+    Reading { name: String, deaths_before: u32 },
 }
 
-impl Reading {
-    /// The file's text, or `None` when it names nothing (a clean stop).
-    pub fn parse(text: &str) -> Option<Reading> {
-        let line = text.lines().next()?;
-        let (count, name) = line.split_once('\t')?;
-        let deaths_before = count.trim().parse().ok()?;
-        (!name.is_empty()).then(|| Reading { name: name.to_string(), deaths_before })
+impl State {
+    pub fn parse(text: &str) -> State {
+        let line = text.lines().next().unwrap_or("").trim_end();
+        let mut f = line.splitn(3, '\t');
+        match (f.next(), f.next(), f.next()) {
+            (Some("running"), _, _) => State::Running,
+            (Some("careful"), _, _) => State::Careful,
+            (Some("reading"), Some(n), Some(name)) if !name.is_empty() => match n.parse() {
+                Ok(deaths_before) => State::Reading { name: name.to_string(), deaths_before },
+                Err(_) => State::Careful,
+            },
+            (Some(""), None, None) | (None, _, _) => State::Clean,
+            // Anything else was written by a process that did not stop cleanly.
+            _ => State::Careful,
+        }
     }
 
     pub fn render(&self) -> String {
-        format!("{}\t{}\n", self.deaths_before, self.name)
+        match self {
+            State::Clean => String::new(),
+            State::Running => "running\n".into(),
+            State::Careful => "careful\n".into(),
+            State::Reading { name, deaths_before } => format!("reading\t{deaths_before}\t{name}\n"),
+        }
     }
 }
 
-/// How many times the process died reading `name`, given what the previous
-/// process left (its death is the one more).
-pub fn deaths(left: Option<&Reading>, name: &str) -> u32 {
+/// How many times the process died with `name` alone in flight, given what
+/// the previous process left (its own death is one more).
+pub fn deaths(left: &State, name: &str) -> u32 {
     match left {
-        Some(r) if r.name == name => r.deaths_before + 1,
+        State::Reading { name: n, deaths_before } if n == name => deaths_before + 1,
         _ => 0,
+    }
+}
+
+/// How many mails the committer has handled (committed, or set aside):
+/// careful reading waits for the pipeline to be empty.
+#[derive(Clone, Default)]
+pub struct Progress(Arc<(Mutex<u64>, Condvar)>);
+
+impl Progress {
+    /// The committer handled `n` more mails.
+    pub fn handled(&self, n: u64) {
+        let (m, cv) = &*self.0;
+        *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += n;
+        cv.notify_all();
+    }
+
+    /// Wait until `sent` mails are handled; `false` when `stop()` said so
+    /// first (checked every 100 ms).
+    pub fn wait_for(&self, sent: u64, stop: impl Fn() -> bool) -> bool {
+        let (m, cv) = &*self.0;
+        let mut done = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *done < sent {
+            if stop() {
+                return false;
+            }
+            done = match cv.wait_timeout(done, Duration::from_millis(100)) {
+                Ok((d, _)) => d,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
     }
 }
 
 /// The preparer's watch over the mail it reads.
 pub struct Watch {
     file: Option<File>,
-    /// What the previous process was reading when it died.
-    left: Option<Reading>,
+    /// What the previous process left.
+    left: State,
+    /// Mails still to read one at a time (0: normal reading).
+    careful: u32,
 }
 
 impl Watch {
-    /// Open `<store>.reading`. A watch that cannot write its file only logs:
-    /// the desk goes on without poison detection rather than not at all.
+    /// Read what the last process left and say that this one runs. A watch
+    /// that cannot write its file only logs: the desk goes on without poison
+    /// detection rather than not at all.
     pub fn open(store: &Path) -> Watch {
         let path = crate::store::reading_path(store);
-        let left = std::fs::read_to_string(&path).ok().as_deref().and_then(Reading::parse);
-        if let Some(r) = &left {
-            warn!(
-                "buzon stopped while reading {} (it had stopped on it {} time(s) before): reading it again, alone",
-                r.name, r.deaths_before
-            );
-        }
+        let left = std::fs::read_to_string(&path).map(|t| State::parse(&t)).unwrap_or(State::Clean);
+        let careful = match &left {
+            State::Clean => 0,
+            State::Running | State::Careful => {
+                warn!("buzon did not stop cleanly last time: reading the next mails one at a time");
+                CAREFUL_MAILS
+            }
+            State::Reading { name, deaths_before } => {
+                warn!(
+                    "buzon stopped while reading {name} alone ({} time(s) now): reading the next mails one at a time",
+                    deaths_before + 1
+                );
+                CAREFUL_MAILS
+            }
+        };
         let file = match std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(&path) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -79,12 +150,19 @@ impl Watch {
                 None
             }
         };
-        Watch { file, left }
+        let w = Watch { file, left, careful };
+        w.write(if careful > 0 { &State::Careful } else { &State::Running });
+        w
     }
 
-    /// Why `name` must not be read again (the process died on it twice).
+    /// Reading one mail at a time, each alone in flight.
+    pub fn careful(&self) -> bool {
+        self.careful > 0
+    }
+
+    /// Why `name` must not be read again (it was alone in flight at two deaths).
     pub fn verdict(&self, name: &str) -> Option<String> {
-        let n = deaths(self.left.as_ref(), name);
+        let n = deaths(&self.left, name);
         (n >= DEATHS).then(|| {
             format!(
                 "buzon stopped {n} times while reading this mail alone (out of memory or killed): \
@@ -93,27 +171,45 @@ impl Watch {
         })
     }
 
-    /// About to read `name`.
+    /// About to read `name` (alone, when careful).
     pub fn begin(&self, name: &str) {
-        let r = Reading { name: name.to_string(), deaths_before: deaths(self.left.as_ref(), name) };
-        self.write(r.render().as_bytes());
-    }
-
-    /// Done reading (whatever the outcome).
-    pub fn end(&mut self, name: &str) {
-        if self.left.as_ref().is_some_and(|r| r.name == name) {
-            self.left = None;
+        if self.careful() {
+            self.write(&State::Reading { name: name.to_string(), deaths_before: deaths(&self.left, name) });
         }
-        self.write(b"");
     }
 
-    fn write(&self, text: &[u8]) {
+    /// Done reading `name`, whatever the outcome.
+    pub fn end(&mut self) {
+        if self.careful() {
+            self.careful -= 1;
+            self.write(if self.careful() { &State::Careful } else { &State::Running });
+        }
+    }
+
+    /// The source has handed out all it holds: back to normal reading.
+    pub fn caught_up(&mut self) {
+        if self.careful() {
+            self.careful = 0;
+            self.write(&State::Running);
+        }
+    }
+
+    fn write(&self, state: &State) {
         if let Some(f) = &self.file {
-            let r = f.set_len(0).and_then(|()| if text.is_empty() { Ok(()) } else { f.write_all_at(text, 0) });
+            let text = state.render();
+            let r =
+                f.set_len(0).and_then(|()| if text.is_empty() { Ok(()) } else { f.write_all_at(text.as_bytes(), 0) });
             if let Err(e) = r {
                 warn!("Cannot note the mail being read: {e}");
             }
         }
+    }
+}
+
+impl Drop for Watch {
+    /// A clean stop (also a panic that unwinds): the next start reads normally.
+    fn drop(&mut self) {
+        self.write(&State::Clean);
     }
 }
 
@@ -122,51 +218,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn what_the_previous_process_left_counts_its_death_on_that_mail_only() {
-        let left = Reading { name: "1764600000.M1P2.host".into(), deaths_before: 0 };
-        let again = Reading { name: "INBOX UID 42".into(), deaths_before: 1 };
-        let cases: &[(Option<&Reading>, &str, u32)] = &[
-            (None, "a", 0),
-            (Some(&left), "1764600000.M1P2.host", 1),
-            (Some(&left), "other", 0),
-            (Some(&again), "INBOX UID 42", 2),
+    fn what_the_previous_process_left_counts_a_death_only_with_that_mail_alone() {
+        let reading = |n: &str, d| State::Reading { name: n.into(), deaths_before: d };
+        let cases: &[(State, &str, u32)] = &[
+            (State::Clean, "a", 0),
+            (State::Running, "a", 0),
+            (State::Careful, "a", 0),
+            (reading("1764600000.M1P2.host", 0), "1764600000.M1P2.host", 1),
+            (reading("1764600000.M1P2.host", 0), "other", 0),
+            (reading("INBOX UID 42", 1), "INBOX UID 42", 2),
         ];
-        for (l, name, want) in cases {
-            assert_eq!(deaths(*l, name), *want, "{l:?} {name}");
+        for (left, name, want) in cases {
+            assert_eq!(deaths(left, name), *want, "{left:?} {name}");
         }
     }
 
     #[test]
-    fn the_file_round_trips_and_an_empty_or_damaged_one_names_nothing() {
-        let r = Reading { name: "INBOX UID 7\twith tab".into(), deaths_before: 1 };
-        assert_eq!(Reading::parse(&r.render()), Some(r));
-        for text in ["", "\n", "x\tname", "1\t", "no tab"] {
-            assert_eq!(Reading::parse(text), None, "{text:?}");
+    fn the_file_round_trips_and_a_damaged_one_means_careful() {
+        for s in [
+            State::Clean,
+            State::Running,
+            State::Careful,
+            State::Reading { name: "INBOX UID 7\twith tab".into(), deaths_before: 1 },
+        ] {
+            assert_eq!(State::parse(&s.render()), s);
         }
+        assert_eq!(State::parse(""), State::Clean);
+        assert_eq!(State::parse("reading\tx\tname"), State::Careful);
+        assert_eq!(State::parse("garbage"), State::Careful);
     }
 
     #[test]
-    fn a_mail_is_set_aside_after_the_second_death_and_not_before() {
+    fn two_deaths_alone_set_a_mail_aside_and_a_death_in_normal_reading_none() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = dir.path().join("store");
-        // First life: dies while reading m1.
+        // First life: normal reading; dies with mails in flight.
+        let w = Watch::open(&store);
+        assert!(!w.careful());
+        w.begin("m1");
+        std::mem::forget(w); // a death: no clean stop
+        // Second life: careful; dies reading m1 alone.
+        let w = Watch::open(&store);
+        assert!(w.careful());
+        assert_eq!(w.verdict("m1"), None);
+        w.begin("m1");
+        std::mem::forget(w);
+        // Third life: m1 has one death alone; dies reading it alone again.
         let w = Watch::open(&store);
         assert_eq!(w.verdict("m1"), None);
         w.begin("m1");
-        drop(w);
-        // Second life: m1 again (one death), dies again.
-        let w = Watch::open(&store);
-        assert_eq!(w.verdict("m1"), None);
-        w.begin("m1");
-        drop(w);
-        // Third life: m1 is set aside; m2 is read normally and ends cleanly.
+        std::mem::forget(w);
+        // Fourth life: m1 is set aside; m2 is read; a clean stop.
         let mut w = Watch::open(&store);
         assert!(w.verdict("m1").is_some_and(|v| v.contains("2 times")));
         assert_eq!(w.verdict("m2"), None);
         w.begin("m2");
-        w.end("m2");
+        w.end();
+        w.caught_up();
+        assert!(!w.careful());
         drop(w);
         let w = Watch::open(&store);
-        assert_eq!(w.verdict("m1"), None, "a clean stop forgets");
+        assert!(!w.careful(), "a clean stop reads normally next time");
+        assert_eq!(w.verdict("m1"), None);
     }
 }

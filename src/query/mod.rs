@@ -124,7 +124,7 @@ pub fn answer(config_path: &Path, now: DateTime<Utc>, q: &Query) -> anyhow::Resu
         Ok(store) => {
             if let Query::Status { json } = q {
                 // Health must show even when a rule or template file is broken.
-                let (text, healthy) = status::answer(&store, &config, *json, None)?;
+                let (text, healthy) = status::answer(&store, &config, *json, now, None)?;
                 return Ok(Answer { text, healthy });
             }
             let app = crate::app::App::load(config_path)?;

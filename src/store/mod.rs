@@ -67,7 +67,9 @@ pub struct Store {
     /// Every tree, in the order of [`Tree::ALL`].
     trees: Vec<sled::Tree>,
     /// `<store>.hwm`, and the processed total last written there.
-    high_water: std::sync::Arc<(PathBuf, std::sync::atomic::AtomicU64)>,
+    /// The lock also orders the mark's writers (the committer and the
+    /// outbox both flush): one writes its file at a time, never lower.
+    high_water: std::sync::Arc<(PathBuf, std::sync::Mutex<u64>)>,
 }
 
 /// Where an IMAP folder was read up to (persisted after each acknowledgement).
@@ -246,7 +248,7 @@ impl Store {
             .map_err(|e| classify_open_error(path, e))?;
         let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
         let hwm_path = keys::high_water_path(path);
-        let store = Store { db, trees, high_water: std::sync::Arc::new((hwm_path, 0.into())) };
+        let store = Store { db, trees, high_water: std::sync::Arc::new((hwm_path, std::sync::Mutex::new(0))) };
         migrate::migrate(&store.db, store.tree(Tree::Meta))?;
         store.check_high_water(path)?;
         Ok(store)
@@ -295,7 +297,7 @@ impl Store {
         if found < expected {
             return Err(StoreError::Damaged { path: path.display().to_string(), found, expected });
         }
-        last.store(expected, std::sync::atomic::Ordering::SeqCst);
+        *last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = expected;
         Ok(())
     }
 
@@ -313,12 +315,14 @@ impl Store {
         let total = self.processed_total()?;
         self.db.flush()?;
         let (hwm_path, last) = &*self.high_water;
-        if last.swap(total, std::sync::atomic::Ordering::SeqCst) != total {
+        let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if total > *last {
             // Not fsynced: losing it in a crash only leaves an older (lower) mark.
             let tmp = hwm_path.with_extension("hwm.tmp");
             std::fs::write(&tmp, format!("{total}\n"))
                 .and_then(|_| std::fs::rename(&tmp, hwm_path))
                 .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+            *last = total;
         }
         Ok(())
     }
