@@ -26,7 +26,22 @@ fn tune_allocator() {
     }
 }
 
+/// Out of memory (a refused allocation) and a stack overflow end in
+/// `abort()`: mark it beside the store before the process goes, so the next
+/// start can tell a mail that kills buzon from an outside `kill -9`
+/// (`daemon::poison`). glibc's `abort()` still ends the process after the
+/// handler returns.
+fn note_aborts() {
+    // SAFETY: the action is async-signal-safe: an atomic load (OnceLock::get
+    // of an already-set value) and one write(2) syscall, no allocation, no lock.
+    let registered = unsafe { signal_hook_registry::register(libc::SIGABRT, buzon::daemon::note_abort) };
+    if let Err(e) = registered {
+        eprintln!("buzon: cannot watch for aborts ({e}); a mail that kills buzon will not be set aside");
+    }
+}
+
 fn main() -> ExitCode {
     tune_allocator();
+    note_aborts();
     buzon::cli::main()
 }

@@ -9,6 +9,7 @@
 mod outbox;
 mod pipeline;
 mod poison;
+pub use poison::note_abort;
 mod tokens;
 
 use std::path::Path;

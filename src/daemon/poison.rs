@@ -14,9 +14,11 @@
 //! in flight at two deaths is quarantined with its reason. Careful reading
 //! ends after [`CAREFUL_MAILS`] mails or when the source is caught up.
 //!
-//! An outside `kill -9` usually lands with many mails in flight: it only
-//! makes the next start careful. Two of them landing while the same mail is
-//! read alone (a millisecond each time) is what a poison mail does.
+//! Only a death the process brings on itself counts: running out of memory
+//! (a refused allocation) and a stack overflow both end in `abort()`, and
+//! the binary's SIGABRT handler ([`note_abort`]) marks `<store>.aborted`
+//! before the process goes. An outside `kill -9` (or SIGTERM) leaves no mark:
+//! it only makes the next start careful, and never sets a mail aside.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -73,12 +75,25 @@ impl State {
     }
 }
 
-/// How many times the process died with `name` alone in flight, given what
-/// the previous process left (its own death is one more).
-pub fn deaths(left: &State, name: &str) -> u32 {
+/// How many times the process aborted with `name` alone in flight, given
+/// what the previous process left and whether it aborted (its own death is
+/// then one more).
+pub fn deaths(left: &State, aborted: bool, name: &str) -> u32 {
     match left {
-        State::Reading { name: n, deaths_before } if n == name => deaths_before + 1,
+        State::Reading { name: n, deaths_before } if n == name => deaths_before + u32::from(aborted),
         _ => 0,
+    }
+}
+
+/// The file the SIGABRT handler marks (opened by the first [`Watch`]).
+static ABORT_MARK: std::sync::OnceLock<File> = std::sync::OnceLock::new();
+
+/// For the binary's SIGABRT handler: mark `<store>.aborted`. One `write(2)`
+/// on a file opened beforehand, no allocation, no lock: safe in a signal
+/// handler.
+pub fn note_abort() {
+    if let Some(f) = ABORT_MARK.get() {
+        let _ = rustix::io::write(f, b"aborted\n");
     }
 }
 
@@ -116,8 +131,9 @@ impl Progress {
 /// The preparer's watch over the mail it reads.
 pub struct Watch {
     file: Option<File>,
-    /// What the previous process left.
+    /// What the previous process left, and whether it aborted.
     left: State,
+    aborted: bool,
     /// Mails still to read one at a time (0: normal reading).
     careful: u32,
 }
@@ -129,6 +145,14 @@ impl Watch {
     pub fn open(store: &Path) -> Watch {
         let path = crate::store::reading_path(store);
         let left = std::fs::read_to_string(&path).map(|t| State::parse(&t)).unwrap_or(State::Clean);
+        let mark = crate::store::aborted_path(store);
+        let aborted = std::fs::read(&mark).is_ok_and(|t| !t.is_empty());
+        match std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(&mark) {
+            Ok(f) => {
+                let _ = ABORT_MARK.set(f);
+            }
+            Err(e) => error!("Cannot write {}: {e}; a mail that kills buzon will not be set aside", mark.display()),
+        }
         let careful = match &left {
             State::Clean => 0,
             State::Running | State::Careful => {
@@ -136,10 +160,14 @@ impl Watch {
                 CAREFUL_MAILS
             }
             State::Reading { name, deaths_before } => {
-                warn!(
-                    "buzon stopped while reading {name} alone ({} time(s) now): reading the next mails one at a time",
-                    deaths_before + 1
-                );
+                if aborted {
+                    warn!(
+                        "buzon aborted while reading {name} alone ({} time(s) now): reading the next mails one at a time",
+                        deaths_before + 1
+                    );
+                } else {
+                    warn!("buzon was stopped while reading {name}: reading the next mails one at a time");
+                }
                 CAREFUL_MAILS
             }
         };
@@ -150,7 +178,7 @@ impl Watch {
                 None
             }
         };
-        let w = Watch { file, left, careful };
+        let w = Watch { file, left, aborted, careful };
         w.write(if careful > 0 { &State::Careful } else { &State::Running });
         w
     }
@@ -162,11 +190,11 @@ impl Watch {
 
     /// Why `name` must not be read again (it was alone in flight at two deaths).
     pub fn verdict(&self, name: &str) -> Option<String> {
-        let n = deaths(&self.left, name);
+        let n = deaths(&self.left, self.aborted, name);
         (n >= DEATHS).then(|| {
             format!(
-                "buzon stopped {n} times while reading this mail alone (out of memory or killed): \
-                 set aside so the mail behind it goes on"
+                "buzon aborted {n} times while reading this mail alone (out of memory, or a stack \
+                 overflow): set aside so the mail behind it goes on"
             )
         })
     }
@@ -174,7 +202,10 @@ impl Watch {
     /// About to read `name` (alone, when careful).
     pub fn begin(&self, name: &str) {
         if self.careful() {
-            self.write(&State::Reading { name: name.to_string(), deaths_before: deaths(&self.left, name) });
+            self.write(&State::Reading {
+                name: name.to_string(),
+                deaths_before: deaths(&self.left, self.aborted, name),
+            });
         }
     }
 
@@ -218,18 +249,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn what_the_previous_process_left_counts_a_death_only_with_that_mail_alone() {
+    fn only_an_abort_with_that_mail_alone_counts_a_death() {
         let reading = |n: &str, d| State::Reading { name: n.into(), deaths_before: d };
-        let cases: &[(State, &str, u32)] = &[
-            (State::Clean, "a", 0),
-            (State::Running, "a", 0),
-            (State::Careful, "a", 0),
-            (reading("1764600000.M1P2.host", 0), "1764600000.M1P2.host", 1),
-            (reading("1764600000.M1P2.host", 0), "other", 0),
-            (reading("INBOX UID 42", 1), "INBOX UID 42", 2),
+        let cases: &[(State, bool, &str, u32)] = &[
+            (State::Clean, true, "a", 0),
+            (State::Running, true, "a", 0),
+            (State::Careful, true, "a", 0),
+            (reading("1764600000.M1P2.host", 0), true, "1764600000.M1P2.host", 1),
+            // Killed from outside (no abort mark): no death counted.
+            (reading("1764600000.M1P2.host", 1), false, "1764600000.M1P2.host", 1),
+            (reading("1764600000.M1P2.host", 0), true, "other", 0),
+            (reading("INBOX UID 42", 1), true, "INBOX UID 42", 2),
         ];
-        for (left, name, want) in cases {
-            assert_eq!(deaths(left, name), *want, "{left:?} {name}");
+        for (left, aborted, name, want) in cases {
+            assert_eq!(deaths(left, *aborted, name), *want, "{left:?} {aborted} {name}");
         }
     }
 
@@ -249,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn two_deaths_alone_set_a_mail_aside_and_a_death_in_normal_reading_none() {
+    fn two_aborts_alone_set_a_mail_aside_and_outside_kills_never() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = dir.path().join("store");
         // First life: normal reading; dies with mails in flight.
@@ -257,18 +290,28 @@ mod tests {
         assert!(!w.careful());
         w.begin("m1");
         std::mem::forget(w); // a death: no clean stop
-        // Second life: careful; dies reading m1 alone.
+        // What the SIGABRT handler writes as the process goes.
+        let abort =
+            || std::fs::write(crate::store::aborted_path(&store), "aborted\n").unwrap_or_else(|e| panic!("{e}"));
+        // Second life: careful; killed from outside while reading m1 alone: no mark.
         let w = Watch::open(&store);
         assert!(w.careful());
         assert_eq!(w.verdict("m1"), None);
         w.begin("m1");
         std::mem::forget(w);
-        // Third life: m1 has one death alone; dies reading it alone again.
+        // Third life: aborts reading m1 alone.
         let w = Watch::open(&store);
         assert_eq!(w.verdict("m1"), None);
         w.begin("m1");
         std::mem::forget(w);
-        // Fourth life: m1 is set aside; m2 is read; a clean stop.
+        abort();
+        // Fourth life: one abort on m1; aborts on it alone again.
+        let w = Watch::open(&store);
+        assert_eq!(w.verdict("m1"), None);
+        w.begin("m1");
+        std::mem::forget(w);
+        abort();
+        // Fifth life: m1 is set aside; m2 is read; a clean stop.
         let mut w = Watch::open(&store);
         assert!(w.verdict("m1").is_some_and(|v| v.contains("2 times")));
         assert_eq!(w.verdict("m2"), None);

@@ -254,6 +254,14 @@ pub fn reading_path(store: &std::path::Path) -> std::path::PathBuf {
     std::path::PathBuf::from(p)
 }
 
+/// Marked by the binary's SIGABRT handler: `<store>.aborted` (see
+/// `daemon::poison`).
+pub fn aborted_path(store: &std::path::Path) -> std::path::PathBuf {
+    let mut p = store.as_os_str().to_owned();
+    p.push(".aborted");
+    std::path::PathBuf::from(p)
+}
+
 /// The saved OAuth2 refresh token of one client (in the meta tree).
 pub fn refresh_token(client: &str) -> Vec<u8> {
     format!("oauth2_refresh:{client}").into_bytes()

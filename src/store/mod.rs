@@ -23,7 +23,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use crate::desk::effect::{Effect, Subject};
 use crate::desk::model::{Mark, Order, OutboxState, Outgoing, Processed, Reclamo, Task, ThreadLink, Undo};
 use keys::Tree;
-pub use keys::{LAYOUT_VERSION, reading_path};
+pub use keys::{LAYOUT_VERSION, aborted_path, reading_path};
 
 /// Store failures. All are fatal for the operation: nothing was committed.
 #[derive(Debug, thiserror::Error)]
