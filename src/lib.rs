@@ -28,6 +28,8 @@
 //! | [`calendar`], [`clock`] | business time in America/Lima; the one reader of wall time |
 //! | [`backoff`], [`tls`] | the one retry policy; the one TLS connector |
 //! | [`diag`], [`text`], [`templates`] | diagnostics, accent folding, minijinja templates |
+//! | [`logs`], [`metrics`], [`http`] | operations: stderr/journald/JSON logs, Prometheus metrics, `/metrics` and `/healthz` |
+//! | [`backup`] | consistent backup archives, restore into a new instance, verification |
 //! | [`cli`] | the command line (one file per command) |
 //!
 //! See ARCHITECTURE.md for the rooms, the one-way walk of a mail and of a
@@ -41,6 +43,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod backup;
 pub mod calendar;
 pub mod cli;
 pub mod clients;
@@ -51,8 +54,11 @@ pub mod daemon;
 pub mod dates;
 pub mod desk;
 pub mod diag;
+pub mod http;
+pub mod logs;
 pub mod mail;
 pub mod mailbox;
+pub mod metrics;
 pub mod oauth2;
 pub mod outbox;
 pub mod pipeline;

@@ -8,6 +8,7 @@
 
 mod outbox;
 mod pipeline;
+mod service;
 mod tokens;
 
 use std::path::Path;
@@ -54,6 +55,9 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
             Err(e @ StoreError::Locked(_)) => {
                 anyhow::bail!("another buzon is already running on {} ({e})", path.display())
             }
+            Err(StoreError::Layout { found, expected }) => {
+                anyhow::bail!("{}", crate::backup::newer_store_message(path, found, expected))
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -95,8 +99,11 @@ async fn signals(
             _ = int.recv() => { info!("SIGINT received"); token.cancel(); }
             _ = hup.recv() => {
                 info!("SIGHUP received: reloading");
+                service::reloading();
                 let path = config.clone();
-                match tokio::task::spawn_blocking(move || App::load(&path)).await {
+                let loaded = tokio::task::spawn_blocking(move || App::load(&path)).await;
+                service::reloaded(if matches!(loaded, Ok(Ok(_))) { "working: reloaded" } else { "working: reload refused" });
+                match loaded {
                     Ok(Ok(new)) => {
                         app.replace(new);
                         scheduler.notify_one();
@@ -157,6 +164,24 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     let sock = crate::query::socket_path(&current.config.store.path);
     let _ = std::fs::remove_file(&sock); // we hold the store lock: any socket there is stale
     let scheduler_bell = Arc::new(Notify::new());
+    // Backups: the committer dumps the store between batches (crate::backup).
+    let (dumps_tx, dumps_rx) = mpsc::channel(1);
+    // `[http]`: bound now, so that a taken port stops start-up.
+    let http = match current.config.http_listen {
+        Some(listen) if !once => {
+            let listener = crate::http::bind(listen).await?;
+            let served = crate::http::Served {
+                store: store.clone(),
+                app: app.clone(),
+                health: health.clone(),
+                clock,
+                metrics: crate::metrics::install()?,
+            };
+            tracker.spawn(crate::http::serve(listener, served, token.clone()));
+            Some(listen)
+        }
+        _ => None,
+    };
     tracker.spawn(signals(
         token.clone(),
         app.clone(),
@@ -164,7 +189,15 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
         scheduler_bell.clone(),
         health.clone(),
     ));
-    tracker.spawn(crate::query::serve(sock, store.clone(), app.clone(), clock, health.clone(), token.clone()));
+    tracker.spawn(crate::query::serve(
+        sock,
+        store.clone(),
+        app.clone(),
+        clock,
+        health.clone(),
+        token.clone(),
+        dumps_tx,
+    ));
     let tokens = tokens::sources(&current.config, &store).map_err(|e| anyhow::anyhow!("OAuth2: {e}"))?;
     let mut source =
         crate::mailbox::open(&current.config, tokens.mailbox, &store, token.clone(), health.clone(), &tracker)?;
@@ -218,9 +251,20 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
         let rt = rt.clone();
         thread("commit", move || {
             let mut report = Report::default();
-            c.run(prepped_rx, ticks_rx, &rt, &mut report).map(|()| report)
+            c.run(prepped_rx, ticks_rx, dumps_rx, &rt, &mut report).map(|()| report)
         })?
     };
+    let status = service::started(&current, http, once);
+    if !once {
+        service::ready(&status);
+        let probe = store.clone();
+        tracker.spawn(service::watchdog(token.clone(), move || probe.next_scheduled().is_ok()));
+        let stop = token.clone();
+        tracker.spawn(async move {
+            stop.cancelled().await;
+            service::stopping();
+        });
+    }
 
     // The committer ends when the source is drained (`once`), on a
     // cancellation (signals), or with an error. After a cancellation every
