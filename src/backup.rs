@@ -289,11 +289,18 @@ pub fn create(
     let name = base_name(file);
     let scratch = dir.join(format!(".{name}.store.partial"));
     let partial = dir.join(format!(".{name}.partial"));
+    // What a crashed backup may have left.
+    let _ = std::fs::remove_file(&partial);
     let result = (|| {
         let started = std::time::Instant::now();
         let summary = dump(&scratch)?;
         let dump_ms = started.elapsed().as_millis() as u64;
-        let out = std::fs::File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?;
+        let out = {
+            use std::os::unix::fs::OpenOptionsExt;
+            // The desk's records: not for every local user.
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o640).open(&partial)
+        }
+        .with_context(|| format!("cannot write {}", partial.display()))?;
         let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
         let mut a = Archive { tar: tar::Builder::new(gz), members: Vec::new() };
         a.file(STORE_MEMBER, &scratch)?;

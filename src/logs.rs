@@ -105,6 +105,14 @@ where
     }
 }
 
+/// Text lines carry the message only: the events' fields repeat what the
+/// message says, for JSON readers.
+fn message_only() -> impl for<'w> FormatFields<'w> + 'static {
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        if field.name() == "message" { write!(w, "{value:?}") } else { Ok(()) }
+    })
+}
+
 /// Install the subscriber for this process (once; later calls do nothing).
 pub fn init(format: LogFormat) {
     init_for(format_from(format, std::env::var("BUZON_LOG_FORMAT").ok().as_deref()), Target::detect());
@@ -124,10 +132,10 @@ pub fn init_for(format: LogFormat, target: Target) {
             let f = fmt::format().json().flatten_event(true).with_current_span(false).with_span_list(false);
             builder.json().event_format(Prioritised(f)).try_init()
         }
-        (LogFormat::Text, false) => builder.with_ansi(target.terminal).try_init(),
+        (LogFormat::Text, false) => builder.fmt_fields(message_only()).with_ansi(target.terminal).try_init(),
         (LogFormat::Text, true) => {
             let f = fmt::format().without_time().with_ansi(false);
-            builder.with_ansi(false).event_format(Prioritised(f)).try_init()
+            builder.fmt_fields(message_only()).with_ansi(false).event_format(Prioritised(f)).try_init()
         }
     };
     if done.is_ok() && format == LogFormat::Json {
