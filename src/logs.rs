@@ -108,9 +108,11 @@ where
 /// Text lines carry the message only: the events' fields repeat what the
 /// message says, for JSON readers.
 fn message_only() -> impl for<'w> FormatFields<'w> + 'static {
-    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
-        if field.name() == "message" { write!(w, "{value:?}") } else { Ok(()) }
-    })
+    tracing_subscriber::fmt::format::debug_fn(
+        |w, field, value| {
+            if field.name() == "message" { write!(w, "{value:?}") } else { Ok(()) }
+        },
+    )
 }
 
 /// Install the subscriber for this process (once; later calls do nothing).
