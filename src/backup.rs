@@ -423,6 +423,9 @@ impl Reader {
             }
             hashes.insert(name, (sha, h.bytes));
         }
+        // The rest of the compressed stream: its CRC is checked at its end.
+        std::io::copy(&mut tar.into_inner(), &mut std::io::sink())
+            .with_context(|| format!("{}: damaged archive", self.file.display()))?;
         let Some(manifest) = manifest else {
             bail!("{}: no MANIFEST.json: not a complete buzon backup", self.file.display());
         };

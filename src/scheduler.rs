@@ -146,6 +146,7 @@ pub async fn runner(
                 std::time::Duration::from_secs(5)
             }
         };
+        tracing::debug!(wait_ms = wait.as_millis() as u64, "Scheduler: next run in {} ms", wait.as_millis());
         tokio::select! {
             _ = token.cancelled() => return,
             _ = bell.notified() => continue,

@@ -352,7 +352,19 @@ impl Committer {
             report.quarantined += 1;
         }
         crate::store::attachments::sync(&written).context("cannot sync attachment files")?;
+        let flushing = std::time::Instant::now();
         self.store.flush()?;
+        tracing::debug!(
+            mails = acks.len(),
+            aside = aside.len(),
+            attachments = written.len(),
+            flush_ms = flushing.elapsed().as_millis() as u64,
+            "Batch committed: {} mails, {} put aside, {} attachment files, flushed in {} ms",
+            acks.len(),
+            aside.len(),
+            written.len(),
+            flushing.elapsed().as_millis()
+        );
         for (meta, why) in &aside {
             self.acker.quarantine(meta, why);
         }
