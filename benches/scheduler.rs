@@ -46,6 +46,7 @@ fn main() {
             client: clients[i % 3].to_string(),
             stage: if open { "abierta".into() } else { "archivada".into() },
             regime: "10".into(),
+            regime_why: None,
             references: [("container".to_string(), [format!("MSKU{i:07}")].into_iter().collect())]
                 .into_iter()
                 .collect(),

@@ -49,6 +49,7 @@ impl App {
     pub fn parse_options(&self) -> crate::mail::ParseOptions {
         crate::mail::ParseOptions {
             authserv_id: self.config.authserv_id.clone(),
+            auth_results: self.config.auth_results,
             limits: self.config.limits.clone(),
             ..Default::default()
         }
@@ -58,8 +59,23 @@ impl App {
     pub fn classify(&self, raw: &[u8]) -> (crate::mail::Mail, crate::rules::Classification) {
         let mail = crate::mail::parse(raw, &self.parse_options());
         let sender = self.directory.sender(mail.from_address());
-        let c = crate::rules::classify(&self.rules, &mail, crate::rules::Facts::of(&mail, sender.role()));
+        let c = crate::rules::classify(
+            &self.rules,
+            &mail,
+            crate::rules::Facts::of(&mail, sender.role(), &|a| self.directory.sender(a).role()),
+        );
         (mail, c)
+    }
+
+    /// Parse and classify one raw message, saying why (`classify --explain`).
+    pub fn explain(&self, raw: &[u8]) -> crate::rules::explain::Explanation {
+        let mail = crate::mail::parse(raw, &self.parse_options());
+        let sender = self.directory.sender(mail.from_address());
+        crate::rules::explain::explain(
+            &self.rules,
+            &mail,
+            crate::rules::Facts::of(&mail, sender.role(), &|a| self.directory.sender(a).role()),
+        )
     }
 }
 

@@ -24,12 +24,14 @@
 //! | [`scheduler`] | asks the store what is due, hands it to the desk, commits; its runner sleeps until the next instant |
 //! | [`daemon`] | only wires: source task, preparer, committer, outbox worker, runner, signals, read socket |
 //! | [`query`] | the read commands and the daemon's socket protocol |
+//! | [`replay`] | `rules replay`: processed mail classified again with the rules on disk, before → after |
 //! | [`config`], [`clients`], [`app`] | the business's files, validated at load into typed values (`file:line:col`) |
 //! | [`calendar`], [`clock`] | business time in America/Lima; the one reader of wall time |
 //! | [`backoff`], [`tls`] | the one retry policy; the one TLS connector |
 //! | [`diag`], [`text`], [`templates`] | diagnostics, accent folding, minijinja templates |
 //! | [`logs`], [`metrics`], [`http`] | operations: stderr/journald/JSON logs, Prometheus metrics, `/metrics` and `/healthz` |
 //! | [`backup`] | consistent backup archives, restore into a new instance, verification |
+//! | [`check`] | `buzon check`: the mailbox and outbox tested step by step, each with its fix |
 //! | [`cli`] | the command line (one file per command) |
 //!
 //! See ARCHITECTURE.md for the rooms, the one-way walk of a mail and of a
@@ -45,6 +47,7 @@ pub mod app;
 pub mod backoff;
 pub mod backup;
 pub mod calendar;
+pub mod check;
 pub mod cli;
 pub mod clients;
 pub mod clock;
@@ -64,6 +67,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod query;
 pub mod refs;
+pub mod replay;
 pub mod rules;
 pub mod scheduler;
 pub mod store;

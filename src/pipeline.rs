@@ -82,6 +82,12 @@ pub struct Prepared {
 /// idempotent (content-addressed), so doing it for a message that turns out
 /// to be processed already is harmless.
 pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
+    prepare_with(app, raw, true)
+}
+
+/// [`prepare`], keeping the documents on disk only when `keep` (a dry run
+/// names where they would go).
+pub fn prepare_with(app: &App, raw: &[u8], keep: bool) -> Result<Prepared, PipelineError> {
     let max = app.config.store.max_message_bytes;
     if raw.len() as u64 > max {
         return Err(PipelineError::Poison(format!(
@@ -103,6 +109,10 @@ pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
             kept[d.index].not_kept = Some(format!("{} bytes, over the {max}-byte limit", att.size));
             continue;
         }
+        if !keep {
+            kept[d.index].path = crate::store::attachments::rel_path(&att.sha256);
+            continue;
+        }
         let (rel, new) = crate::store::attachments::keep(&app.config.store.attachments_path, &att.sha256, &att.data)
             .map_err(PipelineError::Attachment)?;
         kept[d.index].path = rel;
@@ -111,11 +121,17 @@ pub fn prepare(app: &App, raw: &[u8]) -> Result<Prepared, PipelineError> {
     Ok(Prepared { mail, class, kept, written, silent: false })
 }
 
-/// Decide and commit a prepared message (not yet flushed).
-pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Result<Handled, PipelineError> {
+/// Decide a prepared message against what the store knows (`None`: it was
+/// processed already). Nothing is written.
+pub fn decide_prepared(
+    app: &App,
+    store: &Store,
+    p: &Prepared,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::desk::Decision>, PipelineError> {
     let (mail, class, kept) = (&p.mail, &p.class, &p.kept);
     if store.is_processed(&mail.sha256, mail.message_id.as_deref())? {
-        return Ok(Handled::AlreadyDone);
+        return Ok(None);
     }
     let desk =
         Desk { settings: &app.settings, directory: &app.directory, rules: &app.rules, templates: &app.templates };
@@ -124,15 +140,37 @@ pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Res
         decision.effects.retain(|e| !matches!(e, Effect::Queue { .. } | Effect::CountReply { .. }));
         decision.outcome.push("imported silently: nothing sent".into());
     }
+    Ok(Some(decision))
+}
+
+/// Commit a decided message with its processed mark (not yet flushed).
+pub fn commit_decision(
+    store: &Store,
+    p: &Prepared,
+    decision: &crate::desk::Decision,
+    now: DateTime<Utc>,
+) -> Result<(), PipelineError> {
+    let (mail, class) = (&p.mail, &p.class);
     let record = Processed {
         at: now,
         message_id: mail.message_id.clone(),
         from: mail.from_address().to_string(),
         subject: mail.subject.clone(),
-        labels: class.labels.iter().cloned().collect(),
+        labels: decision.labels.clone(),
+        rule_labels: {
+            let rules: Vec<String> = class.labels.iter().cloned().collect();
+            if rules == decision.labels { Vec::new() } else { rules }
+        },
         outcome: decision.outcome.clone(),
         problems: class.problems.clone(),
     };
     store.commit(Some((&mail.sha256, mail.message_id.as_deref(), &record)), &decision.effects)?;
+    Ok(())
+}
+
+/// Decide and commit a prepared message (not yet flushed).
+pub fn commit(app: &App, store: &Store, p: &Prepared, now: DateTime<Utc>) -> Result<Handled, PipelineError> {
+    let Some(decision) = decide_prepared(app, store, p, now)? else { return Ok(Handled::AlreadyDone) };
+    commit_decision(store, p, &decision, now)?;
     Ok(Handled::Done(decision.outcome))
 }

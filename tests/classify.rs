@@ -131,9 +131,16 @@ fn shipped_rule_tests_pass_and_cover_every_label_and_kind() {
         assert!(no_kinds.contains(k), "no rule test where document kind {k} must not be found");
     }
     let opts = buzon::mail::ParseOptions::default();
+    let clients = buzon::clients::load(&root().join("clients.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let directory = buzon::clients::Directory {
+        desk_address: "ops@cli.test".into(),
+        staff_domains: vec!["cli.test".into()],
+        clients,
+    };
+    let role = |a: &str| directory.sender(a).role();
     let failures: Vec<String> = cases
         .into_iter()
-        .map(|c| buzon::rules::test::run_case(&rules, c, &opts))
+        .map(|c| buzon::rules::test::run_case(&rules, c, &opts, &role))
         .filter(|o| !o.failures.is_empty())
         .map(|o| format!("{}: {}", o.case.name, o.failures.join("; ")))
         .collect();

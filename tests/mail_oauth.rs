@@ -308,7 +308,7 @@ fn oauth2_config_mistakes_are_reported_with_their_place_and_fix() {
         (config.replacen("[mailbox]\n", "[mailbox]\nauth = \"oauth2\"\n", 1), &["needs a [mailbox.oauth2] table"]),
         (
             format!("{}{table}", config.replacen("[mailbox]\n", "[mailbox]\nauth = \"oauth2\"\n", 1)),
-            &["token_url `http://login.example.com/token` must use https", "needs `refresh_token_file`"],
+            &["token_url `http://login.example.com/token` must use https"],
         ),
         (config.replacen("[mailbox]\n", "[mailbox]\nauth = \"kerberos\"\n", 1), &["unknown auth `kerberos`"]),
     ];

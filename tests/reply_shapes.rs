@@ -741,7 +741,7 @@ fn rules() -> buzon::rules::RuleSet {
 }
 
 fn refs_of(rules: &buzon::rules::RuleSet, m: &Mail) -> Vec<String> {
-    let c = buzon::rules::classify(rules, m, buzon::rules::Facts::of(m, "client"));
+    let c = buzon::rules::classify(rules, m, buzon::rules::Facts::of(m, "client", &|_| "unknown"));
     c.references.iter().flat_map(|(k, vs)| vs.iter().map(move |v| format!("{k}={v}"))).collect()
 }
 
@@ -881,7 +881,7 @@ fn an_html_alert_table_gives_its_fields() {
     assert_eq!(get("Cliente").as_deref(), Some("Andes Textil S.A.C."));
     assert_eq!(get("tipo").as_deref(), Some("Regularización de exportación"));
     assert_eq!(get("FECHA LÍMITE").as_deref(), Some("04/12/2026"));
-    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts::of(&m, "ours"));
+    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts::of(&m, "ours", &|_| "unknown"));
     assert!(c.has("alerta_cli"), "{:?}", c.labels);
 }
 
@@ -901,7 +901,7 @@ fn a_client_forward_of_a_carrier_notice() {
     assert!(m.forwarded_text.starts_with("B/L No.\tMAEU261104512"), "{:?}", m.forwarded_text);
     assert_eq!(m.field("container"), Some("MSKU1234565"));
     assert_eq!(m.quoted_text, "");
-    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts::of(&m, "client"));
+    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts::of(&m, "client", &|_| "unknown"));
     assert!(!c.has("reclamo"), "the signature's reclamos words opened a reclamo: {:?}", c.rules);
     let refs = refs_of(&rules(), &m);
     assert!(refs.contains(&"container=MSKU1234565".to_string()), "{refs:?}");
@@ -920,7 +920,7 @@ fn a_peruvian_company_signature_is_not_a_reclamo() {
     ] {
         assert!(m.signature.contains(part), "{part:?} not in the signature: {:?}", m.signature);
     }
-    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts::of(&m, "client"));
+    let c = buzon::rules::classify(&rules(), &m, buzon::rules::Facts::of(&m, "client", &|_| "unknown"));
     assert!(!c.has("reclamo"), "{:?} {:?}", c.labels, c.rules);
     assert!(c.has("estado"), "{:?}", c.labels);
 }

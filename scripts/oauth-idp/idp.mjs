@@ -22,7 +22,8 @@
 // /admin/refresh-token` ({id}) → {refresh_token}, `POST /admin/revoke`
 // (every access token), `POST /admin/fail` ({count, status}: the next
 // token requests fail like an overloaded server), `POST /admin/approve`
-// ({user_code}), `GET /admin/stats`.
+// ({user_code}), `POST /admin/deny` ({user_code, error}), `POST
+// /admin/expire` ({user_code}), `GET /admin/stats`.
 //
 //   node idp.mjs PORT CLIENTS.json     (prints "listening" when ready)
 //
@@ -188,6 +189,12 @@ async function admin(req, res, path) {
     case '/admin/approve':
       for (const d of deviceCodes.values()) if (d.user_code === b.user_code) d.approved = true;
       return send(res, 200, { ok: true });
+    case '/admin/deny': // the person declines ({user_code, error}: Microsoft says authorization_declined)
+      for (const d of deviceCodes.values()) if (d.user_code === b.user_code) d.denied = b.error ?? 'access_denied';
+      return send(res, 200, { ok: true });
+    case '/admin/expire': // the code runs out before anyone signs in ({user_code})
+      for (const d of deviceCodes.values()) if (d.user_code === b.user_code) d.exp = 0;
+      return send(res, 200, { ok: true });
     case '/admin/stats':
       return send(res, 200, { ...stats, live_refresh_tokens: refreshTokens.size });
     default:
@@ -217,7 +224,12 @@ async function deviceAuthorization(req, res) {
 async function deviceToken(req, res, b) {
   const d = deviceCodes.get(b.device_code);
   if (!d || d.client !== b.client_id) return send(res, 400, { error: 'invalid_grant' });
-  if (d.exp <= now()) return send(res, 400, { error: 'expired_token' });
+  if (d.denied) {
+    deviceCodes.delete(b.device_code);
+    log('device code denied:', d.denied);
+    return send(res, 400, { error: d.denied, error_description: 'AADSTS70000: The user denied the authorization request.' });
+  }
+  if (d.exp <= now()) return send(res, 400, { error: 'expired_token', error_description: 'AADSTS70020: The provided value for the input parameter device_code is expired.' });
   if (!d.approved) return send(res, 400, { error: 'authorization_pending' });
   deviceCodes.delete(b.device_code);
   const c = clients.get(d.client);

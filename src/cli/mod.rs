@@ -3,8 +3,12 @@
 //! 0 ok, 1 ran and found problems (failing rule tests), 2 error.
 
 mod backup;
+mod check;
 mod classify;
+mod dry_run;
 mod extract_worker;
+mod login;
+mod replay;
 mod restore;
 mod rules_cmd;
 
@@ -59,6 +63,13 @@ pub enum Command {
     /// Assistant digests.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// Test the configured mailbox and outbox step by step (address, TCP,
+    /// TLS, certificate, login or token, folders; greeting, EHLO, STARTTLS,
+    /// AUTH), each step ✓ or ✗ with a fix. Exit 0 when none failed.
+    Check(check::Args),
+    /// OAuth2 `grant = "refresh_token"`: log in once on any device (the
+    /// device-code flow) and keep the first refresh token in the store.
+    Login(login::Args),
     /// Source, outbox and store health.
     Status {
         /// One JSON object.
@@ -185,8 +196,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             backup::execute(&cli.config, args)
         }
         Command::Restore(args) => restore::execute(args),
-        Command::Classify(args) => classify::execute(&cli.config, args),
-        Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd),
+        Command::Classify(args) => classify::execute(&cli.config, args, now),
+        Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd, now),
+        Command::Check(args) => check::execute(&cli.config, args),
+        Command::Login(args) => login::execute(&cli.config, args),
         Command::Orders(OrdersCommand::List { json }) => q(Query::Orders { show: None, json }),
         Command::Orders(OrdersCommand::Show { id, json }) => q(Query::Orders { show: Some(id), json }),
         Command::Reclamos(ListCommand::List { open, json }) => q(Query::Reclamos { open, json }),

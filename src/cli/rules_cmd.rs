@@ -16,10 +16,16 @@ pub enum RulesCommand {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Classify the mail already processed with the rule files on disk and
+    /// list what would change (labels before → after); nothing changes.
+    Replay(super::replay::Args),
 }
 
-pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Exit> {
-    let config = Config::load(config)?;
+pub fn execute(config_path: &Path, cmd: RulesCommand, _now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Exit> {
+    if let RulesCommand::Replay(args) = cmd {
+        return super::replay::execute(config_path, args);
+    }
+    let config = Config::load(config_path)?;
     match cmd {
         RulesCommand::Check => {
             let app = crate::app::App::load(&config.file)?;
@@ -42,15 +48,19 @@ pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Exit> {
             let cases = crate::rules::test::load_cases(&dir).map_err(crate::diag::Diagnostics)?;
             let opts = crate::mail::ParseOptions {
                 authserv_id: config.authserv_id.clone(),
+                auth_results: config.auth_results,
                 limits: config.limits.clone(),
                 ..Default::default()
             };
+            // The forwarded From's role, as the daemon would see it.
+            let directory = crate::clients::Directory::new(&config, crate::clients::load(&config.clients_path)?);
+            let role = |a: &str| directory.sender(a).role();
             let (mut passed, mut failed) = (0, 0);
             for case in cases {
                 if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
                     continue;
                 }
-                let o = crate::rules::test::run_case(&rules, case, &opts);
+                let o = crate::rules::test::run_case(&rules, case, &opts, &role);
                 if o.failures.is_empty() {
                     passed += 1;
                 } else {
@@ -64,5 +74,6 @@ pub fn execute(config: &Path, cmd: RulesCommand) -> anyhow::Result<Exit> {
             println!("{passed} passed, {failed} failed");
             Ok(if failed == 0 { Exit::Ok } else { Exit::Problems })
         }
+        RulesCommand::Replay(_) => unreachable!("handled above"),
     }
 }

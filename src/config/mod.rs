@@ -157,6 +157,8 @@ pub struct Config {
     pub staff_domains: Vec<String>,
     /// Our MTA's authserv-id ("" = ignore every Authentication-Results).
     pub authserv_id: String,
+    /// Which Authentication-Results header is trusted (`[desk] auth_results`).
+    pub auth_results: crate::mail::AuthResults,
     /// Bounds on reading attachments.
     pub limits: crate::mail::Limits,
     /// `[log]`: how the daemon logs.
@@ -406,6 +408,19 @@ impl Config {
                 c.at(s.span(), format!("`{}` is a public webmail domain: it cannot be a staff domain", s.get_ref()));
             }
         }
+        let auth_results = match &d.auth_results {
+            None => crate::mail::AuthResults::default(),
+            Some(v) => crate::mail::AuthResults::parse(v.get_ref()).unwrap_or_else(|| {
+                c.at(
+                    v.span(),
+                    format!(
+                        "unknown auth_results `{}`; use \"authserv-id\" (only our MTA's header, with `authserv_id`) or \"topmost\" (Exchange Online: its own header, on top, has no authserv-id)",
+                        v.get_ref()
+                    ),
+                );
+                crate::mail::AuthResults::default()
+            }),
+        };
         let (Some(mailbox), Some(outbox), true) = (mailbox, outbox, c.errors.is_empty()) else {
             return Err(Diagnostics(c.errors));
         };
@@ -430,6 +445,7 @@ impl Config {
             desk,
             staff_domains: addresses(&d.staff_domains),
             authserv_id: d.authserv_id.clone(),
+            auth_results,
             limits: limits(&raw.limits),
             log,
             http_listen,
@@ -601,5 +617,49 @@ fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Settings {
         stranger_replies_per_hour: d.stranger_replies_per_hour,
         stranger_replies_per_day: d.stranger_replies_per_day,
         calendar: BusinessCalendar { tz, day_start, day_end, work_days: d.work_days.clone(), extra_holidays },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The repository's config with `extra` added to `[desk]`, loaded.
+    fn load_with_desk(extra: &str) -> (Result<Config, Diagnostics>, String) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"))
+            .unwrap_or_else(|e| panic!("config.toml: {e}"));
+        let text = base.replacen("[desk]\n", &format!("[desk]\n{extra}\n"), 1);
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, &text).unwrap_or_else(|e| panic!("{e}"));
+        let loaded = Config::load(&file);
+        (loaded, file.display().to_string())
+    }
+
+    #[test]
+    fn auth_results_takes_its_two_words_and_names_the_place_of_a_wrong_one() {
+        let table = [
+            ("", Some(crate::mail::AuthResults::AuthservId)),
+            ("auth_results = \"authserv-id\"", Some(crate::mail::AuthResults::AuthservId)),
+            ("auth_results = \"topmost\"", Some(crate::mail::AuthResults::Topmost)),
+            ("auth_results = \"exchange\"", None),
+        ];
+        for (line, want) in table {
+            let (loaded, file) = load_with_desk(line);
+            match (loaded, want) {
+                (Ok(c), Some(w)) => assert_eq!(c.auth_results, w, "{line}"),
+                (Err(d), None) => {
+                    let text = d.to_string();
+                    // Line 24 of the sample is `[desk]`: the key is the line below.
+                    let at = format!("{file}:25:16: unknown auth_results `exchange`; use \"authserv-id\"");
+                    assert!(text.contains(&at), "{text}");
+                    assert!(text.contains("\"topmost\" (Exchange Online"), "{text}");
+                }
+                (Ok(_), None) => panic!("`{line}` was taken"),
+                (Err(d), Some(_)) => panic!("`{line}`: {d}"),
+            }
+        }
+        let (loaded, _) = load_with_desk("auth_results = 1");
+        assert!(loaded.is_err_and(|d| d.to_string().contains("invalid type")), "a number is refused");
     }
 }

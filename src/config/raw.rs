@@ -206,6 +206,11 @@ pub struct DeskConfig {
     /// Our MTA's authserv-id in Authentication-Results ("" = ignore them all).
     #[serde(default)]
     pub authserv_id: String,
+    /// Which Authentication-Results header is trusted: `authserv-id` (the
+    /// default: the topmost one carrying `authserv_id`) or `topmost` (the
+    /// topmost one, without an authserv-id check: Exchange Online writes its
+    /// own without one, above anything the sender wrote).
+    pub auth_results: Option<Spanned<String>>,
     /// Business hours within which a reclamo must be escalated/answered.
     #[serde(default = "default_reclamo_hours")]
     pub reclamo_hours: u32,

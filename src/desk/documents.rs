@@ -4,13 +4,16 @@
 //! what was received and what the regime's checklist still needs.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use serde_json::json;
 
 use super::context::{kind_name, mail_context, order_context};
 use super::draft::Draft;
 use super::effect::Sequence;
-use super::matching::{client_of, client_sender, link_ours, link_thread, pointed_orders};
+use super::matching::{client_of, client_sender, forwarded_client, link_ours, link_thread, pointed_orders};
 use super::model::{HistoryEntry, Order, OrderDocument, ThreadLink};
 use super::reply::{Letter, Threading, Verdict};
 use super::view::ViewResult;
@@ -40,38 +43,71 @@ fn stage_after_documents(rules: &DeskRules, order: &Order) -> String {
     }
 }
 
-/// The regime of a new order: a DAM's regime code, words of the mail, the
-/// client's configured regime, the default checklist.
-fn infer_regime(desk: &Desk<'_>, m: &Incoming<'_>, client: &str) -> String {
+/// Peruvian ports and airports a route names.
+const PERU: &str = r"(callao|paita|matarani|\bilo\b|chancay|salaverry|pisco|lima\b|\blim\b|jorge chavez)";
+
+static EXPORT_ROUTE: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(&format!(
+        r"(?i)(port of loading|puerto de (carga|embarque)|\bpol\b|airport of departure|aeropuerto de (salida|origen)|\borigen\b|\bfrom\b)\W{{0,4}}{PERU}"
+    ))
+});
+static IMPORT_ROUTE: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(&format!(
+        r"(?i)(port of discharge|puerto de (descarga|destino)|\bpod\b|final destination|airport of destination|aeropuerto de destino|\bdestino\b|\beta\b)\W{{0,4}}{PERU}"
+    ))
+});
+
+/// The regime of a new order, and why, weighing the evidence in this
+/// order: the client's configured regime, a DAM number's regime code, the
+/// route (a Peruvian port of loading is an export, of discharge an
+/// import), and the words of what the sender wrote now (not its signature:
+/// "Export Operations" under a Miami forwarder's name says nothing).
+fn infer_regime(desk: &Desk<'_>, m: &Incoming<'_>, client: &str) -> (String, String) {
     let rb = &desk.rules.desk;
+    let known = |r: &str| rb.checklist(r).is_some();
+    if let Some(r) = desk.directory.client(client).and_then(|c| c.regime.clone())
+        && known(&r)
+    {
+        return (r, "régimen del cliente (clients.toml)".into());
+    }
     for dam in m.class.references.get("dam").into_iter().flatten() {
         if let Some(r) = crate::refs::dam_regime(dam)
-            && rb.checklist(r).is_some()
+            && known(r)
         {
-            return r.to_string();
+            return (r.to_string(), format!("código de régimen de la DAM {dam}"));
         }
+    }
+    let route = format!(
+        "{}\n{}\n{}",
+        m.mail.new_text,
+        m.mail.forwarded_text,
+        m.mail.attachments.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join("\n")
+    );
+    let export = EXPORT_ROUTE.find(&route);
+    let import = IMPORT_ROUTE.find(&route);
+    match (export, import) {
+        (Some(e), None) if known("40") => return ("40".into(), format!("ruta: «{}»", e.as_str().trim())),
+        (None, Some(i)) if known("10") => return ("10".into(), format!("ruta: «{}»", i.as_str().trim())),
+        _ => {}
     }
     let text = format!("{}\n{}", m.mail.subject, m.mail.new_text);
     if let Some(r) = rb.regime_from_text(&text) {
-        return r.to_string();
+        return (r.to_string(), "palabras del correo".into());
     }
-    if let Some(r) = desk.directory.client(client).and_then(|c| c.regime.clone())
-        && rb.checklist(&r).is_some()
-    {
-        return r;
-    }
-    rb.default_regime().unwrap_or("10").to_string()
+    (rb.default_regime().unwrap_or("10").to_string(), "régimen por defecto".into())
 }
 
 fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<Order> {
     let desk = d.desk;
     let year = chrono::Datelike::year(&desk.settings.calendar.local_date(d.now));
     let n = d.next(Sequence::Orders(year))?;
+    let (regime, regime_why) = infer_regime(desk, m, client);
     Ok(Order {
         id: format!("{}-{year}-{n:06}", desk.settings.order_prefix),
         client: client.to_string(),
         stage: desk.rules.desk.stages.first().cloned().unwrap_or_else(|| "abierta".into()),
-        regime: infer_regime(desk, m, client),
+        regime,
+        regime_why: Some(regime_why),
         references: References::new(),
         documents: Vec::new(),
         missing: Vec::new(),
@@ -91,7 +127,11 @@ fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<O
 pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     let desk = d.desk;
     let mid = m.mail.message_id.clone();
-    let Some(client) = client_of(&m.sender) else {
+    let client = match m.sender {
+        crate::clients::Sender::Staff => forwarded_client(d, m)?,
+        _ => client_of(&m.sender),
+    };
+    let Some(client) = client else {
         let summary = format!(
             "Documentos de un remitente no registrado ({}): «{}». Asignar a un cliente u orden.",
             m.from(),

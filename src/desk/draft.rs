@@ -218,7 +218,7 @@ impl<'a> Draft<'a> {
         for (name, value) in self.sequences {
             effects.push(Effect::Sequence { name, value });
         }
-        Decision { effects, outcome: self.outcome }
+        Decision { effects, outcome: self.outcome, labels: Vec::new() }
     }
 
     /// Has this decision queued or changed anything?

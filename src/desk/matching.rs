@@ -30,6 +30,35 @@ pub fn client_of(sender: &Sender) -> Option<String> {
     }
 }
 
+/// The client of a mail a staff member forwards to the desk ("para abrir
+/// la orden"): the forwarded From's, else the client whose RUC the mail
+/// names, else the client of the open order its references name — never
+/// the staff member.
+pub fn forwarded_client(d: &Draft<'_>, m: &Incoming<'_>) -> ViewResult<Option<String>> {
+    let dir = d.desk.directory;
+    for a in &m.mail.forwarded_from {
+        if let Some(c) = client_of(&dir.sender(&a.address)) {
+            return Ok(Some(c));
+        }
+    }
+    for ruc in m.class.references.get("ruc").into_iter().flatten() {
+        if let Some(c) = dir.clients.iter().find(|c| &c.ruc == ruc) {
+            return Ok(Some(c.id.clone()));
+        }
+    }
+    for (kind, values) in &m.class.references {
+        if !ORDER_REFS.contains(&kind.as_str()) {
+            continue;
+        }
+        for v in values {
+            if let Some(o) = d.orders_by_ref(kind, v)?.into_iter().find(|o| o.is_open()) {
+                return Ok(Some(o.client));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The client whose registered address sent the mail (partners excluded).
 pub fn client_sender(sender: &Sender) -> Option<&str> {
     match sender {

@@ -178,6 +178,9 @@ pub struct Decision {
     pub effects: Vec<Effect>,
     /// One line per thing done, for the processed record and logs.
     pub outcome: Vec<String>,
+    /// The labels the mail was handled under: the classification's, as
+    /// the thread it continues may correct them (see [`thread_labels`]).
+    pub labels: Vec<String>,
 }
 
 /// A label's handler.
@@ -209,12 +212,42 @@ pub fn decide(
     let m = Incoming { mail, class, kept, sender: desk.directory.sender(mail.from_address()) };
     let mut d = Draft::new(desk, view, now);
     d.id_base = mail.sha256.get(..16).unwrap_or(&mail.sha256).to_string();
+    let labels = thread_labels(&mut d, &m)?;
     for (label, handle) in HANDLERS {
-        if class.labels.contains(*label) {
+        if labels.contains(*label) {
             handle(&mut d, &m)?;
         }
     }
-    Ok(d.finish())
+    let mut decision = d.finish();
+    decision.labels = labels.into_iter().collect();
+    Ok(decision)
+}
+
+/// What the thread says a mail is, when its own words do not: a client's
+/// nudge in the thread of its own open reclamo ("seguimos esperando
+/// respuesta!!!") belongs to that reclamo; a client's short question in the
+/// thread of one of its orders ("y??") asks for that order's status.
+/// Labels the rules gave for other reasons stay as they are.
+fn thread_labels(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<std::collections::BTreeSet<String>> {
+    let mut labels = m.class.labels.clone();
+    let Some(client) = matching::client_of(&m.sender) else { return Ok(labels) };
+    let only = |set: &std::collections::BTreeSet<String>, allowed: &[&str]| {
+        !set.is_empty() && set.iter().all(|l| allowed.contains(&l.as_str()))
+    };
+    if only(&labels, &["otro", "estado"])
+        && let Some(r) = matching::continued_reclamo(d, m, Some(&client))?
+    {
+        d.note(format!("in the thread of its open reclamo {}: a follow-up of it", r.id));
+        labels = ["reclamo".to_string()].into();
+    } else if only(&labels, &["otro"])
+        && (m.mail.new_text.contains('?') || m.mail.new_text.contains('¿'))
+        && m.mail.new_text.chars().count() <= 200
+        && !matching::pointed_orders(d, m, &client, true)?.is_empty()
+    {
+        d.note("a short question in the thread of an order: its status");
+        labels = ["estado".to_string()].into();
+    }
+    Ok(labels)
 }
 
 /// Time-driven work: what is due at `now`.

@@ -121,6 +121,9 @@ pub struct Order {
     pub stage: String,
     /// Regime code (`10`, `40`, `20`…).
     pub regime: String,
+    /// Why that regime (the client's, a DAM's code, the route, words…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regime_why: Option<String>,
     pub references: References,
     pub documents: Vec<OrderDocument>,
     /// Required document kinds not yet received.
@@ -268,6 +271,10 @@ pub struct Processed {
     pub from: String,
     pub subject: String,
     pub labels: Vec<String>,
+    /// The rules' labels, when the thread corrected them into `labels`
+    /// (what `rules replay` compares a rule change with).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_labels: Vec<String>,
     /// One line per thing done (opened OC-…, reclamo R-…, task T-…, reply …).
     pub outcome: Vec<String>,
     /// Problems recorded while reading the mail.

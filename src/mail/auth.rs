@@ -79,30 +79,175 @@ pub fn auto_signals(msg: &Message<'_>, from: Option<&str>) -> Vec<String> {
     out
 }
 
-/// The DMARC result (`pass`, `fail`, `none`…) stated by the topmost
-/// Authentication-Results header whose authserv-id is ours. Headers from
-/// other servers are ignored: anyone can write one.
-pub fn dmarc_result(msg: &Message<'_>, authserv_id: &str) -> Option<String> {
-    if authserv_id.is_empty() {
-        return None;
+/// Which Authentication-Results header is trusted (`[desk] auth_results`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthResults {
+    /// Only the topmost header carrying our MTA's authserv-id (RFC 8601 §5:
+    /// anyone can write one, so the id says which is ours). The default.
+    #[default]
+    AuthservId,
+    /// Only the topmost header, whatever its authserv-id: Exchange Online
+    /// writes its own *without* one, prepended above anything the sender
+    /// wrote. Every other Authentication-Results header is ignored.
+    Topmost,
+}
+
+impl AuthResults {
+    /// `authserv-id` | `topmost` (the config's words).
+    pub fn parse(s: &str) -> Option<AuthResults> {
+        match s {
+            "authserv-id" => Some(AuthResults::AuthservId),
+            "topmost" => Some(AuthResults::Topmost),
+            _ => None,
+        }
     }
-    for (name, value) in msg.headers_raw() {
-        if !name.eq_ignore_ascii_case("Authentication-Results") {
-            continue;
+}
+
+/// The DMARC result (`pass`, `fail`, `none`…) stated by the trusted
+/// Authentication-Results header: with [`AuthResults::AuthservId`] the
+/// topmost one whose authserv-id is ours (`authserv_id` empty: none is
+/// trusted); with [`AuthResults::Topmost`] the topmost one, read without an
+/// authserv-id (Exchange Online's `spf=…; dkim=…; dmarc=…`). Headers from
+/// other servers, or below the trusted one, are ignored: anyone can write one.
+pub fn dmarc_result(msg: &Message<'_>, authserv_id: &str, mode: AuthResults) -> Option<String> {
+    let mut headers = msg
+        .headers_raw()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+        .map(|(_, v)| v.trim());
+    let trusted = match mode {
+        AuthResults::Topmost => headers.next()?,
+        AuthResults::AuthservId if authserv_id.is_empty() => return None,
+        AuthResults::AuthservId => headers.find(|value| {
+            let id = value.split(';').next().unwrap_or("").split_whitespace().next().unwrap_or("");
+            id.eq_ignore_ascii_case(authserv_id)
+        })?,
+    };
+    // With an authserv-id, the first clause is the id; Exchange's first
+    // clause is already a result (`spf=pass (…) smtp.mailfrom=…`).
+    let skip = usize::from(mode == AuthResults::AuthservId);
+    for clause in trusted.split(';').skip(skip) {
+        let clause = clause.trim().to_ascii_lowercase();
+        if let Some(rest) = clause.strip_prefix("dmarc=") {
+            let result: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            return Some(result);
         }
-        let value = value.trim();
-        let id = value.split(';').next().unwrap_or("").split_whitespace().next().unwrap_or("");
-        if !id.eq_ignore_ascii_case(authserv_id) {
-            continue;
-        }
-        for clause in value.split(';').skip(1) {
-            let clause = clause.trim().to_ascii_lowercase();
-            if let Some(rest) = clause.strip_prefix("dmarc=") {
-                let result: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-                return Some(result);
-            }
-        }
-        return Some("none".into());
     }
-    None
+    Some("none".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Exchange Online's own header: no authserv-id, prepended on arrival.
+    const EXCHANGE_FAIL: &str = "Authentication-Results: spf=fail (sender IP is 185.220.101.4)\r\n smtp.mailfrom=andestextil.com.pe; dkim=none (message not signed)\r\n header.d=none;dmarc=fail action=quarantine header.from=andestextil.com.pe;compauth=fail\r\n reason=000\r\n";
+    const EXCHANGE_PASS: &str = "Authentication-Results: spf=pass (sender IP is 40.107.220.91)\r\n smtp.mailfrom=andestextil.com.pe; dkim=pass (signature was verified)\r\n header.d=andestextil.com.pe;dmarc=pass action=none\r\n header.from=andestextil.com.pe;compauth=pass reason=100\r\n";
+    /// Our MTA's header (authserv-id mx.cli.test).
+    const OURS_FAIL: &str = "Authentication-Results: mx.cli.test; spf=softfail smtp.mailfrom=andestextil.com.pe;\r\n dkim=none; dmarc=fail (p=quarantine dis=none) header.from=andestextil.com.pe\r\n";
+    const OURS_PASS: &str = "Authentication-Results: mx.cli.test; spf=pass smtp.mailfrom=andestextil.com.pe;\r\n dkim=pass header.d=andestextil.com.pe; dmarc=pass (p=quarantine dis=none) header.from=andestextil.com.pe\r\n";
+    /// What a forger writes into the mail before sending it.
+    const FORGED_PASS: &str = "Authentication-Results: mx.cli.test; dmarc=pass header.from=andestextil.com.pe\r\n";
+    const FORGED_FAIL: &str = "Authentication-Results: mx.cli.test; dmarc=fail header.from=andestextil.com.pe\r\n";
+    const FORGED_EXCHANGE_PASS: &str = "Authentication-Results: spf=pass (sender IP is 40.107.220.91) smtp.mailfrom=andestextil.com.pe; dkim=pass header.d=andestextil.com.pe;dmarc=pass action=none header.from=andestextil.com.pe\r\n";
+
+    fn mail(top: &[&str]) -> Vec<u8> {
+        let mut raw = String::new();
+        for h in top {
+            raw.push_str(h);
+        }
+        raw.push_str(
+            "Received: from mail.andestextil.com.pe (185.220.101.4) by PH0PR07MB.outlook.office365.com\r\n\
+             From: \"Lucia Quispe | Andes Textil\" <lquispe@andestextil.com.pe>\r\n\
+             To: operaciones@cli.test\r\n\
+             Subject: RE: Embarque OC-2025-000123 - factura comercial\r\n\
+             Content-Type: text/html; charset=\"utf-8\"\r\n\r\n\
+             <html><body><p>Estimados, adjunto la factura corregida.</p><p>Saludos cordiales</p></body></html>\r\n",
+        );
+        raw.into_bytes()
+    }
+
+    fn dmarc(top: &[&str], authserv_id: &str, mode: AuthResults) -> Option<String> {
+        let raw = mail(top);
+        let msg = mail_parser::MessageParser::default().parse(&raw).unwrap_or_else(|| panic!("parses"));
+        dmarc_result(&msg, authserv_id, mode)
+    }
+
+    #[test]
+    fn only_the_trusted_header_counts_forged_ones_above_or_below_are_ignored() {
+        use AuthResults::{AuthservId, Topmost};
+        /// (case, headers from the top, authserv_id, mode, DMARC read)
+        type Case<'a> = (&'a str, &'a [&'a str], &'a str, AuthResults, Option<&'a str>);
+        let table: &[Case<'_>] = &[
+            // Our MTA, the default mode: forged headers name another server
+            // or sit below ours (a forger cannot write above our MTA).
+            (
+                "ours fail, forged pass below",
+                &[OURS_FAIL, FORGED_EXCHANGE_PASS],
+                "mx.cli.test",
+                AuthservId,
+                Some("fail"),
+            ),
+            (
+                "ours pass, forged fail below",
+                &[OURS_PASS, FORGED_EXCHANGE_PASS],
+                "mx.cli.test",
+                AuthservId,
+                Some("pass"),
+            ),
+            (
+                "forged pass above ours fail",
+                &[FORGED_EXCHANGE_PASS, OURS_FAIL],
+                "mx.cli.test",
+                AuthservId,
+                Some("fail"),
+            ),
+            ("forged fail above ours pass", &[EXCHANGE_FAIL, OURS_PASS], "mx.cli.test", AuthservId, Some("pass")),
+            ("no header of ours", &[FORGED_EXCHANGE_PASS], "mx.cli.test", AuthservId, None),
+            ("Exchange's header never counts here", &[EXCHANGE_PASS], "mx.cli.test", AuthservId, None),
+            ("no authserv_id: nothing is trusted", &[OURS_FAIL], "", AuthservId, None),
+            // Exchange Online: its own header on top, no authserv-id; what
+            // the sender wrote is below it, whatever id it claims.
+            ("Exchange fail, forged pass below", &[EXCHANGE_FAIL, FORGED_PASS], "", Topmost, Some("fail")),
+            ("Exchange pass, forged fail below", &[EXCHANGE_PASS, FORGED_FAIL], "", Topmost, Some("pass")),
+            (
+                "Exchange fail, forged Exchange-like pass below",
+                &[EXCHANGE_FAIL, FORGED_EXCHANGE_PASS],
+                "",
+                Topmost,
+                Some("fail"),
+            ),
+            (
+                "an authserv_id left in the config is not checked",
+                &[EXCHANGE_FAIL, FORGED_PASS],
+                "mx.cli.test",
+                Topmost,
+                Some("fail"),
+            ),
+            // Topmost trusts position alone: a header above Exchange's would
+            // win, which is why the mode is for servers that prepend their
+            // own on arrival (a sender cannot get above it).
+            ("whatever is on top is what is read", &[FORGED_PASS, EXCHANGE_FAIL], "", Topmost, Some("pass")),
+            ("no header at all", &[], "", Topmost, None),
+        ];
+        for (case, top, id, mode, want) in table {
+            assert_eq!(dmarc(top, id, *mode).as_deref(), *want, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_trusted_header_without_dmarc_says_none() {
+        let spf_only = "Authentication-Results: spf=pass (sender IP is 40.107.220.91) smtp.mailfrom=cli.test\r\n";
+        assert_eq!(dmarc(&[spf_only, FORGED_PASS], "", AuthResults::Topmost).as_deref(), Some("none"));
+        let ours = "Authentication-Results: mx.cli.test; spf=pass smtp.mailfrom=cli.test\r\n";
+        assert_eq!(dmarc(&[ours], "MX.CLI.TEST", AuthResults::AuthservId).as_deref(), Some("none"));
+    }
+
+    #[test]
+    fn the_config_words_parse() {
+        assert_eq!(AuthResults::parse("authserv-id"), Some(AuthResults::AuthservId));
+        assert_eq!(AuthResults::parse("topmost"), Some(AuthResults::Topmost));
+        assert_eq!(AuthResults::parse("top"), None);
+        assert_eq!(AuthResults::parse("authserv_id"), None);
+        assert_eq!(AuthResults::default(), AuthResults::AuthservId);
+    }
 }

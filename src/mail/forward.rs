@@ -64,10 +64,9 @@ fn known_key(k: &str) -> Option<Key> {
     Some(match k {
         "de" | "from" | "von" | "remitente" => Key::From,
         "para" | "to" | "an" | "a" | "destinatario" | "destinatarios" => Key::To,
-        "asunto" | "subject" | "betreff" | "objet" | "tema" => Key::Subject,
-        "enviado" | "enviado el" | "enviados" | "sent" | "fecha" | "date" | "datum" | "enviado:" | "gesendet" => {
-            Key::Date
-        }
+        "asunto" | "assunto" | "subject" | "betreff" | "objet" | "tema" => Key::Subject,
+        "enviado" | "enviado el" | "enviados" | "enviada em" | "enviado em" | "data" | "sent" | "fecha" | "date"
+        | "datum" | "enviado:" | "gesendet" | "envoye" | "envoye le" => Key::Date,
         "cc" | "cco" | "bcc" | "copia" | "con copia" | "responder a" | "reply-to" | "reply to" | "importancia"
         | "importance" | "adjuntos" | "attachments" | "prioridad" | "priority" => Key::Other,
         _ => return None,

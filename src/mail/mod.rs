@@ -15,6 +15,7 @@ use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, Par
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use auth::AuthResults;
 pub use extract::Limits;
 
 /// Something in a mail that could not be read as expected.
@@ -231,6 +232,8 @@ pub const MAX_RECIPIENTS: usize = 200;
 pub struct ParseOptions {
     /// Our MTA's authserv-id; Authentication-Results from anyone else are ignored.
     pub authserv_id: String,
+    /// Which Authentication-Results header is trusted (`[desk] auth_results`).
+    pub auth_results: AuthResults,
     pub limits: Limits,
     /// Skip attachment text extraction (fast path for tests and benchmarks).
     pub skip_extraction: bool,
@@ -292,7 +295,7 @@ fn parse_inner(raw: &[u8], sha256: String, opts: &ParseOptions) -> Mail {
     mail.references = id_list(msg.references());
     cap_references(&mut mail.references);
     mail.auto_signals = auth::auto_signals(&msg, mail.from.as_ref().map(|a| a.address.as_str()));
-    mail.dmarc = auth::dmarc_result(&msg, &opts.authserv_id);
+    mail.dmarc = auth::dmarc_result(&msg, &opts.authserv_id, opts.auth_results);
     if mail.auto_signals.iter().any(|s| s.starts_with("report:") || s == "from:mailer-daemon" || s == "from:postmaster")
     {
         mail.bounced_ids = our_quoted_ids(raw);

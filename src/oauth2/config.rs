@@ -66,9 +66,10 @@ pub struct OAuth2Config {
     /// `client_credentials` (default) or `refresh_token`.
     #[serde(default)]
     pub grant: Grant,
-    /// For `grant = "refresh_token"`: a file holding the first refresh
-    /// token (first line), as `buzon login` writes it. Only read while no
-    /// rotated token has been saved; the saved one wins afterwards.
+    /// For `grant = "refresh_token"`, optional: a file holding the first
+    /// refresh token (first line), for a token obtained elsewhere; `buzon
+    /// login` keeps it in the store instead. Only read while no token has
+    /// been saved in the store; the saved one wins afterwards.
     pub refresh_token_file: Option<PathBuf>,
     /// The device authorization endpoint for `buzon login` (RFC 8628). When
     /// absent it is derived from `token_url`: Microsoft's `…/devicecode`,
@@ -139,14 +140,10 @@ impl OAuth2Config {
                     out.push("refresh_token_file is only read with grant = \"refresh_token\"".into());
                 }
             }
-            Grant::RefreshToken => {
-                if self.refresh_token_file.is_none() {
-                    out.push(
-                        "grant \"refresh_token\" needs `refresh_token_file` (the first refresh token, e.g. from `buzon login`)"
-                            .into(),
-                    );
-                }
-            }
+            // The first refresh token comes from `buzon login` (kept in the
+            // store) or from `refresh_token_file`; without either, the first
+            // token request says to run `buzon login`.
+            Grant::RefreshToken => {}
         }
         out
     }
@@ -268,7 +265,6 @@ refresh_token_file = "secretos/refresh.txt"
             (Box::new(|c| c.scope = "".into()), "scope is empty"),
             (Box::new(|c| c.client_secret_env = None), "needs the client secret"),
             (Box::new(|c| c.client_secret_file = Some("s".into())), "not both"),
-            (Box::new(|c| c.grant = Grant::RefreshToken), "needs `refresh_token_file`"),
             (Box::new(|c| c.refresh_token_file = Some("r".into())), "only read with grant"),
         ];
         for (change, want) in table {
@@ -277,6 +273,11 @@ refresh_token_file = "secretos/refresh.txt"
             let p = c.problems();
             assert!(p.iter().any(|m| m.contains(want)), "{want}: {p:?}");
         }
+        // A refresh-token client needs no file: `buzon login` keeps the token in the store.
+        let mut c = base.clone();
+        c.grant = Grant::RefreshToken;
+        c.client_secret_env = None;
+        assert!(c.problems().is_empty(), "{:?}", c.problems());
         // A test provider on loopback may use plain http.
         for url in ["http://127.0.0.1:18080/token", "http://localhost/token", "http://[::1]:80/token"] {
             let mut c = base.clone();

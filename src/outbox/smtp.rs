@@ -65,17 +65,7 @@ impl SmtpSink {
         runtime: tokio::runtime::Handle,
         tokens: Option<Arc<dyn crate::oauth2::TokenSource>>,
     ) -> anyhow::Result<SmtpSink> {
-        let starttls = if o.tls == Tls::StartTls {
-            let mut params = TlsParameters::builder(o.host.clone());
-            if let Some(ca) = &o.ca_file {
-                let pem = std::fs::read(ca).with_context(|| format!("cannot read the CA file {}", ca.display()))?;
-                let cert = Certificate::from_pem(&pem).with_context(|| format!("bad CA file {}", ca.display()))?;
-                params = params.add_root_certificate(cert);
-            }
-            Some(params.build_rustls().context("SMTP TLS set-up")?)
-        } else {
-            None
-        };
+        let starttls = if o.tls == Tls::StartTls { Some(starttls_parameters(o)?) } else { None };
         let implicit = if o.tls == Tls::Implicit { Some(crate::tls::connector(o.ca_file.as_deref())?) } else { None };
         let (credentials, oauth2) = match (&o.user, &o.auth, tokens) {
             (Some(user), crate::config::Auth::OAuth2(_), Some(tokens)) => (None, Some((user.clone(), tokens))),
@@ -109,10 +99,22 @@ impl SmtpSink {
     }
 }
 
+/// lettre's STARTTLS parameters for `o` (its `ca_file`, or the public
+/// roots). Shared with `buzon check`.
+pub(crate) fn starttls_parameters(o: &SmtpConfig) -> anyhow::Result<TlsParameters> {
+    let mut params = TlsParameters::builder(o.host.clone());
+    if let Some(ca) = &o.ca_file {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read the CA file {}", ca.display()))?;
+        let cert = Certificate::from_pem(&pem).with_context(|| format!("bad CA file {}", ca.display()))?;
+        params = params.add_root_certificate(cert);
+    }
+    params.build_rustls().context("SMTP TLS set-up")
+}
+
 /// Implicit TLS under lettre's protocol code (lettre takes any stream that
 /// says its peer's address).
 #[derive(Debug)]
-struct TlsConn(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+pub(crate) struct TlsConn(pub(crate) tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
 
 impl tokio::io::AsyncRead for TlsConn {
     fn poll_read(

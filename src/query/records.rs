@@ -25,7 +25,7 @@ fn order_json(config: &Config, o: &Order) -> Value {
         })
         .collect();
     json!({
-        "id": o.id, "client": o.client, "stage": o.stage, "regime": o.regime, "references": o.references,
+        "id": o.id, "client": o.client, "stage": o.stage, "regime": o.regime, "regime_why": o.regime_why, "references": o.references,
         "documents": docs, "missing": o.missing, "opened_at": ts(config, o.opened_at), "updated_at": ts(config, o.updated_at),
         "eta": o.eta, "vessel": o.vessel, "review_due": o.review_due.map(|t| ts(config, t)), "regime_expires": o.regime_expires.map(|t| ts(config, t)), "closed": o.closed,
         "subject": o.subject,

@@ -23,6 +23,8 @@ pub enum Field {
     ForwardedFrom,
     CommandText,
     Text,
+    /// What the sender sends us: the subject, its new text and what it forwards.
+    Sent,
     From,
     FromDomain,
     To,
@@ -46,6 +48,8 @@ impl Field {
 
 /// Sender roles a rule can test.
 pub const SENDER_ROLES: &[&str] = &["ours", "staff", "client", "partner", "unknown"];
+/// Roles of a forwarded From (`none`: the mail forwards nothing).
+pub const FORWARDED_ROLES: &[&str] = &["ours", "staff", "client", "partner", "unknown", "none"];
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
@@ -63,6 +67,8 @@ pub enum Cond {
     HasAttachments(bool),
     /// What the sender wrote holds a known staff command.
     Command(bool),
+    /// The role of the forwarded From (`none`: nothing forwarded).
+    ForwardedSender(Vec<String>),
     Label(String),
     /// A document kind (`*` any) among the attachments.
     Document(String),
@@ -115,7 +121,11 @@ impl PatternTable {
         self.count += 1;
         // `text` is the subject or the new text: the pattern joins both sets
         // under one id, so the new text is scanned once for all its patterns.
-        let fields = if field == Field::Text { vec![Field::Subject, Field::NewText] } else { vec![field] };
+        let fields = match field {
+            Field::Text => vec![Field::Subject, Field::NewText],
+            Field::Sent => vec![Field::Subject, Field::NewText, Field::Forwarded],
+            _ => vec![field],
+        };
         for f in fields {
             let entry = self.pending.entry(f).or_default();
             entry.0.push(folded.clone());
@@ -150,6 +160,22 @@ pub struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
+    /// The roles of a `sender`-like test, each checked against `known`.
+    fn roles(&mut self, s: &Spanned<Patterns>, what: &str, known: &[&str]) -> Vec<String> {
+        let mut roles = Vec::new();
+        for (role, rspan) in &s.get_ref().0 {
+            if known.contains(&role.as_str()) {
+                roles.push(role.clone());
+            } else {
+                self.err(
+                    rspan.clone().or(Some(s.span())),
+                    format!("unknown {what} role `{role}`; use one of: {}", known.join(", ")),
+                );
+            }
+        }
+        roles
+    }
+
     fn err(&mut self, span: Option<Range<usize>>, msg: impl Into<String>) {
         self.errors.push(Diagnostic::at(self.file, self.text, span, msg));
     }
@@ -210,7 +236,7 @@ impl Compiler<'_> {
         if let Some(v) = list(self, &r.none) {
             parts.push(Cond::None(v));
         }
-        let simple: [(&Option<Spanned<Patterns>>, Field); 15] = [
+        let simple: [(&Option<Spanned<Patterns>>, Field); 16] = [
             (&r.subject, Field::Subject),
             (&r.new_text, Field::NewText),
             (&r.quoted_text, Field::QuotedText),
@@ -219,6 +245,7 @@ impl Compiler<'_> {
             (&r.forwarded_from, Field::ForwardedFrom),
             (&r.command_text, Field::CommandText),
             (&r.text, Field::Text),
+            (&r.sent, Field::Sent),
             (&r.from, Field::From),
             (&r.from_domain, Field::FromDomain),
             (&r.to, Field::To),
@@ -261,18 +288,12 @@ impl Compiler<'_> {
             (None, None, None) => {}
         }
         if let Some(s) = &r.sender {
-            let mut roles = Vec::new();
-            for (role, rspan) in &s.get_ref().0 {
-                if SENDER_ROLES.contains(&role.as_str()) {
-                    roles.push(role.clone());
-                } else {
-                    self.err(
-                        rspan.clone().or(Some(s.span())),
-                        format!("unknown sender role `{role}`; use one of: {}", SENDER_ROLES.join(", ")),
-                    );
-                }
-            }
+            let roles = self.roles(s, "sender", SENDER_ROLES);
             parts.push(Cond::Sender(roles));
+        }
+        if let Some(s) = &r.forwarded_sender {
+            let roles = self.roles(s, "forwarded sender", FORWARDED_ROLES);
+            parts.push(Cond::ForwardedSender(roles));
         }
         if let Some(b) = r.has_attachments {
             parts.push(Cond::HasAttachments(b));

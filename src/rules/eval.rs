@@ -18,18 +18,25 @@ pub struct Facts<'a> {
     /// What the sender wrote holds a known staff `#command` (by the command
     /// parser's own table of verbs).
     pub command: bool,
+    /// The role of the first forwarded From (`none` when nothing is forwarded).
+    pub forwarded_sender: &'a str,
 }
 
 impl Default for Facts<'_> {
     fn default() -> Self {
-        Facts { sender: "unknown", command: false }
+        Facts { sender: "unknown", command: false, forwarded_sender: "none" }
     }
 }
 
 impl<'a> Facts<'a> {
-    /// The facts of `mail` from a sender of role `sender`.
-    pub fn of(mail: &Mail, sender: &'a str) -> Facts<'a> {
-        Facts { sender, command: crate::command_line::has_known_command(&mail.command_text) }
+    /// The facts of `mail` from a sender of role `sender`; `role` tells the
+    /// role of an address (for the forwarded From).
+    pub fn of(mail: &Mail, sender: &'a str, role: &dyn Fn(&str) -> &'static str) -> Facts<'a> {
+        Facts {
+            sender,
+            command: crate::command_line::has_known_command(&mail.command_text),
+            forwarded_sender: mail.forwarded_from.first().map(|a| role(&a.address)).unwrap_or("none"),
+        }
     }
 }
 
@@ -62,14 +69,14 @@ impl Classification {
     }
 }
 
-struct Ctx<'a> {
-    mail: &'a Mail,
-    facts: Facts<'a>,
-    labels: &'a BTreeSet<String>,
-    kinds: &'a BTreeSet<String>,
+pub(super) struct Ctx<'a> {
+    pub(super) mail: &'a Mail,
+    pub(super) facts: Facts<'a>,
+    pub(super) labels: &'a BTreeSet<String>,
+    pub(super) kinds: &'a BTreeSet<String>,
 }
 
-fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool {
+pub(super) fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool {
     match c {
         Cond::All(v) => v.iter().all(|c| holds(c, mail_hits, att_hits, ctx)),
         Cond::Any(v) => v.iter().any(|c| holds(c, mail_hits, att_hits, ctx)),
@@ -82,6 +89,7 @@ fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool
         Cond::Sender(roles) => roles.iter().any(|r| r == ctx.facts.sender),
         Cond::HasAttachments(b) => ctx.mail.attachments.iter().any(|a| !a.inline) == *b,
         Cond::Command(b) => ctx.facts.command == *b,
+        Cond::ForwardedSender(roles) => roles.iter().any(|r| r == ctx.facts.forwarded_sender),
         Cond::Label(l) => ctx.labels.contains(l),
         Cond::Document(k) => {
             if k == "*" {
@@ -94,10 +102,10 @@ fn holds(c: &Cond, mail_hits: &[bool], att_hits: &[bool], ctx: &Ctx<'_>) -> bool
 }
 
 /// The folded texts of a mail, computed once each.
-struct Texts<'a> {
-    mail: &'a Mail,
-    subject: Option<String>,
-    new_text: Option<String>,
+pub(super) struct Texts<'a> {
+    pub(super) mail: &'a Mail,
+    pub(super) subject: Option<String>,
+    pub(super) new_text: Option<String>,
 }
 
 impl Texts<'_> {
@@ -109,7 +117,7 @@ impl Texts<'_> {
         self.new_text.get_or_insert_with(|| fold(&self.mail.new_text))
     }
 
-    fn field(&mut self, field: &Field) -> Option<String> {
+    pub(super) fn field(&mut self, field: &Field) -> Option<String> {
         let mail = self.mail;
         Some(match field {
             Field::Subject => self.subject().to_string(),
@@ -135,6 +143,16 @@ impl Texts<'_> {
                 s.push_str(self.new_text());
                 s
             }
+            Field::Sent => {
+                let mut s =
+                    String::with_capacity(mail.subject.len() + mail.new_text.len() + mail.forwarded_text.len() + 2);
+                s.push_str(self.subject());
+                s.push('\n');
+                s.push_str(self.new_text());
+                s.push('\n');
+                s.push_str(&fold(&mail.forwarded_text));
+                s
+            }
             Field::From => mail.from_address().to_string(),
             Field::FromDomain => mail.from.as_ref().map(|a| a.domain().to_string()).unwrap_or_default(),
             Field::To => mail.to.iter().chain(&mail.cc).map(|a| a.address.as_str()).collect::<Vec<_>>().join("\n"),
@@ -153,8 +171,15 @@ impl Texts<'_> {
     }
 }
 
-/// Classify `mail` with `rules`.
-pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classification {
+/// Which patterns matched: on the mail's texts, on any attachment, per attachment.
+pub(super) struct Hits {
+    pub mail_hits: Vec<bool>,
+    pub any_att: Vec<bool>,
+    pub per_att: Vec<Vec<bool>>,
+}
+
+/// Run every field's pattern sets over the mail once.
+pub(super) fn scan(rules: &RuleSet, mail: &Mail) -> Hits {
     let n = rules.pattern_count;
     let mut mail_hits = vec![false; n];
     let mut texts = Texts { mail, subject: None, new_text: None };
@@ -184,6 +209,12 @@ pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classificatio
         per_att.push(hits);
     }
 
+    Hits { mail_hits, any_att, per_att }
+}
+
+/// Classify `mail` with `rules`.
+pub fn classify(rules: &RuleSet, mail: &Mail, facts: Facts<'_>) -> Classification {
+    let Hits { mail_hits, any_att, per_att } = scan(rules, mail);
     let mut out = Classification::default();
     let empty_labels = BTreeSet::new();
     let empty_kinds = BTreeSet::new();

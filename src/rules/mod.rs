@@ -8,6 +8,7 @@
 pub mod checklists;
 pub mod compile;
 pub mod eval;
+pub mod explain;
 pub mod syntax;
 pub mod test;
 

@@ -66,6 +66,9 @@ pub struct RawCond {
     pub field: Option<Spanned<String>>,
     /// Subject and new text.
     pub text: Option<Spanned<Patterns>>,
+    /// The subject, the new text and the forwarded text: what the sender
+    /// sends us (a client's `RV:` of its manager's complaint is its complaint).
+    pub sent: Option<Spanned<Patterns>>,
     pub from: Option<Spanned<Patterns>>,
     pub from_domain: Option<Spanned<Patterns>>,
     /// Any To or Cc address.
@@ -79,6 +82,8 @@ pub struct RawCond {
     pub matches: Option<Spanned<Patterns>>,
     /// ours | staff | client | partner | unknown
     pub sender: Option<Spanned<Patterns>>,
+    /// The role of the forwarded From: ours | staff | client | partner | unknown | none
+    pub forwarded_sender: Option<Spanned<Patterns>>,
     pub has_attachments: Option<bool>,
     /// The text the sender wrote above any quote holds a known `#command`
     /// (the desk's own table of verbs: a new command needs no rule edit).

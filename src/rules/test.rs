@@ -199,9 +199,9 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
 }
 
 /// Run one case.
-pub fn run_case(rules: &RuleSet, case: Case, opts: &ParseOptions) -> CaseResult {
+pub fn run_case(rules: &RuleSet, case: Case, opts: &ParseOptions, role: &dyn Fn(&str) -> &'static str) -> CaseResult {
     let mail = parse(&case.raw, opts);
-    let c = classify(rules, &mail, Facts::of(&mail, &case.sender));
+    let c = classify(rules, &mail, Facts::of(&mail, &case.sender, role));
     let mut failures = Vec::new();
     let fmt = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
     if let Some(want) = &case.labels

@@ -30,7 +30,13 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let rules = RuleSet::load(&root.join("rules")).unwrap_or_else(|e| panic!("rules: {e}"));
     let templates = Templates::load(&root.join("rules/templates")).unwrap_or_else(|e| panic!("templates: {e:?}"));
-    let clients = crate::clients::load(&root.join("clients.toml")).unwrap_or_else(|e| panic!("clients: {e}"));
+    let mut clients = crate::clients::load(&root.join("clients.toml")).unwrap_or_else(|e| panic!("clients: {e}"));
+    // A client with no configured regime: its orders' regime comes from the mail.
+    let extra: crate::clients::Client = toml::from_str(
+        "id = \"agroexport\"\nname = \"Agro Export del Sur S.A.C.\"\nruc = \"20100047218\"\ndomains = [\"agroexport.test\"]\nexecutive = \"jrojas@cli.test\"\nassistant = \"asistente2@cli.test\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    clients.push(extra);
     let directory = Directory { desk_address: "ops@cli.test".into(), staff_domains: vec!["cli.test".into()], clients };
     Fixture { settings: Settings::default(), directory, rules, templates }
 });
@@ -65,7 +71,11 @@ impl World {
         );
         let f = &*FIXTURE;
         let sender = f.directory.sender(mail.from_address());
-        let class = crate::rules::classify(&f.rules, &mail, crate::rules::Facts::of(&mail, sender.role()));
+        let class = crate::rules::classify(
+            &f.rules,
+            &mail,
+            crate::rules::Facts::of(&mail, sender.role(), &|a| f.directory.sender(a).role()),
+        );
         let kept: Vec<Kept> = mail
             .attachments
             .iter()

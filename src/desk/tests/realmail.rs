@@ -95,3 +95,110 @@ fn eta_and_regime_expiry_commands_read_written_dates() {
     );
     assert_eq!(w.mem.orders["OC-2026-000001"].regime_expires, Some(lima("2027-06-30T18:00")));
 }
+
+#[test]
+fn a_nudge_in_the_thread_of_its_own_reclamo_belongs_to_the_reclamo() {
+    let mut w = World::default();
+    w.mail(
+        "2026-12-01T10:00",
+        &text_mail("Ana <aquispe@andestextil.test>", "Demora", "r1@andestextil.test", "Es inaceptable la demora."),
+    );
+    let ack = w.sent_of("reclamo_acuse")[0].message_id.clone();
+    let nudge = text_mail(
+        "Ana <aquispe@andestextil.test>",
+        "RE: Demora [R-000001]",
+        "r2@andestextil.test",
+        "seguimos esperando respuesta!!!",
+    )
+    .replace("Message-ID: <r2@andestextil.test>", &format!("Message-ID: <r2@andestextil.test>\nIn-Reply-To: <{ack}>"));
+    let d = w.mail("2026-12-01T15:00", &nudge);
+    assert_eq!(d.labels, vec!["reclamo".to_string()], "{:?}", d.outcome);
+    assert_eq!(w.mem.reclamos.len(), 1, "no second reclamo");
+    assert!(w.mem.reclamos["R-000001"].history.iter().any(|h| h.what.contains("seguimos esperando")));
+    assert!(!w.mem.tasks.values().any(|t| t.kind == "triage"), "not a mail to triage");
+}
+
+#[test]
+fn a_short_question_in_an_orders_thread_asks_for_that_orders_status() {
+    let mut w = World::default();
+    let docs = mail_with_pdf(
+        "Luis <lsoto@pacificfoods.test>",
+        "CAIU9033183",
+        "p1@pacificfoods.test",
+        "Adjunto la factura del contenedor CAIU9033183.",
+        "Factura 5.pdf",
+        "INVOICE 5",
+    );
+    w.mail("2026-12-01T10:00", &docs);
+    let nudge = text_mail("Luis <lsoto@pacificfoods.test>", "Re: CAIU9033183", "p2@pacificfoods.test", "y??").replace(
+        "Message-ID: <p2@pacificfoods.test>",
+        "Message-ID: <p2@pacificfoods.test>\nIn-Reply-To: <p1@pacificfoods.test>",
+    );
+    let d = w.mail("2026-12-01T17:30", &nudge);
+    assert_eq!(d.labels, vec!["estado".to_string()], "{:?}", d.outcome);
+    let st = w.sent_of("estado");
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].order.as_deref(), Some("OC-2026-000001"));
+}
+
+#[test]
+fn the_regime_comes_from_evidence_not_a_stray_word_and_says_why() {
+    let mut w = World::default();
+    // "Export Sales Dept." in a supplier's signature: the client imports (10).
+    let gz = mail_with_pdf(
+        "Li Wei <li@guangzhoufabrics.test>",
+        "Invoice",
+        "g1@guangzhoufabrics.test",
+        "Dear team, please find attached the commercial invoice.\n\nBest regards,\nLi Wei\nExport Sales Dept.\nGuangzhou Fabrics",
+        "Commercial Invoice GZ-1.pdf",
+        "COMMERCIAL INVOICE",
+    );
+    w.mail("2026-12-01T10:00", &gz);
+    let o = &w.mem.orders["OC-2026-000001"];
+    assert_eq!(o.regime, "10");
+    assert!(o.regime_why.as_deref().is_some_and(|y| y.contains("cliente")), "{:?}", o.regime_why);
+    // A client without a configured regime: a Peruvian port of loading is an export.
+    let exp = mail_with_pdf(
+        "Rosa <rosa@agroexport.test>",
+        "Documentos embarque uvas",
+        "x1@agroexport.test",
+        "Adjunto la factura. Port of loading: Callao. Destino: Rotterdam.",
+        "Factura E001-15.pdf",
+        "FACTURA",
+    );
+    w.mail("2026-12-01T10:05", &exp);
+    let o = &w.mem.orders["OC-2026-000002"];
+    assert_eq!(o.regime, "40", "{:?}", o.regime_why);
+    assert!(o.regime_why.as_deref().is_some_and(|y| y.contains("ruta")), "{:?}", o.regime_why);
+    // …and a DAM's regime code outranks the words.
+    let dam = mail_with_pdf(
+        "Rosa <rosa@agroexport.test>",
+        "DAM 118-2026-40-012345 importación",
+        "x2@agroexport.test",
+        "Adjunto la DAM 118-2026-40-012345.",
+        "Factura E001-16.pdf",
+        "FACTURA",
+    );
+    w.mail("2026-12-01T10:10", &dam);
+    let o = &w.mem.orders["OC-2026-000003"];
+    assert_eq!(o.regime, "40", "{:?}", o.regime_why);
+    assert!(o.regime_why.as_deref().is_some_and(|y| y.contains("DAM")), "{:?}", o.regime_why);
+}
+
+#[test]
+fn a_staff_forward_of_a_clients_documents_is_filed_for_that_client() {
+    let mut w = World::default();
+    let body = "Para abrir la orden, por favor.\n\n---------- Forwarded message ---------\nDe: Patricia Huamán <phuaman@andestextil.test>\nDate: mar, 1 dic 2026 a las 09:00\nSubject: Documentos embarque\nTo: Carla Vega <cvega@cli.test>\n\nCarla, te adjunto la factura del embarque.";
+    let fwd = mail_with_pdf(
+        "Carla Vega <cvega@cli.test>",
+        "Fwd: Documentos embarque",
+        "f1@cli.test",
+        body,
+        "Factura AT-77.pdf",
+        "COMMERCIAL INVOICE",
+    );
+    let d = w.mail("2026-12-01T10:00", &fwd);
+    let o = w.mem.orders.values().next().unwrap_or_else(|| panic!("no order: {:?} {:?}", d.labels, d.outcome));
+    assert_eq!(o.client, "andestextil", "never the staff member as the client");
+    assert_eq!(w.sent_of("acuse_documentos")[0].to, vec!["cvega@cli.test".to_string()], "the forwarder hears it");
+}

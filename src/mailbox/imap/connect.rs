@@ -151,7 +151,9 @@ pub async fn connect(s: &ImapConfig, tokens: Option<&dyn TokenSource>) -> Result
     login(client, s, tokens).await
 }
 
-async fn login(
+/// Log in on a greeted (and secured) connection: LOGIN with the password,
+/// or OAuth2 with `tokens`. Shared with `buzon check`.
+pub(crate) async fn login(
     client: async_imap::Client<Box<dyn Conn>>,
     s: &ImapConfig,
     tokens: Option<&dyn TokenSource>,
@@ -192,7 +194,7 @@ impl async_imap::Authenticator for &mut Bearer {
 
 /// The server's SASL mechanisms before login (`CAPABILITY`; its untagged
 /// answer comes back through the unsolicited channel).
-async fn auth_mechanisms(client: &mut async_imap::Client<Box<dyn Conn>>) -> Result<Vec<String>, ImapError> {
+pub(crate) async fn auth_mechanisms(client: &mut async_imap::Client<Box<dyn Conn>>) -> Result<Vec<String>, ImapError> {
     let (tx, rx) = async_channel::unbounded();
     within("CAPABILITY", client.run_command_and_check_ok("CAPABILITY", Some(tx))).await?;
     let mut mechanisms = Vec::new();

@@ -7,7 +7,8 @@
 //! refused login stops the source for good; everything else reconnects with
 //! the one jittered backoff.
 
-mod connect;
+// `pub(crate)`: `buzon check` logs in with the same code (`crate::check::imap`).
+pub(crate) mod connect;
 pub mod cursor;
 mod folder;
 

@@ -1,0 +1,17 @@
+//! Fuzz target `rules`: the rule-file loader and the rule-test parser (see `src/lib.rs`).
+
+use buzon_fuzz as harness;
+
+fn main() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let scratch = harness::scratch_dir("rules");
+    let target =
+        harness::RulesTarget::new(root, &scratch).unwrap_or_else(|e| panic!("cannot set up the rules target: {e}"));
+    harness::install_panic_hook(true);
+    // The targets hold templates and regexes that are not RefUnwindSafe;
+    // a panic aborts the process anyway (install_panic_hook).
+    let target = std::panic::AssertUnwindSafe(target);
+    afl::fuzz_nohook!(|data: &[u8]| {
+        std::hint::black_box(target.run(data));
+    });
+}
