@@ -365,13 +365,14 @@ fn each_mail_sent_over_smtp_is_logged_with_the_servers_reply_and_queue_id() {
     let port = free_port();
     append_config(&inst, &format!("[log]\nformat = \"json\"\n[http]\nlisten = \"127.0.0.1:{port}\""));
     let _d = Daemon::start(&inst);
-    assert!(
-        wait_until(Duration::from_secs(20), || get(port, "/healthz").is_some_and(|(c, _)| c == 200)),
-        "{}",
-        daemon_log(&inst)
-    );
-    let metrics = get(port, "/metrics").map(|(_, b)| b).unwrap_or_default();
-    assert_eq!(sample(&metrics, "buzon_source_up"), Some(1.0), "{metrics}");
+    // Connected to the IMAP server: the source is up.
+    let mut metrics = String::new();
+    let up = wait_until(Duration::from_secs(20), || {
+        metrics = get(port, "/metrics").map(|(_, b)| b).unwrap_or_default();
+        sample(&metrics, "buzon_source_up") == Some(1.0)
+    });
+    assert!(up, "{metrics}\n{}", daemon_log(&inst));
+    assert_eq!(get(port, "/healthz").map(|(c, _)| c), Some(200));
     let (_, raw) = generate::mail(0);
     stack.smtp_send("usuario0@andestextil.test", "ops@cli.test", &raw);
     assert!(
@@ -393,6 +394,16 @@ fn each_mail_sent_over_smtp_is_logged_with_the_servers_reply_and_queue_id() {
     // The queue id is the one Postfix logged for that mail.
     let plog = std::fs::read_to_string(stack.dir.join("log/postfix.log")).unwrap_or_default();
     assert!(plog.contains(queue_id), "queue id {queue_id} not in the Postfix log");
+}
+
+/// `status --json` when it answers (a daemon still starting up has no socket yet).
+fn status_now(inst: &Instance) -> Option<Value> {
+    let out = inst.run(&["status", "--json"]);
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+fn processed_now(inst: &Instance) -> u64 {
+    status_now(inst).and_then(|s| s["processed"].as_u64()).unwrap_or(0)
 }
 
 /// The desk's records as JSON, with the run-dependent fields left out.
@@ -429,11 +440,7 @@ fn a_backup_taken_during_a_run_of_a_thousand_mails_restores_to_the_same_records(
     for (n, (name, bytes)) in mails.iter().enumerate() {
         maildir.deliver(name, bytes).unwrap_or_else(|e| panic!("{e}"));
         if n == total / 2 {
-            assert!(
-                wait_until(Duration::from_secs(60), || inst.status_json()["processed"].as_u64().unwrap_or(0) >= 50),
-                "{}",
-                log_of(&inst)
-            );
+            assert!(wait_until(Duration::from_secs(60), || processed_now(&inst) >= 50), "{}", log_of(&inst));
             let started = Instant::now();
             let out = inst.run(&["backup", "noche.tar.gz", "--json"]);
             assert!(out.status.success(), "backup: {}\n{}", stderr(&out), log_of(&inst));
@@ -446,7 +453,7 @@ fn a_backup_taken_during_a_run_of_a_thousand_mails_restores_to_the_same_records(
     assert!(log_of(&inst).contains("Store dumped for a backup"), "the committer dumped the store");
     eprintln!("backup of {in_backup} processed mails in {} ms: {outcome}", took.as_millis());
     let done = wait_until(Duration::from_secs(240), || {
-        inst.status_json()["processed"].as_u64() == Some(total as u64) && inst.status_json()["outbox"]["pending"] == 0
+        status_now(&inst).is_some_and(|s| s["processed"].as_u64() == Some(total as u64) && s["outbox"]["pending"] == 0)
     });
     assert!(done, "{}\n{}", inst.status_json(), log_of(&inst));
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
