@@ -15,6 +15,11 @@ use buzon::clients::Directory;
 use buzon::mail::{ParseOptions, parse};
 use buzon::rules::{Facts, RuleSet, classify};
 
+/// The allocator of the buzon binary (src/main.rs), so the figures are the
+/// daemon's and the CLI's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;

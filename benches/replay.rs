@@ -16,6 +16,11 @@ use std::time::Instant;
 use buzon::desk::model::Processed;
 use buzon::store::Store;
 
+/// The allocator of the buzon binary (src/main.rs), so the figures are the
+/// daemon's and the CLI's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();

@@ -109,3 +109,64 @@ fn a_full_disk_leaves_the_mail_where_it_is_and_a_later_run_equals_an_uninterrupt
     };
     assert_eq!(kinds(&inst), kinds(&calm), "the same mails sent, once");
 }
+
+/// A mail whose reading kills the process (out of memory under a service's
+/// memory cap, a stack overflow): what no real component does on demand is
+/// injected by `BUZON_FAULT_ABORT_ON` (an abort while reading a mail that
+/// holds the text). The fault fires only on that mail, so these runs show the
+/// mechanism: one death reads it again, two set it aside.
+const POISON: &str = "From: Proveedor <ventas@ningbo-supply.test>\r\nTo: ops@cli.test\r\n\
+Subject: Invoice and packing list\r\nDate: Tue, 01 Dec 2026 08:00:00 -0500\r\n\
+Message-ID: <poison-7f3a@ningbo-supply.test>\r\nX-Mailer: bulk 1.0 fault-7f3a-abort\r\n\r\n\
+Dear partner, please find the documents attached.\r\n";
+
+fn run_with_fault(inst: &Instance) -> std::process::Output {
+    match Command::new(env!("CARGO_BIN_EXE_buzon"))
+        .current_dir(inst.path())
+        .env("BUZON_FAULT_ABORT_ON", "fault-7f3a-abort")
+        .args(["--now", NOW, "run", "--once"])
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run buzon: {e}"),
+    }
+}
+
+#[test]
+fn a_mail_that_kills_buzon_twice_is_set_aside_and_the_mail_behind_it_goes_on() {
+    let inst = Instance::new();
+    example_mails(&inst);
+    inst.deliver("07b-poison.eml", POISON.as_bytes());
+    for life in 1..=2 {
+        let out = run_with_fault(&inst);
+        assert_eq!(out.status.code(), None, "life {life}: killed by the fault: {}", stderr(&out));
+        assert!(inst.path().join("var/maildir/new/07b-poison.eml").exists(), "life {life}: not set aside yet");
+    }
+    let out = run_with_fault(&inst);
+    let err = stderr(&out);
+    assert!(out.status.code().is_some(), "the third life ends normally: {err}");
+    let q = inst.path().join("var/maildir/quarantine");
+    let reason = std::fs::read_to_string(q.join("07b-poison.eml.reason")).unwrap_or_default();
+    assert!(reason.contains("2 times"), "quarantined with its reason: {reason:?}\n{err}");
+    assert!(files(&inst.path().join("var/maildir/new")).is_empty(), "every mail behind it went on");
+    let cur = files(&inst.path().join("var/maildir/cur")).len();
+    assert_eq!(cur, files(&root().join("examples/maildir/new")).len(), "the others are processed");
+}
+
+#[test]
+fn one_death_on_a_mail_is_not_enough_to_set_it_aside() {
+    let inst = Instance::new();
+    example_mails(&inst);
+    inst.deliver("07b-poison.eml", POISON.as_bytes());
+    let out = run_with_fault(&inst);
+    assert_eq!(out.status.code(), None, "killed by the fault: {}", stderr(&out));
+    // The next life has no fault (as after an outside kill -9): the mail is read, not quarantined.
+    let out = inst.run(&["--now", NOW, "run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!inst.path().join("var/maildir/quarantine/07b-poison.eml").exists());
+    assert!(files(&inst.path().join("var/maildir/new")).is_empty());
+    assert_eq!(
+        files(&inst.path().join("var/maildir/cur")).len(),
+        files(&root().join("examples/maildir/new")).len() + 1
+    );
+}

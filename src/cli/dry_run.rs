@@ -55,17 +55,21 @@ fn action(new: bool) -> &'static str {
 }
 
 /// Describe a decision's effects against the copy as it was before them.
-fn describe(store: &Store, d: &Decision, out: &mut DryRun) -> anyhow::Result<()> {
+fn describe(app: &App, store: &Store, d: &Decision, out: &mut DryRun) -> anyhow::Result<()> {
+    let cal = &app.config.desk.calendar;
     for e in &d.effects {
         match e {
             Effect::SaveOrder(o) => out.orders.push(Change {
                 id: o.id.clone(),
                 action: action(store.order(&o.id)?.is_none()),
                 summary: format!(
-                    "client {}, regime {}, {} document(s){}",
+                    "client {}, regime {}, {}{}",
                     o.client,
                     o.regime,
-                    o.documents.len(),
+                    match o.documents.len() {
+                        1 => "1 document".to_string(),
+                        n => format!("{n} documents"),
+                    },
                     if o.missing.is_empty() { String::new() } else { format!(", missing {}", o.missing.join(", ")) }
                 ),
             }),
@@ -73,10 +77,11 @@ fn describe(store: &Store, d: &Decision, out: &mut DryRun) -> anyhow::Result<()>
                 id: r.id.clone(),
                 action: action(store.reclamo(&r.id)?.is_none()),
                 summary: format!(
-                    "{} from {}, due {}",
+                    "{} from {}, due {} ({})",
                     r.state.as_str(),
                     r.client.as_deref().unwrap_or(&r.from),
-                    r.due_at.to_rfc3339()
+                    crate::desk::context::local_fmt(cal, r.due_at),
+                    cal.tz
                 ),
             }),
             Effect::SaveTask(t) => out.tasks.push(Change {
@@ -126,7 +131,7 @@ fn one(app: &App, store: &Store, path: &Path, now: DateTime<Utc>) -> anyhow::Res
         out.skipped = Some("processed already: nothing would happen".into());
         return Ok(out);
     };
-    describe(store, &decision, &mut out)?;
+    describe(app, store, &decision, &mut out)?;
     out.labels = decision.labels.clone();
     out.outcome = decision.outcome.clone();
     // Later files see what this one did (in the copy only).

@@ -8,6 +8,7 @@
 
 mod outbox;
 mod pipeline;
+mod poison;
 mod service;
 mod tokens;
 

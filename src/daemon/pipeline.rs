@@ -62,6 +62,7 @@ fn prepare_one(app: &crate::app::App, m: &crate::mailbox::RawMessage) -> Result<
             Err(e) => return Err(Failure::Permanent(format!("unreadable: {e}"))),
         },
     };
+    injected_abort(&raw);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(app, &raw))) {
         Err(_) => Err(Failure::Permanent("preparing panicked".to_string())),
         Ok(Err(e)) if e.is_transient() => Err(Failure::Transient(e.to_string())),
@@ -70,6 +71,22 @@ fn prepare_one(app: &crate::app::App, m: &crate::mailbox::RawMessage) -> Result<
             p.silent = m.meta.silent;
             Ok(Some(p))
         }
+    }
+}
+
+/// A fault for the tests (tests/crash.rs): with `BUZON_FAULT_ABORT_ON=TEXT`
+/// the process aborts while reading a mail that holds TEXT, as it would on
+/// running out of memory under a service's cap — which no real component
+/// produces on demand.
+fn injected_abort(raw: &[u8]) {
+    static MARK: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    let mark = MARK.get_or_init(|| {
+        std::env::var_os("BUZON_FAULT_ABORT_ON").map(|v| v.into_encoded_bytes()).filter(|v| !v.is_empty())
+    });
+    if let Some(m) = mark
+        && raw.windows(m.len()).any(|w| w == m.as_slice())
+    {
+        std::process::abort();
     }
 }
 
@@ -86,6 +103,7 @@ pub fn preparer(
     once: bool,
     health: crate::mailbox::SharedHealth,
 ) {
+    let mut watch = super::poison::Watch::open(&app.current().config.store.path);
     loop {
         let ev = rt.block_on(async {
             tokio::select! {
@@ -98,10 +116,21 @@ pub fn preparer(
             Some(SourceEvent::CaughtUp) => Prepped::CaughtUp,
             Some(SourceEvent::Fatal { why, fix }) => Prepped::Fatal { why, fix },
             Some(SourceEvent::Message(m)) => {
+                if let Some(why) = watch.verdict(&m.meta.name) {
+                    error!("{}: {why}", m.meta.name);
+                    let no_time = std::time::Duration::ZERO;
+                    if out.blocking_send(Prepped::Message(m.meta, Box::new(Err(why)), no_time)).is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 let mut retry = Retry::new(DISK_RETRY);
                 let prepped = loop {
                     let started = std::time::Instant::now();
-                    match prepare_one(&app.current(), &m) {
+                    watch.begin(&m.meta.name);
+                    let prepared = prepare_one(&app.current(), &m);
+                    watch.end(&m.meta.name);
+                    match prepared {
                         Ok(Some(p)) => break Some(Prepped::Message(m.meta, Box::new(Ok(p)), started.elapsed())),
                         Ok(None) => break None, // taken away meanwhile: nothing to hand on
                         Err(Failure::Permanent(why)) => {

@@ -229,6 +229,15 @@ pub fn high_water_path(store: &std::path::Path) -> std::path::PathBuf {
     std::path::PathBuf::from(p)
 }
 
+/// The mail being read now, beside the store: `<store>.reading` (see
+/// `daemon::poison`). Written without fsync: it must outlive the process,
+/// not the machine.
+pub fn reading_path(store: &std::path::Path) -> std::path::PathBuf {
+    let mut p = store.as_os_str().to_owned();
+    p.push(".reading");
+    std::path::PathBuf::from(p)
+}
+
 /// The saved OAuth2 refresh token of one client (in the meta tree).
 pub fn refresh_token(client: &str) -> Vec<u8> {
     format!("oauth2_refresh:{client}").into_bytes()

@@ -23,8 +23,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use crate::desk::effect::{Effect, Subject};
 use crate::desk::model::{Order, OutboxState, Outgoing, Processed, Reclamo, Task, ThreadLink};
-pub use keys::LAYOUT_VERSION;
 use keys::Tree;
+pub use keys::{LAYOUT_VERSION, reading_path};
 
 /// Store failures. All are fatal for the operation: nothing was committed.
 #[derive(Debug, thiserror::Error)]
