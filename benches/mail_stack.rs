@@ -10,10 +10,14 @@
 //! - throughput: 2,000 mails already waiting in INBOX drained by
 //!   `buzon run --once` (IMAP fetch, processing, moves, SMTP replies), 3 runs.
 //!
-//! BUZON_BENCH_LATENCY_MAILS and BUZON_BENCH_DRAIN_MAILS change the counts.
+//! BUZON_BENCH_LATENCY_MAILS and BUZON_BENCH_DRAIN_MAILS change the counts;
+//! BUZON_BENCH_METRICS=1 serves `/metrics` and scrapes it every second
+//! (benches/support/scrape.rs).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "support/scrape.rs"]
+mod scrape;
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +36,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 fn latency(n: usize) {
     let Some(stack) = Stack::start("bench latency") else { return };
     let inst = stack.instance("");
+    let scraper = scrape::start(inst.path());
     let _d = Daemon::start(&inst);
     assert!(wait_until(Duration::from_secs(20), || connected(&inst)));
     let new = stack.maildir("andes@andestextil.test").join("new");
@@ -57,6 +62,9 @@ fn latency(n: usize) {
         ms(pct(&lat, 0.99)),
         ms(lat[lat.len() - 1])
     );
+    if let Some(s) = scraper {
+        println!("  /metrics scraped {} times", s.count());
+    }
 }
 
 fn drain(n: usize) -> f64 {
@@ -73,6 +81,7 @@ fn drain(n: usize) -> f64 {
     for chunk in mails.chunks(200) {
         stack.lmtp_deliver("remitente@andestextil.test", "ops@cli.test", chunk);
     }
+    let scraper = scrape::start(inst.path());
     let t = Instant::now();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_buzon"))
         .current_dir(inst.path())
@@ -81,6 +90,7 @@ fn drain(n: usize) -> f64 {
         .env("RUST_LOG", "warn")
         .output();
     let secs = t.elapsed().as_secs_f64();
+    let scraped = scraper.map(|s| format!(", /metrics scraped {} times", s.count())).unwrap_or_default();
     match out {
         Ok(o) if o.status.success() => {}
         Ok(o) => panic!("run --once failed: {}", String::from_utf8_lossy(&o.stderr)),
@@ -90,7 +100,7 @@ fn drain(n: usize) -> f64 {
     assert_eq!(done, n as u64, "every waiting mail processed");
     let rate = n as f64 / secs;
     println!(
-        "drain {n} mails waiting in INBOX with run --once: {secs:.2} s = {rate:.0} msg/s ({} sent)",
+        "drain {n} mails waiting in INBOX with run --once: {secs:.2} s = {rate:.0} msg/s ({} sent){scraped}",
         status(&inst)["outbox"]["sent"]
     );
     rate
