@@ -14,10 +14,10 @@
 //! BUZON_BENCH_METRICS=1 serves `/metrics` and scrapes it every second
 //! (benches/support/scrape.rs).
 
-#[path = "../tests/support/mod.rs"]
-mod support;
 #[path = "support/scrape.rs"]
 mod scrape;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 

@@ -167,9 +167,10 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     let scheduler_bell = Arc::new(Notify::new());
     // Backups: the committer dumps the store between batches (crate::backup).
     let (dumps_tx, dumps_rx) = mpsc::channel(1);
-    // `[http]`: bound now, so that a taken port stops start-up.
+    // `[http]`: bound now, so that a taken port stops start-up (`run --once`
+    // too: a long drain can be watched, and its cost measured).
     let http = match current.config.http_listen {
-        Some(listen) if !once => {
+        Some(listen) => {
             let listener = crate::http::bind(listen).await?;
             let served = crate::http::Served {
                 store: store.clone(),
@@ -181,7 +182,7 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
             tracker.spawn(crate::http::serve(listener, served, token.clone()));
             Some(listen)
         }
-        _ => None,
+        None => None,
     };
     tracker.spawn(signals(
         token.clone(),
