@@ -64,24 +64,6 @@ pub fn next_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<Option<D
     Ok([store.next_scheduled()?, desk::next_slot(&app.desk(), now)].into_iter().flatten().min())
 }
 
-#[cfg(test)]
-mod ops_tests {
-    #[test]
-    fn job_kinds_name_the_job() {
-        let table = [
-            ("Digests", "Digests"),
-            ("StatusSummaries", "StatusSummaries"),
-            ("Refusals([\"O-1\"])", "Refusals"),
-            ("Subject(Reclamo(\"R-000001\"))", "Reclamo"),
-            ("Subject(Task(\"T-000002\"))", "Task"),
-            ("SourceStopped { source: \"x\" }", "SourceStopped"),
-        ];
-        for (what, want) in table {
-            assert_eq!(super::job_kind(what), want, "{what}");
-        }
-    }
-}
-
 /// Rebuild the schedule index when it was computed with other settings (or
 /// never: a store from before the index). Every open record is scheduled at
 /// its earliest step, so nothing is skipped; steps already done are known
@@ -160,6 +142,24 @@ pub async fn runner(
         tokio::select! {
             _ = token.cancelled() => return,
             _ = bell.notified() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod ops_tests {
+    #[test]
+    fn job_kinds_name_the_job() {
+        let table = [
+            ("Digests", "Digests"),
+            ("StatusSummaries", "StatusSummaries"),
+            ("Refusals([\"O-1\"])", "Refusals"),
+            ("Subject(Reclamo(\"R-000001\"))", "Reclamo"),
+            ("Subject(Task(\"T-000002\"))", "Task"),
+            ("SourceStopped { source: \"x\" }", "SourceStopped"),
+        ];
+        for (what, want) in table {
+            assert_eq!(super::job_kind(what), want, "{what}");
         }
     }
 }

@@ -154,12 +154,12 @@ impl<R: Read> Checked<R> {
 /// Longest key or value a dump may announce (sled keeps values far smaller).
 const MAX_ITEM: u32 = 1 << 30;
 
+/// Where [`read`] hands each entry: tree name, key, value.
+pub type Put<'a> = dyn FnMut(&str, Vec<u8>, Vec<u8>) -> Result<(), String> + 'a;
+
 /// Read a dump, handing each tree's entries to `put` (tree name, key,
 /// value); checks the trailer. Errors say what is wrong with the dump.
-pub fn read(
-    input: &mut dyn Read,
-    put: &mut dyn FnMut(&str, Vec<u8>, Vec<u8>) -> Result<(), String>,
-) -> Result<DumpSummary, String> {
+pub fn read(input: &mut dyn Read, put: &mut Put<'_>) -> Result<DumpSummary, String> {
     let mut r = Checked { inner: input, hash: Sha256::new(), bytes: 0 };
     if r.exact(MAGIC.len())? != MAGIC {
         return Err("not a buzon store dump".into());
