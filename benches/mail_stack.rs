@@ -23,7 +23,12 @@
 //! token expires: buzon reconnects and refreshes its token. The drops can
 //! be asked of the password run too (BUZON_BENCH_DROP_SECONDS) to compare
 //! like with like. Token grants are counted at the identity provider.
+//!
+//! BUZON_BENCH_METRICS=1 serves `/metrics` and scrapes it every second
+//! (benches/support/scrape.rs).
 
+#[path = "support/scrape.rs"]
+mod scrape;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -107,6 +112,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 fn latency(n: usize, auth: Auth, drop_every: Option<Duration>) {
     let Some((stack, inst)) = setup(auth, "bench latency") else { return };
+    let scraper = scrape::start(inst.path());
     let _d = Daemon::start(&inst);
     assert!(wait_until(Duration::from_secs(20), || connected(&inst)));
     let granted_before = grants(&stack, auth);
@@ -174,6 +180,9 @@ fn latency(n: usize, auth: Auth, drop_every: Option<Duration>) {
         hit.len(),
         hit.iter().map(|l| format!("{:.0} ms", ms(*l))).collect::<Vec<_>>().join(", ")
     );
+    if let Some(s) = scraper {
+        println!("  /metrics scraped {} times", s.count());
+    }
 }
 
 fn drain(n: usize, auth: Auth) -> f64 {
@@ -190,6 +199,7 @@ fn drain(n: usize, auth: Auth) -> f64 {
         stack.lmtp_deliver("remitente@andestextil.test", "ops@cli.test", chunk);
     }
     let granted_before = grants(&stack, auth);
+    let scraper = scrape::start(inst.path());
     let t = Instant::now();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_buzon"))
         .current_dir(inst.path())
@@ -198,6 +208,7 @@ fn drain(n: usize, auth: Auth) -> f64 {
         .env("RUST_LOG", "warn")
         .output();
     let secs = t.elapsed().as_secs_f64();
+    let scraped = scraper.map(|s| format!(", /metrics scraped {} times", s.count())).unwrap_or_default();
     match out {
         Ok(o) if o.status.success() => {}
         Ok(o) => panic!("run --once failed: {}", String::from_utf8_lossy(&o.stderr)),
@@ -207,7 +218,7 @@ fn drain(n: usize, auth: Auth) -> f64 {
     assert_eq!(done, n as u64, "every waiting mail processed");
     let rate = n as f64 / secs;
     println!(
-        "drain ({auth:?}) {n} mails waiting in INBOX with run --once: {secs:.2} s = {rate:.0} msg/s ({} sent, {} access tokens)",
+        "drain ({auth:?}) {n} mails waiting in INBOX with run --once: {secs:.2} s = {rate:.0} msg/s ({} sent, {} access tokens){scraped}",
         status(&inst)["outbox"]["sent"],
         grants(&stack, auth).saturating_sub(granted_before)
     );

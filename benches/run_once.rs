@@ -5,10 +5,13 @@
 //! ```text
 //! cargo bench --bench run_once
 //! ```
-//! BUZON_BENCH_MAILS changes the number of mails.
+//! BUZON_BENCH_MAILS changes the number of mails; BUZON_BENCH_METRICS=1
+//! serves `/metrics` and scrapes it every second (benches/support/scrape.rs).
 
 #[path = "../tests/support/generate.rs"]
 mod generate;
+#[path = "support/scrape.rs"]
+mod scrape;
 
 use std::path::Path;
 use std::process::Command;
@@ -62,6 +65,7 @@ fn main() {
             println!("prepared {n} mails in {}", dir.path().display());
             return;
         }
+        let scraper = scrape::start(dir.path());
         let t = Instant::now();
         let out = Command::new("/usr/bin/time")
             .args(["-f", "%M"])
@@ -71,13 +75,14 @@ fn main() {
             .env("BUZON_LOG", "warn")
             .output();
         let secs = t.elapsed().as_secs_f64();
+        let scraped = scraper.map(|s| format!(", /metrics scraped {} times", s.count())).unwrap_or_default();
         let Ok(out) = out else { panic!("cannot run /usr/bin/time") };
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let stderr = String::from_utf8_lossy(&out.stderr);
         let peak_kb: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
         let outbox = std::fs::read_dir(dir.path().join("var/outbox")).map(|r| r.count()).unwrap_or(0);
         println!(
-            "run {run}: {n} mails ({:.1} MiB) in {secs:.2} s = {:.0} msg/s, peak RSS {:.1} MiB, {outbox} mails written",
+            "run {run}: {n} mails ({:.1} MiB) in {secs:.2} s = {:.0} msg/s, peak RSS {:.1} MiB, {outbox} mails written{scraped}",
             bytes as f64 / 1048576.0,
             n as f64 / secs,
             peak_kb as f64 / 1024.0

@@ -29,6 +29,8 @@
 //! | [`calendar`], [`clock`] | business time in America/Lima; the one reader of wall time |
 //! | [`backoff`], [`tls`] | the one retry policy; the one TLS connector |
 //! | [`diag`], [`text`], [`templates`] | diagnostics, accent folding, minijinja templates |
+//! | [`logs`], [`metrics`], [`http`] | operations: stderr/journald/JSON logs, Prometheus metrics, `/metrics` and `/healthz` |
+//! | [`backup`] | consistent backup archives, restore into a new instance, verification |
 //! | [`check`] | `buzon check`: the mailbox and outbox tested step by step, each with its fix |
 //! | [`cli`] | the command line (one file per command) |
 //!
@@ -43,6 +45,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod backup;
 pub mod calendar;
 pub mod check;
 pub mod cli;
@@ -54,8 +57,11 @@ pub mod daemon;
 pub mod dates;
 pub mod desk;
 pub mod diag;
+pub mod http;
+pub mod logs;
 pub mod mail;
 pub mod mailbox;
+pub mod metrics;
 pub mod oauth2;
 pub mod outbox;
 pub mod pipeline;

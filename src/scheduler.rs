@@ -15,10 +15,19 @@ use crate::store::{Store, StoreError};
 /// Apply one time decision; returns how many mails it queued.
 fn apply(store: &Store, d: &Decision, what: &str) -> Result<usize, StoreError> {
     if !d.outcome.is_empty() {
-        tracing::info!("Scheduled {what}: {}", d.outcome.join("; "));
+        let job = job_kind(what);
+        crate::metrics::job_done(job);
+        tracing::info!(job, subject = %what, action = %d.outcome.join("; "), "Scheduled {what}: {}", d.outcome.join("; "));
     }
     store.commit(None, &d.effects)?;
     Ok(d.effects.iter().filter(|e| matches!(e, Effect::Queue { .. })).count())
+}
+
+/// The kind of a job for logs and metrics: `Digests`, `StatusSummaries`,
+/// `Refusals`, `SourceStopped`, or the subject's kind (`Reclamo`, `Task`…).
+fn job_kind(what: &str) -> &str {
+    let what = what.strip_prefix("Subject(").unwrap_or(what);
+    what.split(['(', ' ', '{', ')']).next().unwrap_or(what)
 }
 
 /// Run every job due at `now`; returns how many mails were queued. Reads
@@ -124,6 +133,7 @@ pub async fn runner(
                 std::time::Duration::from_secs(5)
             }
         };
+        tracing::debug!(wait_ms = wait.as_millis() as u64, "Scheduler: next run in {} ms", wait.as_millis());
         tokio::select! {
             _ = token.cancelled() => return,
             _ = bell.notified() => continue,
@@ -137,6 +147,24 @@ pub async fn runner(
         tokio::select! {
             _ = token.cancelled() => return,
             _ = bell.notified() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod ops_tests {
+    #[test]
+    fn job_kinds_name_the_job() {
+        let table = [
+            ("Digests", "Digests"),
+            ("StatusSummaries", "StatusSummaries"),
+            ("Refusals([\"O-1\"])", "Refusals"),
+            ("Subject(Reclamo(\"R-000001\"))", "Reclamo"),
+            ("Subject(Task(\"T-000002\"))", "Task"),
+            ("SourceStopped { source: \"x\" }", "SourceStopped"),
+        ];
+        for (what, want) in table {
+            assert_eq!(super::job_kind(what), want, "{what}");
         }
     }
 }

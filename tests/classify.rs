@@ -9,6 +9,9 @@ use support::*;
 
 #[test]
 fn the_whole_real_corpus_goes_through_classify_without_a_panic() {
+    if skip_without_shared("the_whole_real_corpus_goes_through_classify_without_a_panic") {
+        return;
+    }
     let corpus = shared().join("corpus/real");
     let expected = files(&corpus);
     assert!(expected.len() > 1000, "the real corpus should hold ~1,200 messages, found {}", expected.len());
@@ -39,6 +42,9 @@ fn the_whole_real_corpus_goes_through_classify_without_a_panic() {
 
 #[test]
 fn every_scenario_classifies_as_expected_json_says() {
+    if skip_without_shared("every_scenario_classifies_as_expected_json_says") {
+        return;
+    }
     let dir = shared().join("corpus/scenarios");
     let text = std::fs::read_to_string(dir.join("expected.json")).unwrap_or_default();
     let expected: BTreeMap<String, Value> = serde_json::from_str(&text).unwrap_or_default();

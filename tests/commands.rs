@@ -26,6 +26,9 @@ fn mail(from: &str, id: &str, body: &str) -> Vec<u8> {
 
 #[test]
 fn staff_commands_change_the_desk_and_are_confirmed() {
+    if skip_without_shared("staff_commands_change_the_desk_and_are_confirmed") {
+        return;
+    }
     let inst = Instance::new();
     inst.deliver(
         "1.eml",
@@ -68,6 +71,9 @@ fn staff_commands_change_the_desk_and_are_confirmed() {
 
 #[test]
 fn a_command_from_a_non_staff_address_is_refused_and_changes_nothing() {
+    if skip_without_shared("a_command_from_a_non_staff_address_is_refused_and_changes_nothing") {
+        return;
+    }
     let inst = Instance::new();
     inst.deliver(
         "7.eml",
@@ -111,6 +117,9 @@ fn reclamo_on_friday_before_a_holiday() -> Instance {
 
 #[test]
 fn reclamo_warnings_and_overdue_escalation_fire_once_each_and_stop_when_resolved() {
+    if skip_without_shared("reclamo_warnings_and_overdue_escalation_fire_once_each_and_stop_when_resolved") {
+        return;
+    }
     // Due Thursday 2 July 13:30.
     let inst = reclamo_on_friday_before_a_holiday();
     assert_eq!(inst.json(&["reclamos", "list", "--json"])[0]["due_at"], "2026-07-02T13:30:00-05:00");
@@ -144,6 +153,9 @@ fn reclamo_warnings_and_overdue_escalation_fire_once_each_and_stop_when_resolved
 
 #[test]
 fn a_new_warning_setting_reschedules_the_open_reclamos() {
+    if skip_without_shared("a_new_warning_setting_reschedules_the_open_reclamos") {
+        return;
+    }
     let inst = reclamo_on_friday_before_a_holiday();
     let base = kinds(&inst).len();
     // Scheduled at 50 % (Wed 10:30); the desk now wants a warning at 25 %:
@@ -162,6 +174,9 @@ fn a_new_warning_setting_reschedules_the_open_reclamos() {
 
 #[test]
 fn after_an_outage_only_the_overdue_escalation_is_sent() {
+    if skip_without_shared("after_an_outage_only_the_overdue_escalation_is_sent") {
+        return;
+    }
     let inst = reclamo_on_friday_before_a_holiday();
     let base = kinds(&inst).len();
     // Down until after the due time: no stale warnings, one overdue mail.
@@ -177,6 +192,9 @@ fn digests(inst: &Instance) -> Vec<String> {
 
 #[test]
 fn the_0830_digest_is_sent_once_even_after_an_outage_and_never_when_empty() {
+    if skip_without_shared("the_0830_digest_is_sent_once_even_after_an_outage_and_never_when_empty") {
+        return;
+    }
     let inst = Instance::new();
     // Monday 30 Nov 2026, before the first digest: a reclamo for Andes (asistente1).
     inst.deliver(
@@ -215,6 +233,9 @@ fn the_0830_digest_is_sent_once_even_after_an_outage_and_never_when_empty() {
 
 #[test]
 fn an_alert_task_carries_its_deadline_and_reminds_before_it_once_each() {
+    if skip_without_shared("an_alert_task_carries_its_deadline_and_reminds_before_it_once_each") {
+        return;
+    }
     let inst = Instance::new();
     // Tributos pendientes, fecha límite 04/12/2026; reminders 2 and 1 days before (rules/checklists.toml).
     inst.deliver(
@@ -241,6 +262,9 @@ fn an_alert_task_carries_its_deadline_and_reminds_before_it_once_each() {
 
 #[test]
 fn a_weekly_status_summary_goes_once_a_week_and_only_with_open_orders() {
+    if skip_without_shared("a_weekly_status_summary_goes_once_a_week_and_only_with_open_orders") {
+        return;
+    }
     let inst = Instance::new();
     let weekly = |inst: &Instance| all_ids(inst).into_iter().filter(|k| k.starts_with("status-")).collect::<Vec<_>>();
     // Andes Textil: weekly, Monday 09:00, to phuaman@andestextil.test (clients.toml). No orders yet.
@@ -272,6 +296,9 @@ fn a_weekly_status_summary_goes_once_a_week_and_only_with_open_orders() {
 
 #[test]
 fn document_review_warns_the_assistant_then_escalates_to_the_executive_until_reviewed() {
+    if skip_without_shared("document_review_warns_the_assistant_then_escalates_to_the_executive_until_reviewed") {
+        return;
+    }
     let inst = Instance::new();
     let review = |inst: &Instance| all_ids(inst).into_iter().filter(|k| k.starts_with("review-")).collect::<Vec<_>>();
     inst.deliver(
@@ -395,6 +422,9 @@ fn a_regime_expiry_is_a_deadline_on_the_order_with_reminders_before_it() {
 
 #[test]
 fn a_clients_command_quoted_in_a_staff_outlook_reply_is_never_obeyed() {
+    if skip_without_shared("a_clients_command_quoted_in_a_staff_outlook_reply_is_never_obeyed") {
+        return;
+    }
     // The staff member answers in HTML (Outlook: the client's mail below a
     // header block, no attribution line); the client had written #cerrar and
     // #resuelto in it. Only what staff wrote above the quote may command.

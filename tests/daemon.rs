@@ -37,6 +37,9 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 
 #[test]
 fn read_commands_work_while_the_daemon_runs_and_sighup_keeps_good_rules() {
+    if skip_without_shared("read_commands_work_while_the_daemon_runs_and_sighup_keeps_good_rules") {
+        return;
+    }
     let inst = Instance::new();
     let mut child = spawn(&inst);
     inst.deliver(

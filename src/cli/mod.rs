@@ -2,6 +2,7 @@
 //! This is the only place where errors become exit codes:
 //! 0 ok, 1 ran and found problems (failing rule tests), 2 error.
 
+mod backup;
 mod check;
 mod classify;
 mod dry_run;
@@ -9,6 +10,7 @@ mod extract_worker;
 mod lists;
 mod login;
 mod replay;
+mod restore;
 mod rules_cmd;
 
 use std::path::PathBuf;
@@ -21,7 +23,7 @@ use crate::query::{self, Query};
 
 /// buzon: the customs desk's mail agent.
 #[derive(Debug, Parser)]
-#[command(name = "buzon", version, about, long_about = None)]
+#[command(name = "buzon", version = crate::logs::version(), about, long_about = None)]
 pub struct Cli {
     /// Config file; relative paths inside it are resolved against its folder.
     #[arg(long, global = true, default_value = "config.toml", env = "BUZON_CONFIG")]
@@ -83,6 +85,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a consistent backup archive (store, attachments, config,
+    /// clients, rules), also while the daemon runs; --verify checks one.
+    Backup(backup::Args),
+    /// Make a new folder a complete instance from a backup archive.
+    Restore(restore::Args),
     /// The attachment extractor child that buzon starts itself (internal).
     #[command(name = "extract-worker", hide = true)]
     ExtractWorker,
@@ -118,16 +125,17 @@ pub fn main() -> ExitCode {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Problems) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("buzon: {e:#}");
+            crate::logs::fatal(&e);
             ExitCode::from(2)
         }
     }
 }
 
-fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BUZON_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+/// The daemon's logging, as its config's `[log]` says (a config that does
+/// not load: the default, and the run reports why).
+fn init_logs(config: &std::path::Path) {
+    let format = crate::config::Config::load(config).map(|c| c.log.format).unwrap_or_default();
+    crate::logs::init(format);
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -137,9 +145,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         |query: Query| query::execute(&cli.config, now, query).map(|well| if well { Exit::Ok } else { Exit::Problems });
     match cli.command {
         Command::Run { once } => {
-            init_logs();
+            init_logs(&cli.config);
             let r = crate::daemon::run(&cli.config, clock, once)?;
+            if crate::logs::json() && once {
+                // Under JSON logging stderr holds only log lines; the summary is the run's output.
+                let summary = serde_json::json!({"processed": r.processed, "already_done": r.already_done,
+                    "quarantined": r.quarantined, "sent": r.sent});
+                println!("{summary}");
+            }
             tracing::info!(
+                processed = r.processed,
+                already_done = r.already_done,
+                quarantined = r.quarantined,
+                sent = r.sent,
                 "Done: {} processed, {} already done, {} quarantined, {} mails sent",
                 r.processed,
                 r.already_done,
@@ -148,6 +166,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             );
             Ok(Exit::Ok)
         }
+        Command::Backup(args) => {
+            init_logs(&cli.config);
+            backup::execute(&cli.config, args)
+        }
+        Command::Restore(args) => restore::execute(args),
         Command::Classify(args) => classify::execute(&cli.config, args, now),
         Command::Rules(cmd) => rules_cmd::execute(&cli.config, cmd, now),
         Command::Check(args) => check::execute(&cli.config, args),

@@ -161,6 +161,58 @@ pub struct Config {
     pub auth_results: crate::mail::AuthResults,
     /// Bounds on reading attachments.
     pub limits: crate::mail::Limits,
+    /// `[log]`: how the daemon logs.
+    pub log: LogSettings,
+    /// `[http]`: where `/metrics` and `/healthz` are served (`None`: off).
+    pub http_listen: Option<std::net::SocketAddr>,
+}
+
+/// `[log] format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    /// JSON Lines: one object per line, stable field names.
+    Json,
+}
+
+/// The validated `[log]` table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+/// `[log]` and `[http]`: checked like every other key (`file:line: why`).
+fn ops_tables(
+    c: &mut Check<'_>,
+    log: &raw::LogConfig,
+    http: &raw::HttpConfig,
+) -> (LogSettings, Option<std::net::SocketAddr>) {
+    let format = match &log.format {
+        None => LogFormat::Text,
+        Some(f) => match f.get_ref().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                c.at(f.span(), format!("[log] format must be \"text\" or \"json\", not \"{other}\""));
+                LogFormat::Text
+            }
+        },
+    };
+    let listen = http.listen.as_ref().and_then(|l| match l.get_ref().parse::<std::net::SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            c.at(
+                l.span(),
+                format!(
+                    "[http] listen must be an address and port such as \"127.0.0.1:9187\", not \"{}\"",
+                    l.get_ref()
+                ),
+            );
+            None
+        }
+    });
+    (LogSettings { format }, listen)
 }
 
 /// The attachment-reading bounds: the defaults, with what `[limits]` sets.
@@ -350,6 +402,7 @@ impl Config {
         let outbox = outbox(&mut c, &raw.outbox, &resolve);
         let mut desk = desk(&mut c, &raw.desk);
         desk.max_attachment_bytes = raw.store.max_attachment_bytes;
+        let (log, http_listen) = ops_tables(&mut c, &raw.log, &raw.http);
         let d = &raw.desk;
         for s in &d.staff_domains {
             if PUBLIC_DOMAINS.contains(&s.get_ref().to_ascii_lowercase().as_str()) {
@@ -395,6 +448,8 @@ impl Config {
             authserv_id: d.authserv_id.clone(),
             auth_results,
             limits: limits(&raw.limits),
+            log,
+            http_listen,
         })
     }
 

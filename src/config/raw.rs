@@ -315,6 +315,26 @@ pub struct RawConfig {
     pub desk: DeskConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// How the daemon logs (to stderr: a terminal, a file, or journald).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (default) or `json` (JSON Lines with stable field names).
+    pub format: Option<Spanned<String>>,
+}
+
+/// The metrics and health server (off unless `listen` is set).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `127.0.0.1:9187`: serve `GET /metrics` and `GET /healthz` there.
+    pub listen: Option<Spanned<String>>,
 }
 
 /// Bounds on reading attachments (every key optional; the defaults fit a

@@ -10,6 +10,7 @@ mod outbox;
 mod pipeline;
 mod poison;
 pub use poison::note_abort;
+mod service;
 mod tokens;
 
 use std::path::Path;
@@ -56,6 +57,9 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
             Err(e @ StoreError::Locked(_)) => {
                 anyhow::bail!("another buzon is already running on {} ({e})", path.display())
             }
+            Err(StoreError::Layout { found, expected }) => {
+                anyhow::bail!("{}", crate::backup::newer_store_message(path, found, expected))
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -98,8 +102,11 @@ async fn signals(
             _ = int.recv() => { info!("SIGINT received"); token.cancel(); }
             _ = hup.recv() => {
                 info!("SIGHUP received: reloading");
+                service::reloading();
                 let path = config.clone();
-                match tokio::task::spawn_blocking(move || App::load(&path)).await {
+                let loaded = tokio::task::spawn_blocking(move || App::load(&path)).await;
+                service::reloaded(if matches!(loaded, Ok(Ok(_))) { "working: reloaded" } else { "working: reload refused" });
+                match loaded {
                     Ok(Ok(new)) => {
                         app.replace(new);
                         scheduler.notify_one();
@@ -160,6 +167,25 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     let sock = crate::query::socket_path(&current.config.store.path);
     let _ = std::fs::remove_file(&sock); // we hold the store lock: any socket there is stale
     let scheduler_bell = Arc::new(Notify::new());
+    // Backups: the committer dumps the store between batches (crate::backup).
+    let (dumps_tx, dumps_rx) = mpsc::channel(1);
+    // `[http]`: bound now, so that a taken port stops start-up (`run --once`
+    // too: a long drain can be watched, and its cost measured).
+    let http = match current.config.http_listen {
+        Some(listen) => {
+            let listener = crate::http::bind(listen).await?;
+            let served = crate::http::Served {
+                store: store.clone(),
+                app: app.clone(),
+                health: health.clone(),
+                clock,
+                metrics: crate::metrics::install()?,
+            };
+            tracker.spawn(crate::http::serve(listener, served, token.clone()));
+            Some(listen)
+        }
+        None => None,
+    };
     tracker.spawn(signals(
         token.clone(),
         app.clone(),
@@ -170,7 +196,18 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
     ));
     let outbox_bell = Arc::new(Notify::new());
     let wake = crate::query::Wake { outbox: outbox_bell.clone(), scheduler: scheduler_bell.clone() };
-    tracker.spawn(crate::query::serve(sock, store.clone(), app.clone(), clock, health.clone(), token.clone(), wake));
+    tracker.spawn(crate::query::serve(
+        sock,
+        crate::query::Daemon {
+            store: store.clone(),
+            app: app.clone(),
+            clock,
+            health: health.clone(),
+            token: token.clone(),
+            wake,
+            dumps: dumps_tx,
+        },
+    ));
     let tokens = tokens::sources(&current.config, &store).map_err(|e| anyhow::anyhow!("OAuth2: {e}"))?;
     let mut source =
         crate::mailbox::open(&current.config, clock, tokens.mailbox, &store, token.clone(), health.clone(), &tracker)?;
@@ -233,9 +270,20 @@ async fn serve(app: AppCell, config_path: &Path, store: Store, clock: Clock, onc
         let rt = rt.clone();
         thread("commit", move || {
             let mut report = Report::default();
-            c.run(prepped_rx, ticks_rx, &rt, &mut report).map(|()| report)
+            c.run(prepped_rx, ticks_rx, dumps_rx, &rt, &mut report).map(|()| report)
         })?
     };
+    let status = service::started(&current, http, once);
+    if !once {
+        service::ready(&status);
+        let probe = store.clone();
+        tracker.spawn(service::watchdog(token.clone(), move || probe.next_scheduled().is_ok()));
+        let stop = token.clone();
+        tracker.spawn(async move {
+            stop.cancelled().await;
+            service::stopping();
+        });
+    }
 
     // The committer ends when the source is drained (`once`), on a
     // cancellation (signals), or with an error. After a cancellation every

@@ -39,6 +39,7 @@ impl OutboxWorker {
             let finishing = self.finish.is_cancelled();
             let f = crate::outbox::flush(&self.store, sink, self.clock.now())?;
             sent += f.delivered;
+            log_sent(&self.store, sink.take_receipts(), &f);
             if f.rejected > 0 {
                 self.scheduler.notify_one();
             }
@@ -68,5 +69,28 @@ impl OutboxWorker {
                 }
             });
         }
+    }
+}
+
+/// One log line per mail delivered to one recipient (what the peer said:
+/// the SMTP reply and its queue id), and the outbox counters.
+fn log_sent(store: &Store, receipts: Vec<crate::outbox::Receipt>, f: &crate::outbox::Flushed) {
+    crate::metrics::outbox_flushed(f.delivered as u64, f.retried as u64, f.rejected as u64);
+    for r in receipts {
+        let mail = store.outgoing(&r.id).ok().flatten();
+        let (kind, subject, message_id) = mail.map(|m| (m.kind, m.subject, m.message_id)).unwrap_or_default();
+        tracing::info!(
+            outbox = %r.id,
+            to = %r.to,
+            kind = %kind,
+            subject = %subject,
+            message_id = %message_id,
+            reply = %r.reply,
+            queue_id = r.queue_id().unwrap_or(""),
+            "Sent {} ({kind}) to {}: {}",
+            r.id,
+            r.to,
+            r.reply
+        );
     }
 }

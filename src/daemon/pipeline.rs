@@ -30,7 +30,8 @@ const BATCH: usize = 64;
 
 /// What the preparer hands the committer, in source order.
 pub enum Prepped {
-    Message(Meta, Box<Result<Prepared, String>>),
+    /// A message, and how long preparing it took (for the processing-time histogram).
+    Message(Meta, Box<Result<Prepared, String>>, std::time::Duration),
     CaughtUp,
     /// The source stopped for good: why, and what to do.
     Fatal {
@@ -131,7 +132,10 @@ impl Preparer {
                     if let Some(why) = watch.verdict(&m.meta.name) {
                         error!("{}: {why}", m.meta.name);
                         sent += 1;
-                        if out.blocking_send(Prepped::Message(m.meta, Box::new(Err(why)))).is_err() {
+                        if out
+                            .blocking_send(Prepped::Message(m.meta, Box::new(Err(why)), std::time::Duration::ZERO))
+                            .is_err()
+                        {
                             return;
                         }
                         continue;
@@ -166,12 +170,13 @@ impl Preparer {
     fn prepare(&self, m: &crate::mailbox::RawMessage, watch: &super::poison::Watch) -> Option<Option<Prepped>> {
         let mut retry = Retry::new(DISK_RETRY);
         loop {
+            let started = std::time::Instant::now();
             watch.begin(&m.meta.name);
             match prepare_one(&self.app.current(), m) {
-                Ok(Some(p)) => return Some(Some(Prepped::Message(m.meta.clone(), Box::new(Ok(p))))),
+                Ok(Some(p)) => return Some(Some(Prepped::Message(m.meta.clone(), Box::new(Ok(p)), started.elapsed()))),
                 Ok(None) => return Some(None),
                 Err(Failure::Permanent(why)) => {
-                    return Some(Some(Prepped::Message(m.meta.clone(), Box::new(Err(why)))));
+                    return Some(Some(Prepped::Message(m.meta.clone(), Box::new(Err(why)), started.elapsed())));
                 }
                 Err(Failure::Transient(why)) if self.once => {
                     return Some(Some(Prepped::Transient(m.meta.clone(), why)));
@@ -232,6 +237,8 @@ enum Next {
     Stop,
     /// The source stopped for good a while ago: exit so a service manager acts.
     GiveUp,
+    /// A backup asks for the store (crate::backup).
+    Dump(crate::backup::DumpJob),
 }
 
 impl Committer {
@@ -241,6 +248,7 @@ impl Committer {
         &self,
         mut input: mpsc::Receiver<Prepped>,
         mut ticks: mpsc::Receiver<()>,
+        mut dumps: mpsc::Receiver<crate::backup::DumpJob>,
         rt: &tokio::runtime::Handle,
         report: &mut Report,
     ) -> anyhow::Result<()> {
@@ -260,6 +268,7 @@ impl Committer {
                         _ = tokio::time::sleep_until(give_up.unwrap_or_else(tokio::time::Instant::now)), if give_up.is_some() => Next::GiveUp,
                         p = input.recv() => p.map(Next::Input).unwrap_or(Next::Stop),
                         t = ticks.recv() => t.map(|()| Next::Tick).unwrap_or(Next::Stop),
+                        Some(job) = dumps.recv() => Next::Dump(job),
                     }
                 }),
             };
@@ -272,6 +281,8 @@ impl Committer {
                     );
                 }
                 Next::Tick => self.run_due()?,
+                // Between batches: no commit interleaves with the dump.
+                Next::Dump(job) => job.run(&self.store),
                 Next::Input(Prepped::CaughtUp) => {
                     if self.once {
                         // What the mail just processed made due now.
@@ -305,11 +316,11 @@ impl Committer {
                         stopped = Some((tokio::time::Instant::now() + after, why));
                     }
                 }
-                Next::Input(Prepped::Message(meta, prepared)) => {
-                    let mut batch = vec![(meta, *prepared)];
+                Next::Input(Prepped::Message(meta, prepared, took)) => {
+                    let mut batch = vec![(meta, *prepared, took)];
                     while batch.len() < BATCH {
                         match input.try_recv() {
-                            Ok(Prepped::Message(m, p)) => batch.push((m, *p)),
+                            Ok(Prepped::Message(m, p, took)) => batch.push((m, *p, took)),
                             Ok(other) => {
                                 held = Some(other);
                                 break;
@@ -345,12 +356,16 @@ impl Committer {
 
     /// Decide and commit each message of a batch, make the batch durable,
     /// then acknowledge it (and put aside what cannot be processed).
-    fn commit_batch(&self, batch: Vec<(Meta, Result<Prepared, String>)>, report: &mut Report) -> anyhow::Result<()> {
+    fn commit_batch(
+        &self,
+        batch: Vec<(Meta, Result<Prepared, String>, std::time::Duration)>,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
         let app = self.app.current();
         let mut acks = Vec::new();
         let mut aside: Vec<(Meta, String)> = Vec::new();
         let mut written = Vec::new();
-        for (meta, prepared) in batch {
+        for (meta, prepared, took) in batch {
             if self.token.is_cancelled() {
                 break; // the rest stays at its source, untouched
             }
@@ -364,9 +379,22 @@ impl Committer {
             };
             written.extend(p.written.iter().cloned());
             let now = self.clock.now();
+            let started = std::time::Instant::now();
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(&app, &self.store, &p, now))) {
                 Ok(Ok(Handled::Done(outcome))) => {
-                    info!("Processed {}: {}", meta.name, outcome.join("; "));
+                    let labels: Vec<String> = p.class.labels.iter().cloned().collect();
+                    crate::metrics::mail_processed(&labels, (took + started.elapsed()).as_secs_f64(), now);
+                    info!(
+                        mail = %meta.name,
+                        message_id = p.mail.message_id.as_deref().unwrap_or(""),
+                        from = p.mail.from.as_ref().map(|a| a.address.as_str()).unwrap_or(""),
+                        subject = %p.mail.subject,
+                        labels = %labels.join(","),
+                        action = %outcome.join("; "),
+                        "Processed {}: {}",
+                        meta.name,
+                        outcome.join("; ")
+                    );
                     report.processed += 1;
                     acks.push(meta);
                 }
@@ -385,13 +413,26 @@ impl Committer {
         for (meta, why) in &aside {
             // Recorded now, durable with the batch, put aside after the flush.
             let q = Quarantined { at: now, name: meta.name.clone(), why: why.clone() };
+            crate::metrics::mail_quarantined();
             if let Err(e) = self.store.record_quarantine(&q) {
                 error!("Cannot record the quarantine of {}: {e}", meta.name);
             }
             report.quarantined += 1;
         }
         crate::store::attachments::sync(&written).context("cannot sync attachment files")?;
+        let flushing = std::time::Instant::now();
         self.store.flush()?;
+        tracing::debug!(
+            mails = acks.len(),
+            aside = aside.len(),
+            attachments = written.len(),
+            flush_ms = flushing.elapsed().as_millis() as u64,
+            "Batch committed: {} mails, {} put aside, {} attachment files, flushed in {} ms",
+            acks.len(),
+            aside.len(),
+            written.len(),
+            flushing.elapsed().as_millis()
+        );
         for (meta, why) in &aside {
             self.acker.quarantine(meta, why);
         }

@@ -11,19 +11,22 @@ use super::{Delivery, Sink};
 
 pub struct FileSink {
     dir: PathBuf,
+    receipts: Vec<super::Receipt>,
 }
 
 impl FileSink {
     pub fn open(dir: &Path) -> std::io::Result<FileSink> {
         std::fs::create_dir_all(dir)?;
-        Ok(FileSink { dir: dir.to_path_buf() })
+        Ok(FileSink { dir: dir.to_path_buf(), receipts: Vec::new() })
     }
 
-    fn write(&self, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+    fn write(&self, id: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
         let safe: String =
             id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
-        let mut f = std::fs::File::create(self.dir.join(format!("{safe}.eml")))?;
-        f.write_all(bytes)
+        let path = self.dir.join(format!("{safe}.eml"));
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(bytes)?;
+        Ok(path)
     }
 }
 
@@ -31,10 +34,20 @@ impl Sink for FileSink {
     fn send(&mut self, id: &str, to: &[String], bytes: &[u8]) -> Vec<Delivery> {
         // One file holds the mail for every recipient.
         let outcome = match self.write(id, bytes) {
-            Ok(()) => Delivery::Delivered,
+            Ok(path) => {
+                for t in to {
+                    let reply = format!("written {}", path.display());
+                    self.receipts.push(super::Receipt { id: id.to_string(), to: t.clone(), reply });
+                }
+                Delivery::Delivered
+            }
             Err(e) => Delivery::Retry(format!("cannot write the outbox file: {e}")),
         };
         vec![outcome; to.len()]
+    }
+
+    fn take_receipts(&mut self) -> Vec<super::Receipt> {
+        std::mem::take(&mut self.receipts)
     }
 
     fn sync(&mut self) -> std::io::Result<()> {

@@ -42,6 +42,40 @@ pub trait Sink {
     }
     /// A new round: try the peer again.
     fn reset(&mut self) {}
+    /// What the peer answered for each delivery since the last call (for
+    /// the log line per mail sent): SMTP's 250 text with the queue id, or
+    /// the file written.
+    fn take_receipts(&mut self) -> Vec<Receipt> {
+        Vec::new()
+    }
+}
+
+/// The peer's word on one delivered mail, for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The outbox id.
+    pub id: String,
+    pub to: String,
+    /// `250 2.0.0 Ok: queued as 4dX1…`, or `written <file>`.
+    pub reply: String,
+}
+
+impl Receipt {
+    /// The queue id in a Postfix/Exim/Exchange-style 250 reply, when there is one.
+    pub fn queue_id(&self) -> Option<&str> {
+        let r = self.reply.as_str();
+        let lower = r.to_ascii_lowercase();
+        for marker in ["queued as ", "id=", "ok id "] {
+            if let Some(at) = lower.find(marker) {
+                let rest = &r[at + marker.len()..];
+                let id = rest.split(|c: char| c.is_whitespace() || c == ')' || c == ';').next().unwrap_or("");
+                if !id.is_empty() {
+                    return Some(id);
+                }
+            }
+        }
+        None
+    }
 }
 
 /// When to try a mail again after `attempts` failed ones: the one backoff

@@ -51,6 +51,8 @@ pub struct SmtpSink {
     idle: Vec<AsyncSmtpConnection>,
     /// The server could not be reached on the last attempt.
     down: bool,
+    /// The server's replies to delivered mail since the last `take_receipts`.
+    receipts: Vec<super::Receipt>,
 }
 
 impl SmtpSink {
@@ -92,6 +94,7 @@ impl SmtpSink {
             }),
             idle: Vec::new(),
             down: false,
+            receipts: Vec::new(),
         })
     }
 }
@@ -249,11 +252,12 @@ async fn worker(
     next: &std::sync::atomic::AtomicUsize,
     down: &std::sync::atomic::AtomicBool,
     results: &[std::sync::Mutex<Vec<Delivery>>],
+    receipts: &std::sync::Mutex<Vec<super::Receipt>>,
 ) -> Option<AsyncSmtpConnection> {
     use std::sync::atomic::Ordering;
     loop {
         let i = next.fetch_add(1, Ordering::SeqCst);
-        let Some((_, to, bytes)) = mails.get(i) else { return conn };
+        let Some((id, to, bytes)) = mails.get(i) else { return conn };
         let mut out = Vec::with_capacity(to.len());
         for rcpt in to.iter() {
             if down.load(Ordering::SeqCst) {
@@ -293,7 +297,12 @@ async fn worker(
                 }
                 let Some(c) = conn.as_mut() else { break };
                 match tokio::time::timeout(s.timeout, c.send(&envelope, bytes)).await {
-                    Ok(Ok(_)) => {
+                    Ok(Ok(response)) => {
+                        let text: Vec<&str> = response.message().collect();
+                        let reply = format!("{} {}", response.code(), text.join(" "));
+                        if let Ok(mut r) = receipts.lock() {
+                            r.push(super::Receipt { id: id.to_string(), to: rcpt.clone(), reply });
+                        }
                         outcome = Some(Delivery::Delivered);
                         break;
                     }
@@ -342,17 +351,23 @@ impl Sink for SmtpSink {
         let mut kept = std::mem::take(&mut self.idle);
         let server = self.server.clone();
         let conns: Vec<Option<AsyncSmtpConnection>> = (0..n).map(|_| kept.pop()).collect();
+        let receipts = Mutex::new(Vec::new());
         let back = self.runtime.block_on(async {
-            let workers = conns.into_iter().map(|c| worker(&server, c, mails, &next, &down, &results));
+            let workers = conns.into_iter().map(|c| worker(&server, c, mails, &next, &down, &results, &receipts));
             futures_util::future::join_all(workers).await
         });
         self.idle = back.into_iter().flatten().filter(|c| !c.has_broken()).collect();
         self.down = down.load(Ordering::SeqCst);
+        self.receipts.extend(receipts.into_inner().unwrap_or_default());
         results.into_iter().map(|m| m.into_inner().unwrap_or_default()).collect()
     }
 
     fn down(&self) -> bool {
         self.down
+    }
+
+    fn take_receipts(&mut self) -> Vec<super::Receipt> {
+        std::mem::take(&mut self.receipts)
     }
 
     fn reset(&mut self) {

@@ -17,6 +17,8 @@ pub use control::{Control, OutboxAction};
 pub use records::eta_json;
 pub use table::Format;
 
+pub use status::{health, store_unwritable};
+
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -135,17 +137,23 @@ pub fn answer(config_path: &Path, now: DateTime<Utc>, q: &Query) -> anyhow::Resu
     }
 }
 
+/// What the socket server answers from: the running daemon's store, files,
+/// clock and health, the bells a control command rings, and the committer's
+/// queue of backup dumps.
+pub struct Daemon {
+    pub store: Store,
+    pub app: crate::app::AppCell,
+    pub clock: crate::clock::Clock,
+    pub health: crate::mailbox::SharedHealth,
+    pub token: tokio_util::sync::CancellationToken,
+    pub wake: Wake,
+    pub dumps: tokio::sync::mpsc::Sender<crate::backup::DumpJob>,
+}
+
 /// Answer read commands on `path` until `token` is cancelled. `app` is the
 /// daemon's current business files; `health` its source's state.
-pub async fn serve(
-    path: PathBuf,
-    store: Store,
-    app: crate::app::AppCell,
-    clock: crate::clock::Clock,
-    health: crate::mailbox::SharedHealth,
-    token: tokio_util::sync::CancellationToken,
-    wake: Wake,
-) {
+pub async fn serve(path: PathBuf, daemon: Daemon) {
+    let Daemon { store, app, clock, health, token, wake, dumps } = daemon;
     let listener = match tokio::net::UnixListener::bind(&path) {
         Ok(l) => l,
         Err(e) => {
@@ -164,7 +172,8 @@ pub async fn serve(
                 }
             },
         };
-        let (store, app, health, wake) = (store.clone(), app.clone(), health.clone(), wake.clone());
+        let (store, app, health, wake, dumps) =
+            (store.clone(), app.clone(), health.clone(), wake.clone(), dumps.clone());
         tokio::spawn(async move {
             use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
             let (read, mut write) = stream.into_split();
@@ -173,6 +182,9 @@ pub async fn serve(
                 return;
             }
             let answer = tokio::task::spawn_blocking(move || {
+                if let Ok(BackupRequest { backup }) = serde_json::from_str::<BackupRequest>(&line) {
+                    return serve_backup(&app.current().config, &backup, &dumps);
+                }
                 let query: Query = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("bad request: {e}"))?;
                 let app = app.current();
                 let live = health.lock().map(|h| h.clone()).unwrap_or_default();
@@ -192,6 +204,55 @@ pub async fn serve(
         });
     }
     let _ = std::fs::remove_file(&path);
+}
+
+/// A backup asked of the daemon (beside [`Query`]: `{"backup": FILE}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRequest {
+    pub backup: PathBuf,
+}
+
+/// Write a backup in the daemon: the committer dumps the store between
+/// two batches, this thread writes the archive.
+fn serve_backup(
+    config: &Config,
+    file: &Path,
+    dumps: &tokio::sync::mpsc::Sender<crate::backup::DumpJob>,
+) -> anyhow::Result<Answer> {
+    let outcome = crate::backup::create(config, file, |path| {
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        dumps
+            .blocking_send(crate::backup::DumpJob { path: path.to_path_buf(), done })
+            .map_err(|_| anyhow::anyhow!("the daemon is stopping: no backup now"))?;
+        result
+            .recv()
+            .map_err(|_| anyhow::anyhow!("the daemon stopped before the store was dumped"))?
+            .map_err(|e| anyhow::anyhow!(e))
+    })?;
+    tracing::info!(file = %file.display(), bytes = outcome.bytes, "Backup written: {}", outcome.line("backup").trim_end());
+    Ok(Answer::ok(serde_json::to_string(&outcome)? + "\n"))
+}
+
+/// Ask the running daemon for a backup into `file` (an absolute path).
+pub fn ask_backup(store_path: &Path, file: &Path) -> anyhow::Result<crate::backup::Outcome> {
+    let sock = socket_path(store_path);
+    let mut stream = std::os::unix::net::UnixStream::connect(&sock).map_err(|e| {
+        anyhow::anyhow!("the store is in use and the daemon does not answer on {}: {e}", sock.display())
+    })?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(3600)))?;
+    let mut req = serde_json::to_string(&BackupRequest { backup: file.to_path_buf() })?;
+    req.push('\n');
+    stream.write_all(req.as_bytes())?;
+    let mut reader = std::io::BufReader::new(stream);
+    let mut status = [0u8; 1];
+    reader.read_exact(&mut status)?;
+    let mut text = String::new();
+    while reader.read_line(&mut text)? > 0 {}
+    match status[0] {
+        b'0' => Ok(serde_json::from_str(text.trim()).map_err(|e| anyhow::anyhow!("the daemon's answer: {e}"))?),
+        _ => anyhow::bail!("{}", text.trim().trim_start_matches("buzon: ")),
+    }
 }
 
 fn ask_daemon(sock: &Path, q: &Query) -> anyhow::Result<Answer> {

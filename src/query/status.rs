@@ -16,6 +16,68 @@ use crate::store::Store;
 /// Failed outgoing mail counts against the desk's health this long.
 const RECENT_FAILURES: i64 = 24;
 
+/// The outbox is failing: mail retried after an error now, or refused or
+/// bounced within the last day.
+fn failing_count(outbox: &[crate::desk::model::Outgoing], now: DateTime<Utc>) -> usize {
+    let recent = now - Duration::hours(RECENT_FAILURES);
+    outbox
+        .iter()
+        .filter(|m| match m.state {
+            OutboxState::Pendiente => m.error.is_some(),
+            OutboxState::Fallido => m.sent_at.unwrap_or(m.created_at) > recent,
+            OutboxState::Enviado | OutboxState::Retenido | OutboxState::Cancelado => false,
+        })
+        .count()
+}
+
+/// Why the desk is unwell (empty: it is well): the daemon is not running,
+/// the source stopped, the store cannot be written, outgoing mail fails.
+fn problems(config: &Config, live: Option<&Health>, failing: usize) -> Vec<String> {
+    let mut problems: Vec<String> = Vec::new();
+    match live {
+        None => problems.push("the daemon is not running".into()),
+        Some(h) if h.fatal => problems.push("the source is stopped".into()),
+        Some(_) => {}
+    }
+    if let Some(why) = store_unwritable(&config.store.path) {
+        problems.push(format!("the store is not writable: {why}"));
+    }
+    if failing > 0 {
+        problems.push(format!("{failing} outgoing mails failing"));
+    }
+    problems
+}
+
+/// Free space below which the store counts as unwritable (sled appends).
+const MIN_FREE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why the store's folder cannot take writes: a read-only file system, no
+/// write permission, or a disk (nearly) full. `None`: it can.
+pub fn store_unwritable(store: &std::path::Path) -> Option<String> {
+    use rustix::fs::{Access, StatVfsMountFlags};
+    if !store.exists() {
+        return None; // created at the first start
+    }
+    if let Err(e) = rustix::fs::access(store, Access::WRITE_OK) {
+        return Some(format!("{}: {e}", store.display()));
+    }
+    match rustix::fs::statvfs(store) {
+        Ok(st) if st.f_flag.contains(StatVfsMountFlags::RDONLY) => {
+            Some(format!("{} is on a read-only file system", store.display()))
+        }
+        Ok(st) if st.f_bavail.saturating_mul(st.f_frsize) < MIN_FREE_BYTES => {
+            Some(format!("{} has {} KiB free", store.display(), st.f_bavail.saturating_mul(st.f_frsize) / 1024))
+        }
+        _ => None,
+    }
+}
+
+/// The running daemon's health, as `status` judges it: the reasons it is
+/// unwell (empty: well). For `/healthz`.
+pub fn health(store: &Store, config: &Config, live: &Health, now: DateTime<Utc>) -> anyhow::Result<Vec<String>> {
+    Ok(problems(config, Some(live), failing_count(&store.outbox()?, now)))
+}
+
 /// The status text (or JSON line) and whether the desk is well. `live`: the
 /// running daemon's source health (`None`: no daemon runs); `now`: the clock's.
 pub fn answer(
@@ -64,24 +126,8 @@ pub fn answer(
         (Some(h), true) if h.connected => "connected".to_string(),
         (Some(_), true) => "disconnected, reconnecting".to_string(),
     };
-    // The outbox is failing: mail retried after an error now, or refused
-    // or bounced within the last day.
-    let recent = now - Duration::hours(RECENT_FAILURES);
-    let failing = outbox.iter().filter(|m| match m.state {
-        OutboxState::Pendiente => m.error.is_some(),
-        OutboxState::Fallido => m.sent_at.unwrap_or(m.created_at) > recent,
-        OutboxState::Enviado | OutboxState::Retenido | OutboxState::Cancelado => false,
-    });
-    let failing = failing.count();
-    let mut problems: Vec<String> = Vec::new();
-    match live {
-        None => problems.push("the daemon is not running".into()),
-        Some(h) if h.fatal => problems.push("the source is stopped".into()),
-        Some(_) => {}
-    }
-    if failing > 0 {
-        problems.push(format!("{failing} outgoing mails failing"));
-    }
+    let failing = failing_count(&outbox, now);
+    let problems = problems(config, live, failing);
     let since = live.and_then(|h| h.since).map(|t| ts(config, t));
     let v = json!({
         "daemon": if live.is_some() { "running" } else { "not running" },

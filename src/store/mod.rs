@@ -6,6 +6,7 @@
 //! the desk's [`View`](crate::desk::View) (`view.rs`).
 
 pub mod attachments;
+pub mod export;
 mod keys;
 mod migrate;
 pub mod tokens;

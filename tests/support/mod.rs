@@ -14,6 +14,27 @@ pub fn shared() -> PathBuf {
     std::env::var_os("BUZON_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"))
 }
 
+/// Skip a test that reads the shared corpus when it is absent (a plain
+/// `git clone` + `cargo test` passes anywhere), saying so; with
+/// `BUZON_REQUIRE_SHARED=1` (CI) its absence fails the test instead.
+pub fn skip_without_shared(test: &str) -> bool {
+    let dir = shared();
+    if dir.join("corpus").is_dir() {
+        return false;
+    }
+    let required = std::env::var("BUZON_REQUIRE_SHARED").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{test}: BUZON_REQUIRE_SHARED=1 but the shared corpus is not at {} (set BUZON_SHARED)",
+        dir.display()
+    );
+    eprintln!(
+        "{test}: skipped: the shared corpus is not at {} (set BUZON_SHARED to its folder to run this test)",
+        dir.display()
+    );
+    true
+}
+
 /// Run the `buzon` binary with `args` in `dir`.
 pub fn buzon(dir: &Path, args: &[&str]) -> Output {
     match Command::new(env!("CARGO_BIN_EXE_buzon")).current_dir(dir).args(args).output() {

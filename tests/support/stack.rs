@@ -59,7 +59,7 @@ fn is_root() -> bool {
 /// buzon, of another test) ever takes it between the check and the server's
 /// start; handed out once per test process (tests of one binary run at once,
 /// binaries one after another), starting at a place of its own per process.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let start = (std::process::id() % 120) * 100;
