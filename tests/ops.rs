@@ -552,5 +552,8 @@ fn a_store_from_a_newer_buzon_is_refused_naming_the_backup_to_restore() {
     assert!(err.contains("layout version 99"), "{err}");
     assert!(err.contains("var/backups/pre-upgrade-0.1.0.tar.gz"), "names the backup: {err}");
     let v = inst.run(&["--version"]);
-    assert_eq!(stdout(&v).trim(), format!("buzon {} (store layout {})", env!("CARGO_PKG_VERSION"), buzon::store::LAYOUT_VERSION));
+    assert_eq!(
+        stdout(&v).trim(),
+        format!("buzon {} (store layout {})", env!("CARGO_PKG_VERSION"), buzon::store::LAYOUT_VERSION)
+    );
 }

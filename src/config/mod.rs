@@ -4,6 +4,7 @@
 //! every problem collected as `file:line:col: why`, nothing half-validated
 //! downstream. Relative paths are resolved against the config file's folder.
 
+mod desk_table;
 mod raw;
 
 use std::ops::Range;
@@ -400,7 +401,7 @@ impl Config {
         let mut c = Check { file, text: &text, errors: Vec::new() };
         let mailbox = mailbox(&mut c, &raw.mailbox, &resolve);
         let outbox = outbox(&mut c, &raw.outbox, &resolve);
-        let mut desk = desk(&mut c, &raw.desk);
+        let mut desk = desk_table::desk(&mut c, &raw.desk);
         desk.max_attachment_bytes = raw.store.max_attachment_bytes;
         let (log, http_listen) = ops_tables(&mut c, &raw.log, &raw.http);
         let d = &raw.desk;
@@ -556,121 +557,5 @@ fn outbox(c: &mut Check<'_>, o: &raw::OutboxConfig, resolve: &dyn Fn(&Path) -> P
     }
 }
 
-fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Settings {
-    let tz = d.timezone.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-        c.at(d.timezone.span(), format!("unknown time zone `{}` (e.g. \"America/Lima\")", d.timezone.get_ref()));
-        chrono_tz::America::Lima
-    });
-    let day_start = c.time(&d.day_start, "", "is not a time of day HH:MM");
-    let day_end = c.time(&d.day_end, "", "is not a time of day HH:MM");
-    if day_end <= day_start {
-        c.at(d.day_end.span(), "day_end must be after day_start");
-    }
-    if d.work_days.is_empty() || d.work_days.iter().any(|w| !(1..=7).contains(w)) {
-        c.at(d.day_start.span(), "work_days must list weekdays 1 (Monday) to 7 (Sunday)");
-    }
-    let mut extra_holidays = Vec::new();
-    for h in &d.extra_holidays {
-        match chrono::NaiveDate::parse_from_str(h.get_ref(), "%Y-%m-%d") {
-            Ok(day) => extra_holidays.push(day),
-            Err(_) => c.at(h.span(), format!("`{}` is not a date YYYY-MM-DD", h.get_ref())),
-        }
-    }
-    let prefix = d.order_prefix.get_ref();
-    if prefix.is_empty() || !prefix.chars().all(|ch| ch.is_ascii_alphanumeric()) {
-        c.at(d.order_prefix.span(), format!("order_prefix `{prefix}` must be letters and digits only"));
-    }
-    let people = std::iter::once(&d.address)
-        .chain(&d.supervisors)
-        .chain(&d.managers)
-        .chain(&d.assistants)
-        .chain(&d.administracion)
-        .chain(std::iter::once(&d.default_assistant));
-    for a in people {
-        if !valid_address(a.get_ref()) {
-            c.at(a.span(), format!("`{}` is not a mail address", a.get_ref()));
-        }
-    }
-    let digest_times: Vec<NaiveTime> =
-        d.digest_times.iter().map(|t| c.time(t, "digest time ", "is not HH:MM")).collect();
-    let supervisor_digest_times: Vec<NaiveTime> =
-        d.supervisor_digest_times.iter().map(|t| c.time(t, "supervisor digest time ", "is not HH:MM")).collect();
-    if d.reclamo_warnings.iter().any(|p| !(1..=99).contains(p)) {
-        c.at(d.address.span(), "reclamo_warnings are percentages between 1 and 99");
-    }
-    if d.supervisors.is_empty() {
-        c.at(d.address.span(), "[desk] needs at least one address in `supervisors`: reclamos must reach someone");
-    }
-    crate::desk::Settings {
-        address: d.address.get_ref().to_ascii_lowercase(),
-        name: d.name.clone(),
-        supervisors: addresses(&d.supervisors),
-        managers: addresses(&d.managers),
-        assistants: addresses(&d.assistants),
-        administracion: addresses(&d.administracion),
-        default_assistant: d.default_assistant.get_ref().to_ascii_lowercase(),
-        order_prefix: prefix.clone(),
-        reclamo_hours: d.reclamo_hours,
-        reclamo_warnings: d.reclamo_warnings.clone(),
-        digest_times,
-        digest_when_empty: d.digest_when_empty,
-        review_hours: d.review_hours,
-        replies_per_hour: d.replies_per_sender_hour,
-        replies_per_day: d.replies_per_sender_day,
-        stranger_replies_per_hour: d.stranger_replies_per_hour,
-        stranger_replies_per_day: d.stranger_replies_per_day,
-        supervisor_digest_times,
-        notify_at_once: d
-            .notify_at_once
-            .clone()
-            .unwrap_or_else(|| crate::desk::NOTIFY_AT_ONCE.iter().map(|k| k.to_string()).collect()),
-        import_closed_after_days: d.import_closed_after_days,
-        eta_notice_hours: d.eta_notice_hours,
-        max_attachment_bytes: 40 * 1024 * 1024,
-        calendar: BusinessCalendar { tz, day_start, day_end, work_days: d.work_days.clone(), extra_holidays },
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The repository's config with `extra` added to `[desk]`, loaded.
-    fn load_with_desk(extra: &str) -> (Result<Config, Diagnostics>, String) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"))
-            .unwrap_or_else(|e| panic!("config.toml: {e}"));
-        let text = base.replacen("[desk]\n", &format!("[desk]\n{extra}\n"), 1);
-        let file = dir.path().join("config.toml");
-        std::fs::write(&file, &text).unwrap_or_else(|e| panic!("{e}"));
-        let loaded = Config::load(&file);
-        (loaded, file.display().to_string())
-    }
-
-    #[test]
-    fn auth_results_takes_its_two_words_and_names_the_place_of_a_wrong_one() {
-        let table = [
-            ("", Some(crate::mail::AuthResults::AuthservId)),
-            ("auth_results = \"authserv-id\"", Some(crate::mail::AuthResults::AuthservId)),
-            ("auth_results = \"topmost\"", Some(crate::mail::AuthResults::Topmost)),
-            ("auth_results = \"exchange\"", None),
-        ];
-        for (line, want) in table {
-            let (loaded, file) = load_with_desk(line);
-            match (loaded, want) {
-                (Ok(c), Some(w)) => assert_eq!(c.auth_results, w, "{line}"),
-                (Err(d), None) => {
-                    let text = d.to_string();
-                    // Line 24 of the sample is `[desk]`: the key is the line below.
-                    let at = format!("{file}:25:16: unknown auth_results `exchange`; use \"authserv-id\"");
-                    assert!(text.contains(&at), "{text}");
-                    assert!(text.contains("\"topmost\" (Exchange Online"), "{text}");
-                }
-                (Ok(_), None) => panic!("`{line}` was taken"),
-                (Err(d), Some(_)) => panic!("`{line}`: {d}"),
-            }
-        }
-        let (loaded, _) = load_with_desk("auth_results = 1");
-        assert!(loaded.is_err_and(|d| d.to_string().contains("invalid type")), "a number is refused");
-    }
-}
+mod tests;

@@ -6,9 +6,13 @@
 //! the desk's [`View`](crate::desk::View) (`view.rs`).
 
 pub mod attachments;
+mod copy;
 pub mod export;
 mod keys;
 mod migrate;
+pub use copy::StoreCopy;
+mod outbox;
+mod schedule;
 pub mod tokens;
 mod view;
 
@@ -196,47 +200,6 @@ impl Tx<'_> {
     }
 }
 
-/// A private copy of a store for dry runs (`classify --desk`, `rules
-/// replay`): the files copied aside (the daemon may hold the original, and
-/// nothing done to the copy reaches it), removed when dropped.
-pub struct StoreCopy {
-    store: Option<Store>,
-    dir: PathBuf,
-}
-
-impl StoreCopy {
-    pub fn store(&self) -> &Store {
-        // `store` is only taken in `drop`.
-        self.store.as_ref().unwrap_or_else(|| unreachable!("a StoreCopy holds its store until dropped"))
-    }
-}
-
-impl Drop for StoreCopy {
-    fn drop(&mut self) {
-        drop(self.store.take());
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Copy the files of a sled folder (without unfinished snapshots).
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let name = e.file_name();
-        if name.to_string_lossy().ends_with(".generating") {
-            continue;
-        }
-        let kind = e.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&e.path(), &to.join(&name))?;
-        } else if kind.is_file() {
-            std::fs::copy(e.path(), to.join(&name))?;
-        }
-    }
-    Ok(())
-}
-
 impl Store {
     /// Open (or create) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -253,20 +216,6 @@ impl Store {
         migrate::migrate(&store.db, store.tree(Tree::Meta))?;
         store.check_high_water(path)?;
         Ok(store)
-    }
-
-    /// Open a private copy of the store at `path` as it is now (an empty
-    /// store when there is none yet).
-    pub fn open_copy(path: &Path) -> Result<StoreCopy, StoreError> {
-        let dir = std::env::temp_dir().join(format!("buzon-copy-{}-{}", std::process::id(), fastrand::u64(..)));
-        let io = |e: std::io::Error| StoreError::Sled(sled::Error::Io(e));
-        let db = dir.join("store");
-        if path.join("db").exists() {
-            copy_tree(path, &db).map_err(io)?;
-        }
-        let mut copy = StoreCopy { store: None, dir };
-        copy.store = Some(Store::open(&db)?);
-        Ok(copy)
     }
 
     /// The processed total, counted once for a store from before the counter.
@@ -498,115 +447,6 @@ impl Store {
         self.all(Tree::Tasks)
     }
 
-    pub fn outbox(&self) -> Result<Vec<Outgoing>, StoreError> {
-        self.all(Tree::Outbox)
-    }
-
-    pub fn outgoing(&self, id: &str) -> Result<Option<Outgoing>, StoreError> {
-        self.get(Tree::Outbox, id)
-    }
-
-    pub fn outgoing_bytes(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree(Tree::OutboxRaw).get(id.as_bytes())?.map(|v| v.to_vec()))
-    }
-
-    /// Save an outbox entry's new state (sent, failed, next attempt). A mail
-    /// a person held or cancelled meanwhile stays held or cancelled: a send
-    /// attempt that ends in "try again" never releases it.
-    pub fn update_outgoing(&self, mail: &Outgoing) -> Result<(), StoreError> {
-        let (outbox, idx, failed) =
-            (self.tree(Tree::Outbox), self.tree(Tree::OutboxPending), self.tree(Tree::OutboxFailed));
-        (outbox, idx, failed).transaction(|(outbox, idx, failed)| {
-            let stored: Option<Outgoing> = match outbox.get(mail.id.as_bytes())? {
-                Some(b) => from_json(&b).ok(),
-                None => None,
-            };
-            let mut mail = mail.clone();
-            if let Some(s) = stored
-                && matches!(s.state, OutboxState::Retenido | OutboxState::Cancelado)
-                && mail.state == OutboxState::Pendiente
-            {
-                mail.state = s.state;
-                mail.held = s.held;
-                mail.cancelled = s.cancelled;
-            }
-            let pending = mail.state == OutboxState::Pendiente;
-            let refused = matches!(mail.state, OutboxState::Enviado | OutboxState::Fallido) && !mail.refused.is_empty();
-            let bytes = to_json(&mail).map_err(ConflictableTransactionError::Abort)?;
-            outbox.insert(mail.id.as_bytes(), bytes)?;
-            if pending {
-                idx.insert(mail.id.as_bytes(), &[])?;
-            } else {
-                idx.remove(mail.id.as_bytes())?;
-            }
-            if refused {
-                failed.insert(mail.id.as_bytes(), &[])?;
-            }
-            Ok::<(), ConflictableTransactionError<StoreError>>(())
-        })?;
-        Ok(())
-    }
-
-    /// A person's hand on one outbox mail (`outbox hold|release|cancel`).
-    /// Returns the mail as it now is, or why nothing was done.
-    pub fn control_outgoing(
-        &self,
-        id: &str,
-        what: &Control,
-        mark: &Mark,
-    ) -> Result<Result<Outgoing, String>, StoreError> {
-        let (outbox, idx) = (self.tree(Tree::Outbox), self.tree(Tree::OutboxPending));
-        let r = (outbox, idx).transaction(|(outbox, idx)| {
-            let Some(b) = outbox.get(id.as_bytes())? else {
-                return Ok(Err(format!("no outgoing mail {id}")));
-            };
-            let mut m: Outgoing = from_json(&b).map_err(ConflictableTransactionError::Abort)?;
-            let done = match (what, m.state) {
-                (Control::Hold, OutboxState::Pendiente) => {
-                    m.state = OutboxState::Retenido;
-                    m.held = Some(mark.clone());
-                    Ok(())
-                }
-                (Control::Release, OutboxState::Retenido) => {
-                    m.state = OutboxState::Pendiente;
-                    m.next_attempt = None;
-                    Ok(())
-                }
-                (Control::Cancel, OutboxState::Pendiente | OutboxState::Retenido) => {
-                    m.state = OutboxState::Cancelado;
-                    m.cancelled = Some(mark.clone());
-                    Ok(())
-                }
-                (_, state) => Err(format!(
-                    "{id} is {state}: {}",
-                    match what {
-                        Control::Hold => "only pending mail can be held",
-                        Control::Release => "only held mail can be released",
-                        Control::Cancel => "only pending or held mail can be cancelled",
-                    }
-                )),
-            };
-            if let Err(why) = done {
-                return Ok(Err(why));
-            }
-            outbox.insert(id.as_bytes(), to_json(&m).map_err(ConflictableTransactionError::Abort)?)?;
-            if m.state == OutboxState::Pendiente {
-                idx.insert(id.as_bytes(), &[])?;
-            } else {
-                idx.remove(id.as_bytes())?;
-            }
-            Ok::<Result<Outgoing, String>, ConflictableTransactionError<StoreError>>(Ok(m))
-        })?;
-        Ok(r)
-    }
-
-    /// The ids of every outbox mail in `state` now.
-    pub fn outgoing_in(&self, state: OutboxState) -> Result<Vec<String>, StoreError> {
-        let mut v: Vec<Outgoing> = self.outbox()?.into_iter().filter(|m| m.state == state).collect();
-        v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(v.into_iter().map(|m| m.id).collect())
-    }
-
     /// What the commands confirmed by outbox mail `id` changed.
     pub fn undo(&self, id: &str) -> Result<Option<Undo>, StoreError> {
         self.get(Tree::Undo, id)
@@ -670,60 +510,6 @@ impl Store {
         self.all(Tree::Quarantine)
     }
 
-    /// Outbox ids of refused mails no task tells a person about yet.
-    pub fn unnoticed_refusals(&self) -> Result<Vec<String>, StoreError> {
-        self.tree(Tree::OutboxFailed).iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
-    }
-
-    /// The earliest instant in the scheduler's index (one B-tree lookup).
-    pub fn next_scheduled(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.tree(Tree::Schedule).first()?.and_then(|(k, _)| keys::instant_from_bytes(&k)))
-    }
-
-    /// Subjects whose scheduled instant is at or before `now`, earliest
-    /// first (an entry whose subject this buzon cannot read is skipped).
-    pub fn scheduled_until(&self, now: DateTime<Utc>) -> Result<Vec<Subject>, StoreError> {
-        let end = keys::instant_bytes(now + chrono::Duration::milliseconds(1));
-        let mut out = Vec::new();
-        for k in self.tree(Tree::Schedule).range(..end.to_vec()).keys() {
-            let k = k?;
-            match k.get(8..).and_then(keys::subject_from) {
-                Some(s) => out.push(s),
-                None => tracing::warn!("Unreadable schedule entry {:?}: skipped", String::from_utf8_lossy(&k)),
-            }
-        }
-        Ok(out)
-    }
-
-    /// The scheduled instant of one subject.
-    pub fn scheduled(&self, subject: &Subject) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.tree(Tree::ScheduleBy).get(keys::subject(subject))?.and_then(|v| keys::instant_from_bytes(&v)))
-    }
-
-    /// What the schedule index was computed with (`None`: it must be rebuilt).
-    pub fn schedule_signature(&self) -> Result<Option<String>, StoreError> {
-        Ok(self.tree(Tree::Meta).get(keys::SCHEDULE_SIGNATURE_KEY)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
-    }
-
-    /// Empty the schedule index (before a rebuild) and forget its signature.
-    pub fn clear_schedule(&self) -> Result<(), StoreError> {
-        self.tree(Tree::Meta).remove(keys::SCHEDULE_SIGNATURE_KEY)?;
-        self.tree(Tree::Schedule).clear()?;
-        self.tree(Tree::ScheduleBy).clear()?;
-        Ok(())
-    }
-
-    /// The index was rebuilt with this signature.
-    pub fn set_schedule_signature(&self, signature: &str) -> Result<(), StoreError> {
-        self.tree(Tree::Meta).insert(keys::SCHEDULE_SIGNATURE_KEY, signature.as_bytes())?;
-        Ok(())
-    }
-
-    /// Are there refused outbox mails no task tells a person about yet?
-    pub fn has_unnoticed_refusals(&self) -> bool {
-        !self.tree(Tree::OutboxFailed).is_empty()
-    }
-
     pub fn thread(&self, message_id: &str) -> Result<Option<ThreadLink>, StoreError> {
         self.get(Tree::Threads, message_id)
     }
@@ -738,38 +524,6 @@ impl Store {
 
     pub fn processed(&self) -> Result<Vec<Processed>, StoreError> {
         self.all(Tree::Processed)
-    }
-
-    /// Outgoing mails due for a send attempt at `now`, oldest first.
-    pub fn due_outgoing(&self, now: DateTime<Utc>) -> Result<Vec<Outgoing>, StoreError> {
-        let mut v = Vec::new();
-        for k in self.tree(Tree::OutboxPending).iter().keys() {
-            let k = k?;
-            let id = String::from_utf8_lossy(&k).into_owned();
-            if let Some(o) = self.outgoing(&id)?
-                && o.state == OutboxState::Pendiente
-                && o.next_attempt.is_none_or(|t| t <= now)
-            {
-                v.push(o);
-            }
-        }
-        v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(v)
-    }
-
-    /// The earliest instant a pending mail waits for (`None`: none waits).
-    pub fn next_outbox_attempt(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let mut first: Option<DateTime<Utc>> = None;
-        for k in self.tree(Tree::OutboxPending).iter().keys() {
-            let k = k?;
-            if let Some(o) = self.outgoing(&String::from_utf8_lossy(&k))?
-                && o.state == OutboxState::Pendiente
-                && let Some(at) = o.next_attempt
-            {
-                first = Some(first.map_or(at, |f| f.min(at)));
-            }
-        }
-        Ok(first)
     }
 
     /// Every open order (through the open-orders index: closed ones are not read).
@@ -807,53 +561,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::desk::effect::Sequence;
-
-    #[test]
-    fn a_snapshot_left_unfinished_by_a_crash_does_not_stop_the_store() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("store");
-        {
-            let s = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
-            s.commit(None, &[Effect::Sequence { name: Sequence::Tasks, value: 7 }]).unwrap_or_else(|e| panic!("{e}"));
-            s.flush().unwrap_or_else(|e| panic!("{e}"));
-        }
-        // What a kill -9 during sled's snapshot writing leaves behind.
-        std::fs::write(path.join("snap.00000000FFFFFFFF.generating"), b"").unwrap_or_else(|e| panic!("{e}"));
-        // sled's flusher thread may hold the dropped database's lock a moment
-        // longer (the daemon waits it out the same way).
-        let started = std::time::Instant::now();
-        let s = loop {
-            match Store::open(&path) {
-                Err(StoreError::Locked(_)) if started.elapsed() < std::time::Duration::from_secs(10) => {
-                    std::thread::sleep(std::time::Duration::from_millis(50))
-                }
-                r => break r.unwrap_or_else(|e| panic!("the store must open after a crash: {e}")),
-            }
-        };
-        assert_eq!(crate::desk::View::sequence(&s, &Sequence::Tasks).unwrap_or(0), 7);
-    }
-
-    #[test]
-    fn the_schedule_index_keeps_one_entry_per_subject_in_time_order() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let s = Store::open(&dir.path().join("store")).unwrap_or_else(|e| panic!("{e}"));
-        let at = |h: i64| DateTime::from_timestamp(1_800_000_000 + h * 3600, 0).unwrap_or_default();
-        let sched = |subject: Subject, t: Option<DateTime<Utc>>| Effect::Schedule { subject, at: t };
-        let commit = |e: &[Effect]| s.commit(None, e).unwrap_or_else(|e| panic!("{e}"));
-        let (r1, t1, o1) =
-            (Subject::Reclamo("R-1".into()), Subject::Task("T-1".into()), Subject::Review("OC-1".into()));
-        commit(&[sched(r1.clone(), Some(at(5))), sched(t1.clone(), Some(at(3)))]);
-        assert_eq!(s.next_scheduled().ok().flatten(), Some(at(3)));
-        // Moving a subject drops its old entry, in the same transaction.
-        commit(&[sched(t1.clone(), Some(at(7))), sched(o1.clone(), Some(at(-1)))]);
-        assert_eq!(s.next_scheduled().ok().flatten(), Some(at(-1)), "earliest first");
-        assert_eq!(s.scheduled_until(at(5)).unwrap_or_default(), vec![o1.clone(), r1.clone()]);
-        assert_eq!(s.scheduled(&t1).ok().flatten(), Some(at(7)));
-        commit(&[sched(o1, None), sched(r1, None)]);
-        assert_eq!(s.scheduled_until(at(100)).unwrap_or_default(), vec![t1]);
-        assert_eq!(s.next_scheduled().ok().flatten(), Some(at(7)));
-    }
-}
+mod tests;

@@ -55,7 +55,8 @@ pub fn spawn(
     let (etx, erx) = mpsc::channel(super::CHANNEL);
     let (rtx, rrx) = tokio::sync::mpsc::unbounded_channel();
     let sent_copies = settings.sent_folder.as_ref().map(|_| SentCopies(rtx.clone()));
-    tracker.spawn(run(settings, clock, tokens, store, etx, rrx, health, token));
+    let link = Link { settings, clock, tokens, store, events: etx, health };
+    tracker.spawn(run(link, rrx, token));
     let closer_tx = rtx.clone();
     let closer: super::Closer = Box::new(move |deadline: Duration| {
         Box::pin(async move {
@@ -97,18 +98,19 @@ impl Acker for ImapAcker {
     }
 }
 
-/// Keep a session until closed; reconnect with backoff; stop on a fatal error.
-#[allow(clippy::too_many_arguments)]
-async fn run(
-    s: ImapConfig,
+/// What the IMAP task works with for its whole life.
+struct Link {
+    settings: ImapConfig,
     clock: Clock,
     tokens: Option<Arc<dyn TokenSource>>,
     store: Store,
     events: mpsc::Sender<SourceEvent>,
-    mut requests: UnboundedReceiver<Request>,
     health: SharedHealth,
-    token: CancellationToken,
-) {
+}
+
+/// Keep a session until closed; reconnect with backoff; stop on a fatal error.
+async fn run(link: Link, mut requests: UnboundedReceiver<Request>, token: CancellationToken) {
+    let (clock, events, health) = (link.clock, &link.events, &link.health);
     let mut state = State::default();
     let mut retry = Retry::new(IMAP_RECONNECT);
     // Since when the server answers, but not as configured.
@@ -117,7 +119,7 @@ async fn run(
         let started = std::time::Instant::now();
         // A session ends on a close request (answered below), when the
         // pipeline is gone, or with an error.
-        let result = session(&s, clock, tokens.as_deref(), &store, &events, &mut requests, &mut state, &health).await;
+        let result = session(&link, &mut requests, &mut state).await;
         match result {
             Ok(()) => {
                 if let Some(done) = state.closing.take() {
@@ -139,7 +141,7 @@ async fn run(
                     format!("configuration: still failing after {} s", MISCONFIGURED_FOR.as_secs())
                 };
                 error!("IMAP source stopped: {why}. {fix}");
-                set_health(&health, |h| {
+                set_health(health, |h| {
                     h.connected = false;
                     h.fatal = true;
                     h.fatal_reason = Some(reason);
@@ -170,7 +172,7 @@ async fn run(
                 let wait = retry.next_delay();
                 let text = format!("{e:#}");
                 warn!("IMAP: {text}; reconnecting in {} ms", wait.as_millis());
-                set_health(&health, |h| {
+                set_health(health, |h| {
                     if h.connected {
                         h.since = Some(clock.now());
                     }
@@ -197,17 +199,9 @@ async fn run(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn session(
-    s: &ImapConfig,
-    clock: Clock,
-    tokens: Option<&dyn TokenSource>,
-    store: &Store,
-    events: &mpsc::Sender<SourceEvent>,
-    requests: &mut UnboundedReceiver<Request>,
-    state: &mut State,
-    health: &SharedHealth,
-) -> Result<(), ImapError> {
+async fn session(link: &Link, requests: &mut UnboundedReceiver<Request>, state: &mut State) -> Result<(), ImapError> {
+    let (s, clock, tokens, store, events, health) =
+        (&link.settings, link.clock, link.tokens.as_deref(), &link.store, &link.events, &link.health);
     let mut session = connect::connect(s, tokens).await?;
     let caps = within("CAPABILITY", session.capabilities()).await?;
     let caps = Caps { idle: caps.has_str("IDLE"), mv: caps.has_str("MOVE"), uidplus: caps.has_str("UIDPLUS") };
