@@ -21,7 +21,7 @@ const NOW: &str = "2026-12-01T10:00:00-05:00";
 /// and the company's disclaimer, a PDF invoice attached.
 fn outlook_documents(i: usize) -> Vec<u8> {
     let pdf = generate::pdf(&["COMMERCIAL INVOICE", &format!("Invoice No. INV-2026-{i:05}"), "Incoterm FOB Ningbo"]);
-    let b64 = base64(&pdf);
+    let b64 = generate::b64(&pdf);
     format!(
         "From: Patricia Huaman <phuaman@andestextil.test>\r\nTo: Operaciones CLI <ops@cli.test>\r\n\
 Subject: RV: Documentos embarque {i} - factura comercial\r\nDate: Tue, 01 Dec 2026 09:12:00 -0500\r\n\
@@ -45,26 +45,6 @@ Sres.,\r\n\r\nEs inaceptable, nos estan cobrando sobreestadia por la demora en l
 Exijo una explicacion hoy mismo.\r\n\r\nLuis Castro\r\nPacific Foods S.A.C.\r\nEnviado desde mi iPhone\r\n"
     )
     .into_bytes()
-}
-
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for (n, c) in data.chunks(3).enumerate() {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= c.len() {
-                s.push(T[((v >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-        if n % 19 == 18 {
-            s.push_str("\r\n");
-        }
-    }
-    s
 }
 
 fn append_config(inst: &Instance, extra: &str) {

@@ -199,3 +199,48 @@ pub fn unqp(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// One outgoing mail, decoded.
+#[derive(Debug, Clone)]
+pub struct Out {
+    pub file: String,
+    pub raw: String,
+    pub subject: String,
+    pub to: Vec<String>,
+    pub message_id: String,
+    pub text: String,
+    /// (content type, file name)
+    pub attachments: Vec<(String, String)>,
+}
+
+/// The instance's outbox files, decoded, in file-name order.
+pub fn read_outbox(inst: &Instance) -> Vec<Out> {
+    use mail_parser::{MessageParser, MimeHeaders};
+    inst.outbox_files()
+        .into_iter()
+        .map(|(file, raw)| {
+            let m = MessageParser::default().parse(raw.as_bytes()).unwrap_or_else(|| panic!("{file}: unparseable"));
+            let to =
+                m.to().map(|a| a.iter().filter_map(|x| x.address().map(str::to_string)).collect()).unwrap_or_default();
+            let attachments = m
+                .attachments()
+                .map(|a| {
+                    let ct = a
+                        .content_type()
+                        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+                        .unwrap_or_default();
+                    (ct, a.attachment_name().unwrap_or("").to_string())
+                })
+                .collect();
+            Out {
+                subject: m.subject().unwrap_or("").to_string(),
+                to,
+                message_id: m.message_id().unwrap_or("").to_string(),
+                text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                attachments,
+                file,
+                raw,
+            }
+        })
+        .collect()
+}
