@@ -16,6 +16,10 @@ mod generate;
 use std::path::Path;
 use std::process::Command;
 
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::median;
+
 fn copy_dir(from: &Path, to: &Path) {
     let _ = std::fs::create_dir_all(to);
     for e in std::fs::read_dir(from).into_iter().flatten().flatten() {
@@ -26,11 +30,6 @@ fn copy_dir(from: &Path, to: &Path) {
             let _ = std::fs::copy(&p, to.join(e.file_name()));
         }
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 struct Row {

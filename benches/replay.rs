@@ -10,34 +10,20 @@
 //! BUZON_CORPUS picks another folder (default: ../shared/corpus/real, as
 //! the classify bench).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use buzon::desk::model::Processed;
 use buzon::store::Store;
 
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::{files, median};
+
 /// The allocator of the buzon binary (src/main.rs), so the figures are the
 /// daemon's and the CLI's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
