@@ -7,6 +7,9 @@
 //! ```
 //! BUZON_BENCH_MAILS changes the number of mails; BUZON_BENCH_METRICS=1
 //! serves `/metrics` and scrapes it every second (benches/support/scrape.rs).
+//! BUZON_BENCH_BIN runs another build of buzon (an older commit's, for a
+//! before/after), with the config, clients and rules of BUZON_BENCH_ROOT
+//! (that commit's checkout; default: this one).
 
 #[path = "../tests/support/generate.rs"]
 mod generate;
@@ -30,7 +33,11 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = std::env::var_os("BUZON_BENCH_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf());
+    let root = root.as_path();
+    let bin = std::env::var_os("BUZON_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_buzon").into());
     let n: usize = std::env::var("BUZON_BENCH_MAILS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     // BUZON_BENCH_PREPARE=DIR: only lay out an instance with its Maildir in DIR (for profiling).
     let prepare = std::env::var_os("BUZON_BENCH_PREPARE").map(std::path::PathBuf::from);
@@ -69,7 +76,7 @@ fn main() {
         let t = Instant::now();
         let out = Command::new("/usr/bin/time")
             .args(["-f", "%M"])
-            .arg(env!("CARGO_BIN_EXE_buzon"))
+            .arg(&bin)
             .args(["--now", "2026-12-01T10:00:00-05:00", "run", "--once"])
             .current_dir(dir.path())
             .env("BUZON_LOG", "warn")

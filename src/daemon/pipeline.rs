@@ -28,6 +28,9 @@ use crate::store::{Quarantined, Store};
 /// Messages per group commit.
 const BATCH: usize = 64;
 
+/// Source events the preparer takes at once (at most).
+const TAKE: usize = 32;
+
 /// How long the committer waits for more prepared mail before it flushes a
 /// batch (a mail's latency grows by at most this much).
 const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
@@ -118,13 +121,26 @@ impl Preparer {
         let (rt, token) = (&self.rt, &self.token);
         let mut watch = super::poison::Watch::open(&self.app.current().config.store.path);
         let mut sent: u64 = 0;
+        // Events are taken in runs of what the source has ready: one wake of
+        // this thread and of the source's task per run, not one per mail.
+        let mut ready: std::collections::VecDeque<SourceEvent> = std::collections::VecDeque::new();
         loop {
-            let ev = rt.block_on(async {
-                tokio::select! {
-                    _ = token.cancelled() => None,
-                    ev = events.recv() => ev,
+            if ready.is_empty() {
+                let mut run = Vec::with_capacity(TAKE);
+                let got = rt.block_on(async {
+                    tokio::select! {
+                        _ = token.cancelled() => 0,
+                        n = events.recv_many(&mut run, TAKE) => n,
+                    }
+                });
+                if got == 0 {
+                    return;
                 }
-            });
+                ready.extend(run);
+            } else if token.is_cancelled() {
+                return;
+            }
+            let ev = ready.pop_front();
             let prepped = match ev {
                 None => return,
                 Some(SourceEvent::CaughtUp) => {

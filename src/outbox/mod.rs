@@ -140,6 +140,7 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
         return Ok(f);
     }
     let synced = sink.sync();
+    let mut updated = Vec::with_capacity(done.len());
     for (mut m, remaining, outcomes) in done {
         let mut retry = None;
         for (addr, outcome) in remaining.iter().zip(outcomes) {
@@ -173,8 +174,9 @@ pub fn flush(store: &Store, sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<F
                 f.sent_ids.push(m.id.clone());
             }
         }
-        store.update_outgoing(&m)?;
+        updated.push(m);
     }
+    store.update_outgoing(&updated)?;
     store.flush()?;
     Ok(f)
 }

@@ -237,9 +237,7 @@ fn serve_backup(
 /// Ask the running daemon for a backup into `file` (an absolute path).
 pub fn ask_backup(store_path: &Path, file: &Path) -> anyhow::Result<crate::backup::Outcome> {
     let sock = socket_path(store_path);
-    let mut stream = std::os::unix::net::UnixStream::connect(&sock).map_err(|e| {
-        anyhow::anyhow!("the store is in use and the daemon does not answer on {}: {e}", sock.display())
-    })?;
+    let mut stream = connect(&sock)?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(3600)))?;
     let mut req = serde_json::to_string(&BackupRequest { backup: file.to_path_buf() })?;
     req.push('\n');
@@ -255,10 +253,34 @@ pub fn ask_backup(store_path: &Path, file: &Path) -> anyhow::Result<crate::backu
     }
 }
 
+/// How long a command waits for a daemon that holds the store but has not
+/// opened its socket yet (it is starting).
+const STARTING: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connect to the running daemon's socket. A daemon takes the store's lock
+/// before it binds the socket: while it starts, the socket is missing or
+/// refuses, and the command waits for it (backing off) up to [`STARTING`].
+fn connect(sock: &Path) -> anyhow::Result<std::os::unix::net::UnixStream> {
+    let started = std::time::Instant::now();
+    let mut retry = crate::backoff::Retry::new(crate::backoff::STORE_LOCKED);
+    loop {
+        match std::os::unix::net::UnixStream::connect(sock) {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused)
+                    && started.elapsed() < STARTING =>
+            {
+                std::thread::sleep(retry.next_delay());
+            }
+            Err(e) => {
+                anyhow::bail!("the store is in use and the daemon does not answer on {}: {e}", sock.display())
+            }
+        }
+    }
+}
+
 fn ask_daemon(sock: &Path, q: &Query) -> anyhow::Result<Answer> {
-    let mut stream = std::os::unix::net::UnixStream::connect(sock).map_err(|e| {
-        anyhow::anyhow!("the store is in use and the daemon does not answer on {}: {e}", sock.display())
-    })?;
+    let mut stream = connect(sock)?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     let mut req = serde_json::to_string(q)?;
     req.push('\n');

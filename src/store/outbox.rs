@@ -18,37 +18,44 @@ impl Store {
         Ok(self.tree(Tree::OutboxRaw).get(id.as_bytes())?.map(|v| v.to_vec()))
     }
 
-    /// Save an outbox entry's new state (sent, failed, next attempt). A mail
-    /// a person held or cancelled meanwhile stays held or cancelled: a send
-    /// attempt that ends in "try again" never releases it.
-    pub fn update_outgoing(&self, mail: &Outgoing) -> Result<(), StoreError> {
+    /// Save outbox entries' new states (sent, failed, next attempt), all in
+    /// one transaction: a send round costs one commit, not one per mail. A
+    /// mail a person held or cancelled meanwhile stays held or cancelled: a
+    /// send attempt that ends in "try again" never releases it.
+    pub fn update_outgoing(&self, mails: &[Outgoing]) -> Result<(), StoreError> {
+        if mails.is_empty() {
+            return Ok(());
+        }
         let (outbox, idx, failed) =
             (self.tree(Tree::Outbox), self.tree(Tree::OutboxPending), self.tree(Tree::OutboxFailed));
         (outbox, idx, failed).transaction(|(outbox, idx, failed)| {
-            let stored: Option<Outgoing> = match outbox.get(mail.id.as_bytes())? {
-                Some(b) => from_json(&b).ok(),
-                None => None,
-            };
-            let mut mail = mail.clone();
-            if let Some(s) = stored
-                && matches!(s.state, OutboxState::Retenido | OutboxState::Cancelado)
-                && mail.state == OutboxState::Pendiente
-            {
-                mail.state = s.state;
-                mail.held = s.held;
-                mail.cancelled = s.cancelled;
-            }
-            let pending = mail.state == OutboxState::Pendiente;
-            let refused = matches!(mail.state, OutboxState::Enviado | OutboxState::Fallido) && !mail.refused.is_empty();
-            let bytes = to_json(&mail).map_err(ConflictableTransactionError::Abort)?;
-            outbox.insert(mail.id.as_bytes(), bytes)?;
-            if pending {
-                idx.insert(mail.id.as_bytes(), &[])?;
-            } else {
-                idx.remove(mail.id.as_bytes())?;
-            }
-            if refused {
-                failed.insert(mail.id.as_bytes(), &[])?;
+            for mail in mails {
+                let stored: Option<Outgoing> = match outbox.get(mail.id.as_bytes())? {
+                    Some(b) => from_json(&b).ok(),
+                    None => None,
+                };
+                let mut mail = mail.clone();
+                if let Some(s) = stored
+                    && matches!(s.state, OutboxState::Retenido | OutboxState::Cancelado)
+                    && mail.state == OutboxState::Pendiente
+                {
+                    mail.state = s.state;
+                    mail.held = s.held;
+                    mail.cancelled = s.cancelled;
+                }
+                let pending = mail.state == OutboxState::Pendiente;
+                let refused =
+                    matches!(mail.state, OutboxState::Enviado | OutboxState::Fallido) && !mail.refused.is_empty();
+                let bytes = to_json(&mail).map_err(ConflictableTransactionError::Abort)?;
+                outbox.insert(mail.id.as_bytes(), bytes)?;
+                if pending {
+                    idx.insert(mail.id.as_bytes(), &[])?;
+                } else {
+                    idx.remove(mail.id.as_bytes())?;
+                }
+                if refused {
+                    failed.insert(mail.id.as_bytes(), &[])?;
+                }
             }
             Ok::<(), ConflictableTransactionError<StoreError>>(())
         })?;
