@@ -177,6 +177,8 @@ pub fn job(k: &JobKey) -> Vec<u8> {
         JobKey::Status { client, slot } => format!("status:{client}:{slot}"),
         JobKey::SourceStopped { date } => format!("source_stopped:{date}"),
         JobKey::SupervisorDigest { date, slot } => format!("supervisor_digest:{date}:{}", slot.format("%H:%M")),
+        JobKey::ClosingList { assistant, week } => format!("closing_list:{assistant}:{week}"),
+        JobKey::ExtrasReport { executive, month } => format!("extras_report:{executive}:{month}"),
     }
     .into_bytes()
 }
