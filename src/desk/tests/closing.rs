@@ -303,9 +303,9 @@ fn an_extra_is_recorded_once_per_mail_and_a_scope_one_once_per_service() {
 fn the_reports_csv_is_utf8_with_a_bom_and_quotes_what_it_must() {
     let mut o = order("10", "abierta", &[]);
     o.extras.push(crate::desk::model::Extra {
-        at: lima("2026-11-28T10:15"),
+        at: lima("2026-11-27T20:15"),
         kind: extras::OUT_OF_HOURS.into(),
-        reason: "Comando #estado atendido fuera de horario: sábado 28/11/2026 10:15".into(),
+        reason: "Comando #estado atendido fuera de horario: viernes 27/11/2026 20:15, fuera del horario de oficina".into(),
         by: "cvega@cli.test".into(),
     });
     o.extras.push(crate::desk::model::Extra {
@@ -319,7 +319,7 @@ fn the_reports_csv_is_utf8_with_a_bom_and_quotes_what_it_must() {
     let csv = extras::csv(&rows);
     assert_eq!(
         csv,
-        "\u{feff}ORDEN,CLIENTE,FECHA,MOTIVO,REGISTRADO POR\r\nOC-2026-000001,Andes Textil S.A.C.,28/11/2026 10:15,\"Comando #estado atendido fuera de horario: sábado 28/11/2026 10:15\",cvega@cli.test\r\n"
+        "\u{feff}ORDEN,CLIENTE,FECHA,MOTIVO,REGISTRADO POR\r\nOC-2026-000001,Andes Textil S.A.C.,27/11/2026 20:15,\"Comando #estado atendido fuera de horario: viernes 27/11/2026 20:15, fuera del horario de oficina\",cvega@cli.test\r\n"
     );
 }
 
