@@ -96,13 +96,25 @@ fn archivar_is_refused_with_what_the_file_misses_then_forced_with_who_and_what()
         assert!(!c.contains(present), "«{present}» is in the file, yet listed:\n{c}");
     }
     // `#estado … archivada` obeys the same check.
-    staff(&inst, "03-estado.eml", "c2@cli.test", "Tue, 01 Dec 2026 10:10:00 -0500", &["#estado OC-2026-000001 archivada"]);
+    staff(
+        &inst,
+        "03-estado.eml",
+        "c2@cli.test",
+        "Tue, 01 Dec 2026 10:10:00 -0500",
+        &["#estado OC-2026-000001 archivada"],
+    );
     run_once(&inst, "2026-12-01T10:10:00-05:00");
     assert_eq!(order(&inst, "OC-2026-000001")["closed"], false);
     let c = confirmation_of(&inst, "c2@cli.test");
     assert!(c.contains("no se archivó") && c.contains("Volante de despacho"), "{c}");
     // Forced: archived, and the history says who and what was missing (staff-only).
-    staff(&inst, "04-forzar.eml", "c3@cli.test", "Tue, 01 Dec 2026 10:20:00 -0500", &["#archivar OC-2026-000001 forzar"]);
+    staff(
+        &inst,
+        "04-forzar.eml",
+        "c3@cli.test",
+        "Tue, 01 Dec 2026 10:20:00 -0500",
+        &["#archivar OC-2026-000001 forzar"],
+    );
     run_once(&inst, "2026-12-01T10:20:00-05:00");
     let o = order(&inst, "OC-2026-000001");
     assert_eq!((o["closed"].as_bool(), o["stage"].as_str()), (Some(true), Some("archivada")), "{o}");
@@ -113,7 +125,10 @@ fn archivar_is_refused_with_what_the_file_misses_then_forced_with_who_and_what()
         .find(|h| h["what"].as_str().is_some_and(|w| w.contains("forzada por cvega@cli.test")))
         .unwrap_or_else(|| panic!("no record of who forced it: {}", o["history"]));
     assert_eq!(forced["internal"], true, "{forced}");
-    assert!(forced["what"].as_str().is_some_and(|w| w.contains("Volante de despacho") && w.contains("DAM")), "{forced}");
+    assert!(
+        forced["what"].as_str().is_some_and(|w| w.contains("Volante de despacho") && w.contains("DAM")),
+        "{forced}"
+    );
     assert!(confirmation_of(&inst, "c3@cli.test").contains("expediente incompleto"));
 }
 
@@ -174,7 +189,11 @@ fn the_weekly_list_goes_to_the_clients_assistant_once_a_week_with_only_incomplet
     );
     run_once(&inst, "2026-12-02T10:00:00-05:00");
     let o = order(&inst, "OC-2026-000001");
-    assert_eq!((o["closed"].as_bool(), o["stage"].as_str()), (Some(true), Some("retirada")), "#cerrar closes, no archive: {o}");
+    assert_eq!(
+        (o["closed"].as_bool(), o["stage"].as_str()),
+        (Some(true), Some("retirada")),
+        "#cerrar closes, no archive: {o}"
+    );
     run_once(&inst, "2026-12-07T08:00:00-05:00");
     assert!(of_kind(&read_outbox(&inst), "archivo-").is_empty(), "before Monday 08:30");
     run_once(&inst, "2026-12-07T08:30:00-05:00");
@@ -185,7 +204,15 @@ fn the_weekly_list_goes_to_the_clients_assistant_once_a_week_with_only_incomplet
     assert_eq!(lists.len(), 1, "{:?}", mails.iter().map(|m| &m.file).collect::<Vec<_>>());
     let l = lists[0];
     assert_eq!(l.to, vec!["asistente2@cli.test".to_string()], "Pacific Foods' assistant");
-    for want in ["Buen día", "OC-2026-000001", "Pacific Foods S.A.C.", "retirada", "Falta:", "Volante de despacho", "Atentamente"] {
+    for want in [
+        "Buen día",
+        "OC-2026-000001",
+        "Pacific Foods S.A.C.",
+        "retirada",
+        "Falta:",
+        "Volante de despacho",
+        "Atentamente",
+    ] {
         assert!(l.text.contains(want), "«{want}» missing:\n{}", l.text);
     }
     assert!(!l.text.contains("OC-2026-000002"), "an order at its start is listed:\n{}", l.text);
@@ -264,7 +291,10 @@ fn a_request_out_of_the_clients_agreed_services_is_recorded() {
     let text = std::fs::read_to_string(root().join("clients.toml")).unwrap_or_default();
     let anchor = "partners = [\"miamiforwarding.test\"]\n";
     assert!(text.contains(anchor), "the shipped clients file changed");
-    inst.write("clients.toml", &text.replacen(anchor, &format!("{anchor}servicios = [\"importacion\", \"previo\"]\n"), 1));
+    inst.write(
+        "clients.toml",
+        &text.replacen(anchor, &format!("{anchor}servicios = [\"importacion\", \"previo\"]\n"), 1),
+    );
     pacific_order(&inst);
     staff(&inst, "02-eta.eml", "c1@cli.test", "Tue, 01 Dec 2026 10:00:00 -0500", &["#eta OC-2026-000001 15/12/2026"]);
     run_once(&inst, "2026-12-01T10:00:00-05:00");
@@ -298,7 +328,10 @@ fn rules_check_reports_an_unknown_closing_regime_or_item_and_an_unknown_service_
     let inst = Instance::new();
     let text = std::fs::read_to_string(root().join("clients.toml")).unwrap_or_default();
     let anchor = "partners = [\"miamiforwarding.test\"]\n";
-    inst.write("clients.toml", &text.replacen(anchor, &format!("{anchor}servicios = [\"importacion\", \"retiros\"]\n"), 1));
+    inst.write(
+        "clients.toml",
+        &text.replacen(anchor, &format!("{anchor}servicios = [\"importacion\", \"retiros\"]\n"), 1),
+    );
     let out = inst.run(&["rules", "check"]);
     assert!(!out.status.success());
     let err = format!("{}{}", stdout(&out), stderr(&out));

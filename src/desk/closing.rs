@@ -21,6 +21,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::json;
 
+use super::Settings;
 use super::context::{desk_block, excerpt, kind_name, local_fmt};
 use super::digests::{assistants, client_name};
 use super::draft::Draft;
@@ -28,7 +29,6 @@ use super::effect::{Effect, JobKey};
 use super::model::Order;
 use super::reply::{Letter, Threading};
 use super::view::ViewResult;
-use super::Settings;
 use crate::rules::checklists::{DeskRules, LEVANTE, LIQUIDACION};
 use crate::text::fold;
 
@@ -109,17 +109,28 @@ pub fn archive_stage(rules: &DeskRules) -> String {
     rules.stages.last().cloned().unwrap_or_else(|| "archivada".into())
 }
 
+/// `falta` or `faltan`, as many things as are missing; `faltaba`/`faltaban` in the past.
+pub fn falta(missing: &[String], past: bool) -> &'static str {
+    match (missing.len() > 1, past) {
+        (false, false) => "falta",
+        (true, false) => "faltan",
+        (false, true) => "faltaba",
+        (true, true) => "faltaban",
+    }
+}
+
 /// The refusal of an archive whose file is incomplete (the command's error line).
 pub fn refusal(order: &str, missing: &[String]) -> String {
     format!(
-        "no se archivó la orden {order}: al expediente le falta {}. Cuando lo tenga, vuelva a escribir «#archivar {order}»; para archivarla así, «#archivar {order} forzar»",
+        "no se archivó la orden {order}: al expediente le {} {}. Cuando esté completo, vuelva a escribir «#archivar {order}»; para archivarla así, «#archivar {order} forzar»",
+        falta(missing, false),
         names(missing)
     )
 }
 
 /// The staff-only history line of a forced archive.
 pub fn forced_entry(missing: &[String], who: &str) -> String {
-    format!("Archivada con el expediente incompleto, forzada por {who}: faltaba {}", names(missing))
+    format!("Archivada con el expediente incompleto, forzada por {who}: {} {}", falta(missing, true), names(missing))
 }
 
 /// The ISO week of a day (`2026-W49`): the weekly list's key.

@@ -130,7 +130,8 @@ pub fn after_command(d: &mut Draft<'_>, verb: &str, id: &str, who: &str) -> View
     let Some(mut o) = d.order(id)? else { return Ok(()) };
     let mut changed = false;
     if let Some(when) = out_of_hours(&desk.settings.calendar, d.now) {
-        changed |= record(&mut o, OUT_OF_HOURS, format!("Comando #{verb} atendido fuera de horario: {when}"), who, d.now);
+        changed |=
+            record(&mut o, OUT_OF_HOURS, format!("Comando #{verb} atendido fuera de horario: {when}"), who, d.now);
     }
     if let Some(client) = desk.directory.client(&o.client)
         && let Some(service) = service_of_regime(&o.regime)
@@ -238,8 +239,10 @@ pub const CSV_HEADERS: &[&str] = &["ORDEN", "CLIENTE", "FECHA", "MOTIVO", "REGIS
 
 /// The report's CSV: UTF-8 with a BOM, like the command line's.
 pub fn csv(rows: &[Row]) -> String {
-    let cells: Vec<Vec<String>> =
-        rows.iter().map(|r| vec![r.order.clone(), r.client.clone(), r.date.clone(), r.reason.clone(), r.by.clone()]).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| vec![r.order.clone(), r.client.clone(), r.date.clone(), r.reason.clone(), r.by.clone()])
+        .collect();
     crate::query::table::csv(CSV_HEADERS, &cells)
 }
 
@@ -280,7 +283,8 @@ pub fn monthly(d: &mut Draft<'_>) -> ViewResult<()> {
             "total": mine.len(),
             "file": file,
         });
-        let attached = Attached { name: file, content_type: "text/csv; charset=utf-8".into(), bytes: csv(&mine).into_bytes() };
+        let attached =
+            Attached { name: file, content_type: "text/csv; charset=utf-8".into(), bytes: csv(&mine).into_bytes() };
         let letter = Letter {
             template: "servicios_extraordinarios",
             to: vec![e.clone()],

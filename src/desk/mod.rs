@@ -396,7 +396,12 @@ pub fn next_slot(desk: &Desk<'_>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let supervision = supervision::next_slot(s, now);
     let closing = closing::next_slot(s, now);
     let extras = extras::next_slot(s, now);
-    deadlines::next_digest_slot(s, now).into_iter().chain(supervision).chain(statuses).chain([closing, extras].into_iter().flatten()).min()
+    deadlines::next_digest_slot(s, now)
+        .into_iter()
+        .chain(supervision)
+        .chain(statuses)
+        .chain([closing, extras].into_iter().flatten())
+        .min()
 }
 
 /// A built-in pattern (a compile failure is a bug found by every test).

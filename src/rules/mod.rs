@@ -64,8 +64,18 @@ impl std::fmt::Debug for RuleSet {
     }
 }
 
-const TOP_KEYS: &[&str] =
-    &["labels", "document_kinds", "fallback_label", "rule", "document", "checklist", "stages", "alert", "regime_hint", "closing"];
+const TOP_KEYS: &[&str] = &[
+    "labels",
+    "document_kinds",
+    "fallback_label",
+    "rule",
+    "document",
+    "checklist",
+    "stages",
+    "alert",
+    "regime_hint",
+    "closing",
+];
 
 struct SourceFile {
     path: PathBuf,

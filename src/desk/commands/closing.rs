@@ -3,7 +3,7 @@
 //! command lists what is missing and refuses. `forzar` archives anyway and
 //! records, staff-only, who forced it and what was missing.
 
-use super::super::closing::{archive_stage, forced_entry, missing, names, refusal};
+use super::super::closing::{archive_stage, falta, forced_entry, missing, names, refusal};
 use super::super::draft::Draft;
 use super::super::model::HistoryEntry;
 use super::super::view::ViewResult;
@@ -40,8 +40,9 @@ pub fn archive(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
     } else {
         o.history.push(HistoryEntry::internal(d.now, forced_entry(&lacking, who)));
         format!(
-            "orden {} archivada con el expediente incompleto (faltaba {}); queda registrado que usted lo forzó",
+            "orden {} archivada con el expediente incompleto ({} {}); queda registrado que usted lo forzó",
             o.id,
+            falta(&lacking, true),
             names(&lacking)
         )
     };

@@ -170,7 +170,11 @@ fn the_closing_list_of_each_regime_says_what_the_file_misses() {
             order("40", "retirada", &["dam", "factura_comercial", "documento_transporte"]),
             vec!["lista_empaque"],
         ),
-        ("temporary admission without its volante", order("20", "levante", &["dam", "factura_comercial", "documento_transporte"]), vec!["volante"]),
+        (
+            "temporary admission without its volante",
+            order("20", "levante", &["dam", "factura_comercial", "documento_transporte"]),
+            vec!["volante"],
+        ),
         ("a regime without a closing list needs nothing", order("99", "abierta", &[]), vec![]),
     ];
     for (case, o, want) in cases {
@@ -293,9 +297,21 @@ fn an_extra_is_recorded_once_per_mail_and_a_scope_one_once_per_service() {
     let at = lima("2026-12-05T10:00");
     assert!(extras::record(&mut o, extras::OUT_OF_HOURS, "Comando #eta …".into(), "cvega@cli.test", at));
     assert!(!extras::record(&mut o, extras::OUT_OF_HOURS, "Comando #nave …".into(), "cvega@cli.test", at));
-    assert!(extras::record(&mut o, extras::OUT_OF_HOURS, "Comando #nave …".into(), "cvega@cli.test", lima("2026-12-05T11:00")));
+    assert!(extras::record(
+        &mut o,
+        extras::OUT_OF_HOURS,
+        "Comando #nave …".into(),
+        "cvega@cli.test",
+        lima("2026-12-05T11:00")
+    ));
     assert!(extras::record(&mut o, extras::OUT_OF_SCOPE, "Exportación fuera".into(), "cvega@cli.test", at));
-    assert!(!extras::record(&mut o, extras::OUT_OF_SCOPE, "Exportación fuera".into(), "jrojas@cli.test", lima("2026-12-09T10:00")));
+    assert!(!extras::record(
+        &mut o,
+        extras::OUT_OF_SCOPE,
+        "Exportación fuera".into(),
+        "jrojas@cli.test",
+        lima("2026-12-09T10:00")
+    ));
     assert_eq!(o.extras.len(), 3);
 }
 
@@ -305,7 +321,8 @@ fn the_reports_csv_is_utf8_with_a_bom_and_quotes_what_it_must() {
     o.extras.push(crate::desk::model::Extra {
         at: lima("2026-11-27T20:15"),
         kind: extras::OUT_OF_HOURS.into(),
-        reason: "Comando #estado atendido fuera de horario: viernes 27/11/2026 20:15, fuera del horario de oficina".into(),
+        reason: "Comando #estado atendido fuera de horario: viernes 27/11/2026 20:15, fuera del horario de oficina"
+            .into(),
         by: "cvega@cli.test".into(),
     });
     o.extras.push(crate::desk::model::Extra {
@@ -345,7 +362,8 @@ fn archivar_refuses_an_incomplete_file_with_what_it_misses_and_forzar_records_wh
     let o = &w.mem.orders["OC-2026-000001"];
     assert!(!o.closed && o.stage == "abierta", "archived an incomplete file");
     let c = confirmation(&w);
-    for want in ["no se archivó", "DAM", "Volante de despacho", "Levante autorizado", "#archivar OC-2026-000001 forzar"] {
+    for want in ["no se archivó", "DAM", "Volante de despacho", "Levante autorizado", "#archivar OC-2026-000001 forzar"]
+    {
         assert!(c.contains(want), "«{want}» missing:\n{c}");
     }
     command(&mut w, "2026-12-01T11:05", "c2@cli.test", "#estado OC-2026-000001 archivada");
@@ -354,7 +372,11 @@ fn archivar_refuses_an_incomplete_file_with_what_it_misses_and_forzar_records_wh
     command(&mut w, "2026-12-01T11:10", "c3@cli.test", "#archivar OC-2026-000001 forzar");
     let o = &w.mem.orders["OC-2026-000001"];
     assert!(o.closed && o.stage == "archivada");
-    let forced = o.history.iter().find(|h| h.what.contains("forzada por cvega@cli.test")).unwrap_or_else(|| panic!("{:?}", o.history));
+    let forced = o
+        .history
+        .iter()
+        .find(|h| h.what.contains("forzada por cvega@cli.test"))
+        .unwrap_or_else(|| panic!("{:?}", o.history));
     assert!(forced.internal && forced.what.contains("Volante de despacho"), "{forced:?}");
 }
 
@@ -363,7 +385,12 @@ fn a_command_out_of_hours_is_an_extra_and_one_in_hours_is_not() {
     let mut w = with_order();
     command(&mut w, "2026-12-01T11:00", "c1@cli.test", "#eta OC-2026-000001 15/12/2026");
     assert!(w.mem.orders["OC-2026-000001"].extras.is_empty(), "in hours is no extra");
-    command(&mut w, "2026-12-01T20:15", "c2@cli.test", "#nave OC-2026-000001 MSC LORETO 611W\n#eta OC-2026-000001 16/12/2026");
+    command(
+        &mut w,
+        "2026-12-01T20:15",
+        "c2@cli.test",
+        "#nave OC-2026-000001 MSC LORETO 611W\n#eta OC-2026-000001 16/12/2026",
+    );
     let x = &w.mem.orders["OC-2026-000001"].extras;
     assert_eq!(x.len(), 1, "one per mail: {x:?}");
     assert_eq!((x[0].kind.as_str(), x[0].by.as_str()), (extras::OUT_OF_HOURS, "cvega@cli.test"));
