@@ -310,6 +310,18 @@ fn a_request_out_of_the_clients_agreed_services_is_recorded() {
     assert!(why.contains("Exportación") && why.contains("Pacific Foods S.A.C."), "{why}");
     let out = inst.run(&["extras", "--month", "2026-12", "--format", "json"]);
     assert!(out.status.success() && stdout(&out).contains("fuera_de_alcance"), "{}", stdout(&out));
+    // A client who agreed to exports only sends an import's documents: the
+    // new order is out of scope from the start, asked for by the client.
+    let inst = Instance::new();
+    inst.write("clients.toml", &text.replacen(anchor, &format!("{anchor}servicios = [\"exportacion\"]\n"), 1));
+    pacific_order(&inst);
+    let x = order(&inst, "OC-2026-000001")["extras"].clone();
+    assert_eq!(x.as_array().map(Vec::len), Some(1), "{x}");
+    assert_eq!(
+        (x[0]["kind"].as_str(), x[0]["by"].as_str()),
+        (Some("fuera_de_alcance"), Some("lparedes@pacificfoods.test"))
+    );
+    assert!(x[0]["reason"].as_str().is_some_and(|r| r.contains("Importación")), "{x}");
 }
 
 #[test]

@@ -133,17 +133,20 @@ pub fn after_command(d: &mut Draft<'_>, verb: &str, id: &str, who: &str) -> View
         changed |=
             record(&mut o, OUT_OF_HOURS, format!("Comando #{verb} atendido fuera de horario: {when}"), who, d.now);
     }
-    if let Some(client) = desk.directory.client(&o.client)
-        && let Some(service) = service_of_regime(&o.regime)
-        && let Some(why) = out_of_scope(client, service)
-    {
-        changed |= record(&mut o, OUT_OF_SCOPE, why, who, d.now);
-    }
+    changed |= check_scope(desk, &mut o, who, d.now);
     if changed {
         d.note(format!("extraordinary service recorded on {}", o.id));
         d.save_order(o);
     }
     Ok(())
+}
+
+/// Record, once, that the order's regime is out of its client's agreed
+/// services (work `by` asked for at `at`). Returns whether it was recorded.
+pub fn check_scope(desk: &super::Desk<'_>, o: &mut Order, by: &str, at: DateTime<Utc>) -> bool {
+    let Some(client) = desk.directory.client(&o.client) else { return false };
+    let Some(why) = service_of_regime(&o.regime).and_then(|s| out_of_scope(client, s)) else { return false };
+    record(o, OUT_OF_SCOPE, why, by, at)
 }
 
 /// `2026-11`.
