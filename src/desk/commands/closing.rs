@@ -1,7 +1,8 @@
 //! `#archivar OC-… [forzar]`: the order is archived (closed, at the last
 //! stage) when its file is complete by its regime's closing list; else the
 //! command lists what is missing and refuses. `forzar` archives anyway and
-//! records, staff-only, who forced it and what was missing.
+//! records, staff-only, who forced it, what was missing and the reason
+//! written after it (`#archivar OC-… forzar el cliente enviará el volante`).
 
 use super::super::closing::{archive_stage, falta, forced_entry, missing, names, refusal};
 use super::super::draft::Draft;
@@ -15,19 +16,24 @@ pub fn archive(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
     let Some(mut o) = d.order(&c.target)? else {
         return Ok(Err(format!("no existe la orden {}", c.target)));
     };
-    let mut forced = false;
-    for w in c.rest.split_whitespace() {
-        match fold(w).trim_matches(|ch: char| !ch.is_alphanumeric()) {
-            "forzar" | "forzado" | "forzada" => forced = true,
-            _ => {
-                let hint = super::super::suggest::did_you_mean(w, &["forzar"]);
-                return Ok(Err(format!(
-                    "no entiendo «{w}».{hint} Escriba «#archivar {}» o, con el expediente incompleto, «#archivar {} forzar»",
-                    o.id, o.id
-                )));
-            }
+    // `forzar`, then (optionally) why, in the staff member's words.
+    let mut words = c.rest.split_whitespace();
+    let forced = match words.next() {
+        None => false,
+        Some(w)
+            if matches!(fold(w).trim_matches(|ch: char| !ch.is_alphanumeric()), "forzar" | "forzado" | "forzada") =>
+        {
+            true
         }
-    }
+        Some(w) => {
+            let hint = super::super::suggest::did_you_mean(w, &["forzar"]);
+            return Ok(Err(format!(
+                "no entiendo «{w}».{hint} Escriba «#archivar {}» o, con el expediente incompleto, «#archivar {} forzar [motivo]»",
+                o.id, o.id
+            )));
+        }
+    };
+    let why = words.collect::<Vec<_>>().join(" ");
     let lacking = missing(rules, &o);
     if !lacking.is_empty() && !forced {
         return Ok(Err(refusal(&o.id, &lacking)));
@@ -38,7 +44,11 @@ pub fn archive(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
     let msg = if lacking.is_empty() {
         format!("orden {} archivada con el expediente completo", o.id)
     } else {
-        o.history.push(HistoryEntry::internal(d.now, forced_entry(&lacking, who)));
+        let mut line = forced_entry(&lacking, who);
+        if !why.is_empty() {
+            line.push_str(&format!(". Motivo: {why}"));
+        }
+        o.history.push(HistoryEntry::internal(d.now, line));
         format!(
             "orden {} archivada con el expediente incompleto ({} {}); queda registrado que usted lo forzó",
             o.id,

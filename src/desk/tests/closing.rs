@@ -369,7 +369,10 @@ fn archivar_refuses_an_incomplete_file_with_what_it_misses_and_forzar_records_wh
     command(&mut w, "2026-12-01T11:05", "c2@cli.test", "#estado OC-2026-000001 archivada");
     assert!(!w.mem.orders["OC-2026-000001"].closed, "#estado … archivada went around the check");
     assert!(confirmation(&w).contains("Volante de despacho"), "{}", confirmation(&w));
-    command(&mut w, "2026-12-01T11:10", "c3@cli.test", "#archivar OC-2026-000001 forzar");
+    command(&mut w, "2026-12-01T11:00", "c4@cli.test", "#archivar OC-2026-000001 forsar");
+    assert!(confirmation(&w).contains("¿Quiso decir «forzar»?"), "{}", confirmation(&w));
+    assert!(!w.mem.orders["OC-2026-000001"].closed);
+    command(&mut w, "2026-12-01T11:10", "c3@cli.test", "#archivar OC-2026-000001 forzar el cliente lo pidió así");
     let o = &w.mem.orders["OC-2026-000001"];
     assert!(o.closed && o.stage == "archivada");
     let forced = o
@@ -378,6 +381,7 @@ fn archivar_refuses_an_incomplete_file_with_what_it_misses_and_forzar_records_wh
         .find(|h| h.what.contains("forzada por cvega@cli.test"))
         .unwrap_or_else(|| panic!("{:?}", o.history));
     assert!(forced.internal && forced.what.contains("Volante de despacho"), "{forced:?}");
+    assert!(forced.what.ends_with("Motivo: el cliente lo pidió así"), "{forced:?}");
 }
 
 #[test]
