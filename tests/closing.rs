@@ -348,4 +348,12 @@ fn rules_check_reports_an_unknown_closing_regime_or_item_and_an_unknown_service_
     assert!(!out.status.success());
     let err = format!("{}{}", stdout(&out), stderr(&out));
     assert!(err.contains("clients.toml:") && err.contains("retiros"), "{err}");
+    let inst = Instance::new();
+    let config = std::fs::read_to_string(root().join("config.toml")).unwrap_or_default();
+    assert!(config.contains("closing_list_day = \"lunes\""), "the shipped config changed");
+    inst.write("config.toml", &config.replacen("closing_list_day = \"lunes\"", "closing_list_day = \"lunez\"", 1));
+    let out = inst.run(&["rules", "check"]);
+    assert!(!out.status.success());
+    let err = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(err.contains("config.toml:") && err.contains("closing_list_day `lunez` is not a weekday"), "{err}");
 }
