@@ -296,6 +296,14 @@ mod tests {
             (JobKey::DigestLast { assistant: "a@cli.test".into() }, "digest_last:a@cli.test"),
             (JobKey::Status { client: "andes".into(), slot: "2026-W49".into() }, "status:andes:2026-W49"),
             (JobKey::SupervisorDigest { date, slot }, "supervisor_digest:2026-12-01:08:30"),
+            (
+                JobKey::ClosingList { assistant: "a@cli.test".into(), week: "2026-W49".into() },
+                "closing_list:a@cli.test:2026-W49",
+            ),
+            (
+                JobKey::ExtrasReport { executive: "e@cli.test".into(), month: "2026-11".into() },
+                "extras_report:e@cli.test:2026-11",
+            ),
         ];
         for (k, bytes) in cases {
             assert_eq!(String::from_utf8_lossy(&job(&k)), bytes);
