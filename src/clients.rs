@@ -61,6 +61,73 @@ pub struct Client {
     /// Absent: no credit.
     #[serde(default)]
     pub credito: bool,
+    /// The services agreed with the client; work of another kind is an
+    /// extraordinary service (`desk::extras`). Absent: no scope check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servicios: Option<Vec<Service>>,
+}
+
+/// A service a client may have agreed to (`servicios = [...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Customs clearance of imports (regime 10…).
+    Importacion,
+    /// Customs clearance of exports (regime 40…).
+    Exportacion,
+    /// Temporary admission (regime 20, 21).
+    AdmisionTemporal,
+    /// A pre-inspection at the depósito (`#previo`).
+    Previo,
+    /// The cargo's pickup (`#retiro`).
+    Retiro,
+    /// Asking the line to confirm an arrival (`#llegada`).
+    Llegada,
+    /// Asking for the BL's release (`#bl`).
+    Bl,
+    /// Inland transport.
+    Transporte,
+}
+
+impl Service {
+    pub const ALL: &[Service] = &[
+        Service::Importacion,
+        Service::Exportacion,
+        Service::AdmisionTemporal,
+        Service::Previo,
+        Service::Retiro,
+        Service::Llegada,
+        Service::Bl,
+        Service::Transporte,
+    ];
+
+    /// The name in `clients.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Importacion => "importacion",
+            Service::Exportacion => "exportacion",
+            Service::AdmisionTemporal => "admision_temporal",
+            Service::Previo => "previo",
+            Service::Retiro => "retiro",
+            Service::Llegada => "llegada",
+            Service::Bl => "bl",
+            Service::Transporte => "transporte",
+        }
+    }
+
+    /// The name people read.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Importacion => "importación",
+            Service::Exportacion => "exportación",
+            Service::AdmisionTemporal => "admisión temporal",
+            Service::Previo => "reconocimiento previo",
+            Service::Retiro => "retiro de la carga",
+            Service::Llegada => "confirmación de llegada",
+            Service::Bl => "liberación del BL",
+            Service::Transporte => "transporte",
+        }
+    }
 }
 
 impl Client {

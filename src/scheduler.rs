@@ -40,6 +40,8 @@ pub fn run_due(app: &App, store: &Store, now: DateTime<Utc>) -> Result<usize, St
     let mut due: Vec<Due> = store.scheduled_until(now)?.into_iter().map(Due::Subject).collect();
     due.push(Due::Digests);
     due.push(Due::StatusSummaries);
+    due.push(Due::ClosingLists);
+    due.push(Due::ExtrasReports);
     let refused = store.unnoticed_refusals()?;
     if !refused.is_empty() {
         due.push(Due::Refusals(refused));

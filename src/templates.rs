@@ -40,6 +40,8 @@ pub const REQUIRED: &[&str] = &[
     "liquidacion_pagada",
     "solicitud_pago",
     "solicitud_fondos",
+    "archivo_pendiente",
+    "servicios_extraordinarios",
 ];
 
 /// Built-in defaults of the templates added after the first folders were
@@ -64,6 +66,11 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("solicitud_pago.txt.j2", include_str!("../rules/templates/solicitud_pago.txt.j2")),
     ("solicitud_fondos.subject.j2", include_str!("../rules/templates/solicitud_fondos.subject.j2")),
     ("solicitud_fondos.txt.j2", include_str!("../rules/templates/solicitud_fondos.txt.j2")),
+    ("archivo_pendiente.subject.j2", include_str!("../rules/templates/archivo_pendiente.subject.j2")),
+    ("archivo_pendiente.txt.j2", include_str!("../rules/templates/archivo_pendiente.txt.j2")),
+    ("archivo_pendiente.html.j2", include_str!("../rules/templates/archivo_pendiente.html.j2")),
+    ("servicios_extraordinarios.subject.j2", include_str!("../rules/templates/servicios_extraordinarios.subject.j2")),
+    ("servicios_extraordinarios.txt.j2", include_str!("../rules/templates/servicios_extraordinarios.txt.j2")),
 ];
 
 /// One rendered mail body.
@@ -413,7 +420,17 @@ pub fn sample_context() -> serde_json::Value {
         "request": {"n": 1, "concept": "almacenaje", "amount": "850.00", "currency": "PEN", "beneficiary": "Neptunia S.A.",
                     "by": "cvega@cli.test", "at": "01/12/2026 09:22"},
         "payment": {"order": "OC-2026-000123", "amount": "PEN 850.00"},
-        "liquidation": {"amount": "1,234.50", "currency": "PEN", "due": "15/12/2026", "file": "Liquidacion 118-2026-10-012345.pdf"}
+        "liquidation": {"amount": "1,234.50", "currency": "PEN", "due": "15/12/2026", "file": "Liquidacion 118-2026-10-012345.pdf"},
+        // The weekly list of incomplete files and the monthly extras (issue 17).
+        "week": "semana del 30/11/2026",
+        "lines": [{"order": "OC-2026-000123", "client": "Andes Textil S.A.C.", "stage": "retirada", "topic": "Envío de documentos",
+                   "missing": ["Volante de despacho", "Liquidación de tributos pagada"], "falta": "Volante de despacho y Liquidación de tributos pagada"}],
+        "total": 1,
+        "month": "noviembre de 2026",
+        "rows": [{"order": "OC-2026-000123", "client": "Andes Textil S.A.C.", "date": "28/11/2026 10:15",
+                  "reason": "Comando #estado atendido fuera de horario: sábado 28/11/2026 10:15", "by": "cvega@cli.test",
+                  "executive": "cvega@cli.test", "kind": "fuera_de_horario"}],
+        "file": "servicios-extraordinarios-2026-11.csv"
     });
     if let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) {
         ctx.extend(extra);

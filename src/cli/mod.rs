@@ -72,6 +72,16 @@ pub enum Command {
     /// Assistant and supervisor digests.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// The extraordinary services (glosa 10110) recorded in a month: the
+    /// rows of the executives' monthly report.
+    Extras {
+        /// The month, `2026-11`.
+        #[arg(long)]
+        month: String,
+        /// table, json (JSON Lines) or csv (UTF-8 with BOM, the report's attachment).
+        #[arg(long, value_enum, default_value_t = query::Format::Table)]
+        format: query::Format,
+    },
     /// Test the configured mailbox and outbox step by step (address, TCP,
     /// TLS, certificate, login or token, folders; greeting, EHLO, STARTTLS,
     /// AUTH), each step ✓ or ✗ with a fix. Exit 0 when none failed.
@@ -203,6 +213,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         }
         Command::Status { json } => q(Query::Status { json }),
         Command::Digest(DigestCommand::Preview { to, json }) => q(Query::Digest { to, json }),
+        Command::Extras { month, format } => {
+            if crate::desk::extras::parse_month(&month).is_none() {
+                anyhow::bail!("--month `{month}` is not a month YYYY-MM (e.g. 2026-11)");
+            }
+            q(Query::Extras { month, list: query::ListOptions { format, ..Default::default() } })
+        }
         Command::ExtractWorker => extract_worker::execute(),
     }
 }

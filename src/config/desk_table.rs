@@ -45,6 +45,18 @@ pub(super) fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Setti
     if d.reclamo_warnings.iter().any(|p| !(1..=99).contains(p)) {
         c.at(d.address.span(), "reclamo_warnings are percentages between 1 and 99");
     }
+    let closing_list_time = c.time(&d.closing_list_time, "closing_list_time ", "is not HH:MM");
+    let extras_report_time = c.time(&d.extras_report_time, "extras_report_time ", "is not HH:MM");
+    let closing_list_day = crate::desk::closing::weekday_number(d.closing_list_day.get_ref()).unwrap_or_else(|| {
+        c.at(
+            d.closing_list_day.span(),
+            format!(
+                "closing_list_day `{}` is not a weekday; use lunes, martes, miércoles, jueves, viernes, sábado or domingo",
+                d.closing_list_day.get_ref()
+            ),
+        );
+        1
+    });
     if d.supervisors.is_empty() {
         c.at(d.address.span(), "[desk] needs at least one address in `supervisors`: reclamos must reach someone");
     }
@@ -75,5 +87,8 @@ pub(super) fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Setti
         eta_notice_hours: d.eta_notice_hours,
         max_attachment_bytes: 40 * 1024 * 1024,
         calendar: BusinessCalendar { tz, day_start, day_end, work_days: d.work_days.clone(), extra_holidays },
+        closing_list_day,
+        closing_list_time,
+        extras_report_time,
     }
 }

@@ -247,6 +247,26 @@ pub struct DeskConfig {
     /// the clients who asked for notices.
     #[serde(default = "default_eta_notice_hours")]
     pub eta_notice_hours: u32,
+    /// The weekly list of incomplete files: weekday (`lunes` … `domingo`)
+    /// and local time `HH:MM`.
+    #[serde(default = "default_closing_list_day")]
+    pub closing_list_day: Spanned<String>,
+    #[serde(default = "default_closing_list_time")]
+    pub closing_list_time: Spanned<String>,
+    /// The executives' monthly report of extraordinary services: local
+    /// time `HH:MM` of the month's first business day.
+    #[serde(default = "default_extras_report_time")]
+    pub extras_report_time: Spanned<String>,
+}
+
+fn default_closing_list_day() -> Spanned<String> {
+    Spanned::new(0..0, "lunes".into())
+}
+fn default_closing_list_time() -> Spanned<String> {
+    Spanned::new(0..0, "08:30".into())
+}
+fn default_extras_report_time() -> Spanned<String> {
+    Spanned::new(0..0, "09:00".into())
 }
 
 fn default_eta_notice_hours() -> u32 {

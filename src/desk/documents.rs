@@ -102,7 +102,7 @@ fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<O
     let year = chrono::Datelike::year(&desk.settings.calendar.local_date(d.now));
     let n = d.next(Sequence::Orders(year))?;
     let (regime, regime_why) = infer_regime(desk, m, client);
-    Ok(Order {
+    let mut o = Order {
         id: format!("{}-{year}-{n:06}", desk.settings.order_prefix),
         client: client.to_string(),
         stage: desk.rules.desk.stages.first().cloned().unwrap_or_else(|| "abierta".into()),
@@ -123,7 +123,11 @@ fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<O
         closed: false,
         follow: Default::default(),
         money: Default::default(),
-    })
+        extras: Vec::new(),
+    };
+    // A new order of a regime out of the client's agreed services is an extra.
+    super::extras::check_scope(desk, &mut o, m.from(), d.now);
+    Ok(o)
 }
 
 pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {

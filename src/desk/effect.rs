@@ -101,6 +101,10 @@ pub enum JobKey {
     SourceStopped { date: NaiveDate },
     /// The supervisors' digest of one slot of one day.
     SupervisorDigest { date: NaiveDate, slot: chrono::NaiveTime },
+    /// An assistant's weekly list of incomplete files (`2026-W49`).
+    ClosingList { assistant: String, week: String },
+    /// An executive's monthly report of extraordinary services (`2026-11`).
+    ExtrasReport { executive: String, month: String },
 }
 
 /// A numbering sequence.

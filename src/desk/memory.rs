@@ -164,6 +164,10 @@ impl View for Memory {
         Ok(self.originals.get(sha256).cloned())
     }
 
+    fn all_orders(&self) -> ViewResult<Vec<Order>> {
+        Ok(self.orders.values().cloned().collect())
+    }
+
     fn digest_records(&self) -> ViewResult<DigestRecords> {
         Ok(DigestRecords {
             open_orders: self.orders.values().filter(|o| o.is_open()).cloned().collect(),

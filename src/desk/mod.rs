@@ -13,6 +13,7 @@
 mod alerts;
 mod automatic;
 mod carrier;
+pub mod closing;
 pub mod commands;
 pub mod compose;
 pub mod context;
@@ -21,6 +22,7 @@ mod digests;
 mod documents;
 pub mod draft;
 pub mod effect;
+pub mod extras;
 pub mod follow;
 mod funds;
 pub mod history;
@@ -98,6 +100,13 @@ pub struct Settings {
     /// Attachments (and kept originals) larger than this are named, not carried.
     pub max_attachment_bytes: u64,
     pub calendar: BusinessCalendar,
+    /// The weekly list of incomplete files to each assistant: its weekday
+    /// (1 = Monday … 7 = Sunday) and local time.
+    pub closing_list_day: u8,
+    pub closing_list_time: NaiveTime,
+    /// The monthly report of extraordinary services to each executive, at
+    /// this local time of the month's first business day.
+    pub extras_report_time: NaiveTime,
 }
 
 /// The task kinds notified at once by default: mail a person must look at
@@ -146,6 +155,9 @@ impl Default for Settings {
             eta_notice_hours: 12,
             max_attachment_bytes: 40 * 1024 * 1024,
             calendar: BusinessCalendar::default(),
+            closing_list_day: 1,
+            closing_list_time: NaiveTime::from_hms_opt(8, 30, 0).unwrap_or(NaiveTime::MIN),
+            extras_report_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN),
         }
     }
 }
@@ -346,6 +358,10 @@ pub enum Due {
     Refusals(Vec<String>),
     /// The mailbox source stopped for good: tell the supervisors (once a day).
     SourceStopped { source: String, why: String, fix: String },
+    /// The weekly lists of incomplete files, when their slot is due.
+    ClosingLists,
+    /// The monthly reports of extraordinary services, when due.
+    ExtrasReports,
 }
 
 /// Decide the time-driven work `due` at `now`.
@@ -360,6 +376,8 @@ pub fn decide_due(desk: &Desk<'_>, view: &dyn View, due: &Due, now: DateTime<Utc
         Due::StatusSummaries => summaries::handle(&mut d)?,
         Due::Refusals(ids) => tasks::refusals(&mut d, ids)?,
         Due::SourceStopped { source, why, fix } => tasks::source_stopped(&mut d, source, why, fix)?,
+        Due::ClosingLists => closing::weekly(&mut d)?,
+        Due::ExtrasReports => extras::monthly(&mut d)?,
     }
     notices::new_tasks_of_time(&mut d)?;
     Ok(d.finish())
@@ -376,7 +394,14 @@ pub fn next_slot(desk: &Desk<'_>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .filter_map(|c| c.status.as_ref())
         .filter_map(|st| deadlines::next_status_slot(st, now, &s.calendar));
     let supervision = supervision::next_slot(s, now);
-    deadlines::next_digest_slot(s, now).into_iter().chain(supervision).chain(statuses).min()
+    let closing = closing::next_slot(s, now);
+    let extras = extras::next_slot(s, now);
+    deadlines::next_digest_slot(s, now)
+        .into_iter()
+        .chain(supervision)
+        .chain(statuses)
+        .chain([closing, extras].into_iter().flatten())
+        .min()
 }
 
 /// A built-in pattern (a compile failure is a bug found by every test).

@@ -183,6 +183,22 @@ pub struct Order {
     /// The money of the order: liquidations (formato C) and payments.
     #[serde(default, skip_serializing_if = "Money::is_empty")]
     pub money: Money,
+    /// Extraordinary services (glosa 10110): work out of business hours or
+    /// out of the client's agreed scope, billable (`desk::extras`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<Extra>,
+}
+
+/// One billable extraordinary service on an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extra {
+    pub at: DateTime<Utc>,
+    /// `fuera_de_horario` or `fuera_de_alcance` (stored names).
+    pub kind: String,
+    /// Why, in Spanish ("Comando #estado fuera del horario de oficina: sábado 05/12/2026 10:00").
+    pub reason: String,
+    /// Who asked for the work.
+    pub by: String,
 }
 
 /// An order's notices to its client.

@@ -75,6 +75,8 @@ fn mail_id(key: &JobKey) -> String {
         JobKey::Status { client, slot } => format!("status-{client}-{slot}"),
         JobKey::SourceStopped { date } => format!("source-stopped-{date}"),
         JobKey::SupervisorDigest { date, slot } => format!("supervisor-digest-{date}-{}", slot.format("%H-%M")),
+        JobKey::ClosingList { assistant, week } => format!("archivo-{assistant}-{week}"),
+        JobKey::ExtrasReport { executive, month } => format!("extras-{executive}-{month}"),
     }
 }
 

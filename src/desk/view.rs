@@ -54,6 +54,11 @@ pub trait View: Sync {
     }
     /// Open orders, reclamos and tasks, for a digest.
     fn digest_records(&self) -> ViewResult<DigestRecords>;
+    /// Every order, open or closed (the weekly list of incomplete files and
+    /// the monthly report of extras: once a week or a month).
+    fn all_orders(&self) -> ViewResult<Vec<Order>> {
+        Ok(self.digest_records()?.open_orders)
+    }
     /// What the commands confirmed by our mail `id` changed (`#deshacer`).
     fn undo(&self, _id: &str) -> ViewResult<Option<Undo>> {
         Ok(None)

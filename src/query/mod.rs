@@ -80,6 +80,12 @@ pub enum Query {
     },
     /// A person's hand on the desk (outbox hold/release/cancel, reprocess).
     Control(Control),
+    /// The extraordinary services of a month (`2026-11`, Lima dates).
+    Extras {
+        month: String,
+        #[serde(default)]
+        list: ListOptions,
+    },
 }
 
 /// What the daemon rings after a person's hand changed something.

@@ -64,6 +64,8 @@ fn order_json(app: &App, o: &Order) -> Value {
         "closed": o.closed, "subject": o.subject, "assistant": app.desk().assistant_of(Some(&o.client)),
         "history": history_json(config, &o.history),
         "money": o.money,
+        "extras": o.extras,
+        "archive_missing": crate::desk::closing::missing(&app.rules.desk, o),
     })
 }
 
@@ -141,6 +143,21 @@ pub fn answer(
     let desk = app.desk();
     let mut out = String::new();
     match q {
+        Query::Extras { month, list } => {
+            let rows = crate::desk::extras::rows(&app.directory, &app.settings.calendar, &store.orders()?, month);
+            if list.format == Format::Csv {
+                return Ok(Answer::ok(crate::desk::extras::csv(&rows)));
+            }
+            let mut t = Rows::new(crate::desk::extras::CSV_HEADERS);
+            for r in &rows {
+                t.push(
+                    vec![r.order.clone(), r.client.clone(), r.date.clone(), r.reason.clone(), r.by.clone()],
+                    json!({"order": r.order, "client": r.client, "at": ts(config, r.at), "reason": r.reason, "by": r.by,
+                           "executive": r.executive, "kind": r.kind}),
+                );
+            }
+            return Ok(Answer::ok(t.narrow(3, 70).render(list.format)));
+        }
         Query::Orders { show: Some(id), json, .. } => {
             let id = id.to_ascii_uppercase();
             let o = store.order(&id)?.ok_or_else(|| anyhow::anyhow!("no order {id}"))?;

@@ -45,6 +45,22 @@ pub struct AlertKind {
     pub remind_days_before: Vec<u32>,
 }
 
+/// What an order's file (expediente) needs before it is archived, per
+/// regime: document kinds (`rules/labels.toml`) and the two items that are
+/// not documents, [`LEVANTE`] and [`LIQUIDACION`] (see `desk::closing`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosingList {
+    /// A regime of a `[[checklist]]`.
+    pub regime: String,
+    pub required: Vec<String>,
+}
+
+/// Closing item: the order reached the stage `levante` (or a later one).
+pub const LEVANTE: &str = "levante";
+/// Closing item: the duties' liquidation is paid (see `desk::closing`).
+pub const LIQUIDACION: &str = "liquidacion";
+
 /// Compiled desk data.
 #[derive(Debug, Clone, Default)]
 pub struct DeskRules {
@@ -52,6 +68,9 @@ pub struct DeskRules {
     pub hints: Vec<(String, Regex)>,
     pub stages: Vec<String>,
     pub alerts: Vec<(AlertKind, Regex)>,
+    /// Closing lists per regime (`[[closing]]`); a regime without one
+    /// needs nothing to be archived.
+    pub closings: Vec<ClosingList>,
 }
 
 impl DeskRules {
@@ -61,6 +80,11 @@ impl DeskRules {
 
     pub fn default_regime(&self) -> Option<&str> {
         self.checklists.iter().find(|c| c.default).or(self.checklists.first()).map(|c| c.regime.as_str())
+    }
+
+    /// The closing list of a regime.
+    pub fn closing(&self, regime: &str) -> Option<&ClosingList> {
+        self.closings.iter().find(|c| c.regime == regime)
     }
 
     /// The regime a text suggests, by the checklists' hints.
@@ -81,6 +105,9 @@ impl DeskRules {
 pub struct DeskRulesBuilder {
     out: DeskRules,
     stages_seen: bool,
+    /// Each closing list's regime, with the error to report (at its line)
+    /// if no `[[checklist]]` declares it: checked once every file is read.
+    closing_regimes: Vec<(String, Diagnostic)>,
 }
 
 fn compile(pattern: &str) -> Result<Regex, String> {
@@ -145,11 +172,42 @@ impl DeskRulesBuilder {
                 }
                 Err(d) => errors.push(d),
             },
+            "closing" => match deserialize_value::<Vec<ClosingList>>(file, text, value) {
+                Ok(list) => {
+                    for c in list {
+                        for k in &c.required {
+                            if !kinds.contains(k) && k != LEVANTE && k != LIQUIDACION {
+                                let hint = crate::desk::suggest::did_you_mean(
+                                    k,
+                                    &kinds.iter().map(String::as_str).chain([LEVANTE, LIQUIDACION]).collect::<Vec<_>>(),
+                                );
+                                errors.push(here(format!(
+                                    "closing {}: unknown item `{k}`;{hint} use a document kind, `{LEVANTE}` or `{LIQUIDACION}`",
+                                    c.regime
+                                )));
+                            }
+                        }
+                        if self.out.closings.iter().any(|x| x.regime == c.regime) {
+                            errors.push(here(format!("two closing lists for regime {}", c.regime)));
+                        }
+                        let unknown =
+                            here(format!("closing {}: unknown regime (no [[checklist]] declares it)", c.regime));
+                        self.closing_regimes.push((c.regime.clone(), unknown));
+                        self.out.closings.push(c);
+                    }
+                }
+                Err(d) => errors.push(d),
+            },
             _ => errors.push(here(format!("`{key}` is not used yet"))),
         }
     }
 
     pub fn finish(self, dir: &Path, errors: &mut Vec<Diagnostic>) -> DeskRules {
+        for (regime, unknown) in self.closing_regimes {
+            if self.out.checklist(&regime).is_none() {
+                errors.push(unknown);
+            }
+        }
         if self.out.checklists.is_empty() {
             errors.push(Diagnostic::file(
                 dir,

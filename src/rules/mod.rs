@@ -64,8 +64,18 @@ impl std::fmt::Debug for RuleSet {
     }
 }
 
-const TOP_KEYS: &[&str] =
-    &["labels", "document_kinds", "fallback_label", "rule", "document", "checklist", "stages", "alert", "regime_hint"];
+const TOP_KEYS: &[&str] = &[
+    "labels",
+    "document_kinds",
+    "fallback_label",
+    "rule",
+    "document",
+    "checklist",
+    "stages",
+    "alert",
+    "regime_hint",
+    "closing",
+];
 
 struct SourceFile {
     path: PathBuf,
@@ -246,7 +256,7 @@ impl RuleSet {
                             documents.push(DocRule { id: raw.id.into_inner(), kind, cond });
                         }
                     }
-                    "checklist" | "stages" | "alert" | "regime_hint" => {
+                    "checklist" | "stages" | "alert" | "regime_hint" | "closing" => {
                         desk.add(k, &src.path, &src.text, value, &kinds, &mut errors);
                     }
                     _ => {}

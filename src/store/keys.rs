@@ -177,6 +177,8 @@ pub fn job(k: &JobKey) -> Vec<u8> {
         JobKey::Status { client, slot } => format!("status:{client}:{slot}"),
         JobKey::SourceStopped { date } => format!("source_stopped:{date}"),
         JobKey::SupervisorDigest { date, slot } => format!("supervisor_digest:{date}:{}", slot.format("%H:%M")),
+        JobKey::ClosingList { assistant, week } => format!("closing_list:{assistant}:{week}"),
+        JobKey::ExtrasReport { executive, month } => format!("extras_report:{executive}:{month}"),
     }
     .into_bytes()
 }
@@ -294,6 +296,14 @@ mod tests {
             (JobKey::DigestLast { assistant: "a@cli.test".into() }, "digest_last:a@cli.test"),
             (JobKey::Status { client: "andes".into(), slot: "2026-W49".into() }, "status:andes:2026-W49"),
             (JobKey::SupervisorDigest { date, slot }, "supervisor_digest:2026-12-01:08:30"),
+            (
+                JobKey::ClosingList { assistant: "a@cli.test".into(), week: "2026-W49".into() },
+                "closing_list:a@cli.test:2026-W49",
+            ),
+            (
+                JobKey::ExtrasReport { executive: "e@cli.test".into(), month: "2026-11".into() },
+                "extras_report:e@cli.test:2026-11",
+            ),
         ];
         for (k, bytes) in cases {
             assert_eq!(String::from_utf8_lossy(&job(&k)), bytes);

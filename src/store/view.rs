@@ -79,6 +79,10 @@ impl View for Store {
         v(self.tree(Tree::Jobs).contains_key(keys::job(key)).map_err(StoreError::from))
     }
 
+    fn all_orders(&self) -> ViewResult<Vec<Order>> {
+        v(Store::orders(self))
+    }
+
     fn undo(&self, id: &str) -> ViewResult<Option<Undo>> {
         v(Store::undo(self, id))
     }

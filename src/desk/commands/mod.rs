@@ -8,7 +8,7 @@
 //! ```text
 //! #estado OC-2026-000123 numerada dam=118-2026-10-012345
 //! #eta OC-2026-000123 15/12/2026          #nave OC-2026-000123 MSC LORETO 611W
-//! #regimen OC-2026-000123 40              #cerrar OC-2026-000123   #archivar OC-2026-000123
+//! #regimen OC-2026-000123 40              #cerrar OC-2026-000123   #archivar OC-2026-000123 [forzar]
 //! #vence OC-2026-000123 30/06/2027        (the regime's term ends: reminders before it)
 //! #resuelto R-000045 Se coordinó con la naviera cliente: Asumimos la sobreestadía.
 //! #noesreclamo R-000045 era una consulta  #reabrir OC-…|R-…|T-…
@@ -26,6 +26,7 @@
 //! function in the file of what it changes (`orders.rs`, `fixes.rs`,
 //! `reclamos.rs`, `tasks.rs`, …).
 
+mod closing;
 mod fixes;
 mod money;
 mod orders;
@@ -64,7 +65,13 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     // Only what the staff member wrote above any quoted or forwarded part:
     // a client's `#cerrar` inside a quote is never obeyed.
     for c in parse(&m.mail.command_text) {
-        let line = match apply(d, &c, &who, m)? {
+        let done = apply(d, &c, &who, m)?;
+        // Work on an order out of hours or out of the client's scope is an
+        // extraordinary service (glosa 10110).
+        if done.is_ok() && c.target.starts_with(&format!("{}-", d.desk.settings.order_prefix)) {
+            super::extras::after_command(d, &c.verb, &c.target, &who)?;
+        }
+        let line = match done {
             Ok(msg) => format!("OK: {msg}"),
             Err(msg) => format!("Error en «#{} {}»: {msg}", c.verb, super::context::excerpt(&c.target, 40)),
         };
@@ -109,7 +116,8 @@ fn apply(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) -> ViewRes
         "reabrir" if c.target.starts_with("T-") => tasks::reopen(d, c, who),
         "hecho" => tasks::done(d, c, who),
         "deshacer" => undo::undo(d, m, who),
-        "estado" | "etapa" | "eta" | "nave" | "regimen" | "vence" | "cerrar" | "archivar" | "reabrir" | "revisado" => {
+        "archivar" => closing::archive(d, c, who),
+        "estado" | "etapa" | "eta" | "nave" | "regimen" | "vence" | "cerrar" | "reabrir" | "revisado" => {
             orders::apply(d, c, who)
         }
         "liquidacion" => money::liquidation(d, c, who, m),

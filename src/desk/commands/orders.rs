@@ -71,10 +71,15 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
                     }
                 }
             }
-            o.stage = stage.clone();
-            if o.stage == stages.last().cloned().unwrap_or_default() {
+            if Some(stage) == stages.last() {
+                // The archive state goes through the closing list, as `#archivar`.
+                let lacking = super::super::closing::missing(rules, &o);
+                if !lacking.is_empty() {
+                    return Ok(Err(super::super::closing::refusal(&o.id, &lacking)));
+                }
                 o.closed = true;
             }
+            o.stage = stage.clone();
             format!("orden {} en etapa «{stage}»", o.id)
         }
         "eta" => {
@@ -136,10 +141,8 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
             format!("documentos de la orden {} revisados", o.id)
         }
         _ => {
+            // `#cerrar` closes without archiving (`#archivar` checks the file).
             o.closed = true;
-            if c.verb == "archivar" {
-                o.stage = rules.stages.last().cloned().unwrap_or_else(|| "archivada".into());
-            }
             format!("orden {} cerrada", o.id)
         }
     };

@@ -87,7 +87,8 @@ fn cerrar_closes_and_reabrir_reopens() {
 #[test]
 fn archivar_closes_at_the_last_stage() {
     let mut w = with_order();
-    command(&mut w, "2026-12-01T11:00", "c1@cli.test", "#archivar OC-2026-000001");
+    // The file has only its invoice: archiving it must be forced (issue 17).
+    command(&mut w, "2026-12-01T11:00", "c1@cli.test", "#archivar OC-2026-000001 forzar");
     let o = &w.mem.orders["OC-2026-000001"];
     assert!(o.closed);
     assert_eq!(Some(&o.stage), FIXTURE.rules.desk.stages.last());

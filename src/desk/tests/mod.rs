@@ -2,6 +2,7 @@
 //! parsing and classification, and the in-memory view — decisions in
 //! milliseconds, no store, no clock.
 
+mod closing;
 mod commands;
 mod mail;
 mod money;
