@@ -27,6 +27,10 @@ pub const VERBS: &[&str] = &[
     "liquidacion",
     "pagar",
     "liberar",
+    "previo",
+    "retiro",
+    "llegada",
+    "bl",
 ];
 
 /// One parsed command line.

@@ -40,6 +40,14 @@ pub const REQUIRED: &[&str] = &[
     "liquidacion_pagada",
     "solicitud_pago",
     "solicitud_fondos",
+    "solicitud_previo",
+    "solicitud_retiro",
+    "solicitud_llegada",
+    "solicitud_bl",
+    "solicitud_volante",
+    "solicitud_recordatorio",
+    "solicitud_respondida",
+    "solicitud_vencida",
 ];
 
 /// Built-in defaults of the templates added after the first folders were
@@ -64,6 +72,22 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("solicitud_pago.txt.j2", include_str!("../rules/templates/solicitud_pago.txt.j2")),
     ("solicitud_fondos.subject.j2", include_str!("../rules/templates/solicitud_fondos.subject.j2")),
     ("solicitud_fondos.txt.j2", include_str!("../rules/templates/solicitud_fondos.txt.j2")),
+    ("solicitud_previo.subject.j2", include_str!("../rules/templates/solicitud_previo.subject.j2")),
+    ("solicitud_previo.txt.j2", include_str!("../rules/templates/solicitud_previo.txt.j2")),
+    ("solicitud_retiro.subject.j2", include_str!("../rules/templates/solicitud_retiro.subject.j2")),
+    ("solicitud_retiro.txt.j2", include_str!("../rules/templates/solicitud_retiro.txt.j2")),
+    ("solicitud_llegada.subject.j2", include_str!("../rules/templates/solicitud_llegada.subject.j2")),
+    ("solicitud_llegada.txt.j2", include_str!("../rules/templates/solicitud_llegada.txt.j2")),
+    ("solicitud_bl.subject.j2", include_str!("../rules/templates/solicitud_bl.subject.j2")),
+    ("solicitud_bl.txt.j2", include_str!("../rules/templates/solicitud_bl.txt.j2")),
+    ("solicitud_volante.subject.j2", include_str!("../rules/templates/solicitud_volante.subject.j2")),
+    ("solicitud_volante.txt.j2", include_str!("../rules/templates/solicitud_volante.txt.j2")),
+    ("solicitud_recordatorio.subject.j2", include_str!("../rules/templates/solicitud_recordatorio.subject.j2")),
+    ("solicitud_recordatorio.txt.j2", include_str!("../rules/templates/solicitud_recordatorio.txt.j2")),
+    ("solicitud_respondida.subject.j2", include_str!("../rules/templates/solicitud_respondida.subject.j2")),
+    ("solicitud_respondida.txt.j2", include_str!("../rules/templates/solicitud_respondida.txt.j2")),
+    ("solicitud_vencida.subject.j2", include_str!("../rules/templates/solicitud_vencida.subject.j2")),
+    ("solicitud_vencida.txt.j2", include_str!("../rules/templates/solicitud_vencida.txt.j2")),
 ];
 
 /// One rendered mail body.
@@ -413,7 +437,18 @@ pub fn sample_context() -> serde_json::Value {
         "request": {"n": 1, "concept": "almacenaje", "amount": "850.00", "currency": "PEN", "beneficiary": "Neptunia S.A.",
                     "by": "cvega@cli.test", "at": "01/12/2026 09:22"},
         "payment": {"order": "OC-2026-000123", "amount": "PEN 850.00"},
-        "liquidation": {"amount": "1,234.50", "currency": "PEN", "due": "15/12/2026", "file": "Liquidacion 118-2026-10-012345.pdf"}
+        "liquidation": {"amount": "1,234.50", "currency": "PEN", "due": "15/12/2026", "file": "Liquidacion 118-2026-10-012345.pdf"},
+        // Requests to counterparts (issue 17).
+        "counterpart": {"name": "Depósito Temporal Callao 1", "kind": "deposito", "addresses": ["operaciones@dtcallao1.test"]},
+        "shipment": {"id": "OC-2026-000123", "bl": ["MEDUHG271461"], "awb": [], "containers": ["CSQU3054383", "MSKU1234565"],
+                     "dam": "118-2026-10-012345", "vessel": "MSC LORETO 611W", "eta": "09/12/2026",
+                     "consignee": "Andes Textil S.A.C.", "ruc": "20601234565"},
+        "ask": {"kind": "previo", "what": "previo", "at": "01/12/2026 09:22", "date": "03/12/2026",
+                "transport": "Transportes Rápido del Sur", "due": "01/12/2026 17:22", "task": "T-000004"},
+        "automatic": false,
+        "reminded": true,
+        "said": "Buenas tardes, el previo queda programado para el jueves 03/12 a las 09:00.",
+        "files": ["Acta de previo.pdf"],
     });
     if let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) {
         ctx.extend(extra);

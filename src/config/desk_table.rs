@@ -73,6 +73,15 @@ pub(super) fn desk(c: &mut Check<'_>, d: &raw::DeskConfig) -> crate::desk::Setti
             .unwrap_or_else(|| crate::desk::NOTIFY_AT_ONCE.iter().map(|k| k.to_string()).collect()),
         import_closed_after_days: d.import_closed_after_days,
         eta_notice_hours: d.eta_notice_hours,
+        requests: crate::desk::RequestSettings {
+            previo_hours: d.request_hours.previo,
+            retiro_hours: d.request_hours.retiro,
+            llegada_hours: d.request_hours.llegada,
+            bl_hours: d.request_hours.bl,
+            volante_hours: d.request_hours.volante,
+            arrival_check_hours: d.arrival_check_hours,
+            volante_days: d.volante_days,
+        },
         max_attachment_bytes: 40 * 1024 * 1024,
         calendar: BusinessCalendar { tz, day_start, day_end, work_days: d.work_days.clone(), extra_holidays },
     }

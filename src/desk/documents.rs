@@ -123,6 +123,7 @@ fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<O
         closed: false,
         follow: Default::default(),
         money: Default::default(),
+        thirdparty: Default::default(),
     })
 }
 
