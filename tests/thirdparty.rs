@@ -317,12 +317,17 @@ fn no_volante_after_arrival_asks_the_deposito_once_and_a_volante_received_asks_n
         &inst,
         "06-arribo.eml",
         "n2@navieraglobal.test",
-        "Wed, 09 Dec 2026 10:00:00 -0500",
+        "Thu, 10 Dec 2026 10:00:00 -0500",
         "Estimados clientes,\r\n\r\nLa nave con el BL MEDUHG271461 arribó hoy al Callao.",
     );
-    run_once(&inst, "2026-12-09T10:00:00-05:00");
-    run_once(&inst, "2026-12-11T10:30:00-05:00");
+    run_once(&inst, "2026-12-10T10:00:00-05:00");
+    run_once(&inst, "2026-12-11T12:00:00-05:00");
+    assert!(
+        !of_kind(&read_outbox(&inst), "solicitud-").iter().any(|m| m.file.contains("volante")),
+        "one business day only"
+    );
     run_once(&inst, "2026-12-14T10:30:00-05:00");
+    run_once(&inst, "2026-12-15T10:30:00-05:00");
     let mails = read_outbox(&inst);
     let asked = of_kind(&mails, "solicitud-OC-2026-000001-");
     let volantes: Vec<&&Out> = asked.iter().filter(|m| m.file.contains("volante")).collect();
@@ -336,24 +341,24 @@ fn no_volante_after_arrival_asks_the_deposito_once_and_a_volante_received_asks_n
         &inst,
         "06-arribo.eml",
         "n2@navieraglobal.test",
-        "Wed, 09 Dec 2026 10:00:00 -0500",
+        "Thu, 10 Dec 2026 10:00:00 -0500",
         "Estimados clientes,\r\n\r\nLa nave con el BL MEDUHG271461 arribó hoy al Callao.",
     );
-    run_once(&inst, "2026-12-09T10:00:00-05:00");
+    run_once(&inst, "2026-12-10T10:00:00-05:00");
     inst.deliver(
         "07-volante.eml",
         &pdf_mail(
             "Miguel Torres <operaciones@dtcallao1.test>",
             "Volante BL MEDUHG271461",
             "dt9@dtcallao1.test",
-            "Thu, 10 Dec 2026 09:00:00 -0500",
+            "Fri, 11 Dec 2026 09:00:00 -0500",
             "Buenos días,\r\n\r\nAdjuntamos el volante del BL MEDUHG271461, contenedor CSQU3054383.\r\n\r\nSaludos,\r\nDepósito Temporal Callao 1",
             "volante.pdf",
             &["VOLANTE DE DESPACHO", "BL MEDUHG271461", "CONTENEDOR CSQU3054383"],
         ),
     );
-    run_once(&inst, "2026-12-10T09:00:00-05:00");
-    run_once(&inst, "2026-12-11T10:30:00-05:00");
+    run_once(&inst, "2026-12-11T09:00:00-05:00");
+    run_once(&inst, "2026-12-14T10:30:00-05:00");
     let mails = read_outbox(&inst);
     assert!(
         !of_kind(&mails, "solicitud-OC-2026-000001-").iter().any(|m| m.file.contains("volante")),

@@ -295,19 +295,20 @@ fn no_arrival_question_when_the_arrival_notice_came_first() {
 #[test]
 fn no_volante_two_business_days_after_arrival_asks_the_deposito_once() {
     let mut w = two_orders();
+    // Thursday 10 December; Friday 11 is one business day after.
     carrier_notice(
         &mut w,
-        "2026-12-09T10:00",
+        "2026-12-10T10:00",
         "n2@navieraglobal.test",
         "Estimados, la nave con BL MEDUHG271461 arribó hoy al Callao.",
     );
-    w.tick("2026-12-10T12:00");
+    w.tick("2026-12-11T12:00");
     assert!(w.sent_of("solicitud_volante").is_empty(), "one business day only");
-    w.tick("2026-12-11T10:30");
+    w.tick("2026-12-14T10:30");
     let asked = w.sent_of("solicitud_volante");
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].to, vec!["operaciones@dtcallao1.test".to_string()]);
-    w.tick("2026-12-14T10:30");
+    w.tick("2026-12-15T10:30");
     assert_eq!(w.sent_of("solicitud_volante").len(), 1, "once");
 }
 
