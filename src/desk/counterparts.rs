@@ -424,13 +424,13 @@ fn answer_request(d: &mut Draft<'_>, m: &Incoming<'_>, o: &mut Order, p: &Counte
         format!("Respuesta de {} a la solicitud de {what}: «{}»", p.name, excerpt(&said, 160)),
     ));
     let mut assignee = desk.assistant_of(Some(&o.client));
-    if let Some(mut t) = d.task(&r.task)? {
-        if t.is_open() {
-            t.state = TaskState::Hecha;
-            t.history.push(HistoryEntry::internal(d.now, format!("Cerrada: respondió {}", p.name)));
-            assignee = t.assignee.clone();
-            d.save_task(t);
-        }
+    if let Some(mut t) = d.task(&r.task)?
+        && t.is_open()
+    {
+        t.state = TaskState::Hecha;
+        t.history.push(HistoryEntry::internal(d.now, format!("Cerrada: respondió {}", p.name)));
+        assignee = t.assignee.clone();
+        d.save_task(t);
     }
     let files: Vec<&str> = m.mail.attachments.iter().filter(|a| !a.inline).map(|a| a.name.as_str()).collect();
     let transport = r.transport.as_deref().and_then(|t| desk.directory.counterpart(t)).map(|t| t.name.as_str());
