@@ -467,4 +467,29 @@ mod tests {
         let (_d, file) = write(&format!("{CLIENT}credito = true\n"));
         assert!(load_with(&file, Some(&stages)).unwrap_or_else(|e| panic!("{e}"))[0].credito);
     }
+
+    const COUNTERPART: &str = "[[counterpart]]\nid = \"dp-callao-1\"\nkind = \"deposito\"\nname = \"Depósito Temporal Callao 1\"\naddresses = [\"Operaciones@DTCallao1.test\"]\n";
+
+    #[test]
+    fn counterparts_are_typed_at_load_and_a_clients_unknown_deposito_is_an_error_at_its_line() {
+        let (_d, file) = write(&format!("{CLIENT}deposito = \"dp-callao-1\"\n{COUNTERPART}"));
+        let (clients, counterparts) = load_all(&file, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(clients[0].deposito.as_deref(), Some("dp-callao-1"));
+        assert_eq!(counterparts[0].kind, CounterpartKind::Deposito);
+        assert_eq!(counterparts[0].addresses, vec!["operaciones@dtcallao1.test".to_string()]);
+        let dir =
+            Directory { desk_address: "ops@cli.test".into(), ..Default::default() }.with_counterparts(counterparts);
+        assert_eq!(dir.sender("operaciones@dtcallao1.test"), Sender::Counterpart("dp-callao-1".into()));
+        assert_eq!(dir.sender("otro@dtcallao1.test"), Sender::Unknown, "an address, never the whole domain");
+        // A typo in the client's depósito: its line, and the id meant.
+        let (_d, file) = write(&format!("{CLIENT}deposito = \"dp-calao-1\"\n{COUNTERPART}"));
+        let shown = load_all(&file, None).err().unwrap_or_else(|| panic!("accepted")).to_string();
+        assert!(shown.contains("clients.toml:8:") && shown.contains("¿Quiso decir «dp-callao-1»?"), "{shown}");
+        // An unknown kind and a bad BL prefix, each at its entry.
+        let bad = "[[counterpart]]\nid = \"x\"\nkind = \"almacen\"\nname = \"X\"\naddresses = [\"a@x.test\"]\n\n[[counterpart]]\nid = \"msc\"\nkind = \"agente\"\nname = \"MSC\"\naddresses = [\"b@msc.test\"]\nbl_prefixes = [\"MED\"]\n";
+        let (_d, file) = write(&format!("{CLIENT}{bad}"));
+        let shown = load_all(&file, None).err().unwrap_or_else(|| panic!("accepted")).to_string();
+        assert!(shown.contains("clients.toml:10:") && shown.contains("almacen"), "{shown}");
+        assert!(shown.contains("BL prefix `MED`"), "{shown}");
+    }
 }

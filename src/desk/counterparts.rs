@@ -364,8 +364,11 @@ pub fn incoming(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<bool> {
         if !o.is_open() {
             continue;
         }
-        let answer = answered(&o, &p.id, &thread, named.contains(&id)).map(|r| r.n);
-        file_mail(d, m, &mut o, &p);
+        // An out-of-office or other machine reply answers nothing.
+        let machine = m.mail.is_auto() || m.class.has("automatico");
+        let answer = if machine { None } else { answered(&o, &p.id, &thread, named.contains(&id)).map(|r| r.n) };
+        file_mail(d, m, &mut o);
+        matching::link_thread(d, m, super::model::ThreadLink { order: Some(o.id.clone()), reclamo: None })?;
         if let Some(n) = answer {
             answer_request(d, m, &mut o, &p, n)?;
         } else {
@@ -382,8 +385,9 @@ pub fn incoming(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<bool> {
     Ok(filed)
 }
 
-/// The mail's attachments and Message-ID, kept in the order.
-fn file_mail(d: &Draft<'_>, m: &Incoming<'_>, o: &mut Order, _p: &Counterpart) {
+/// The mail's attachments, kept in the order (its Message-ID is linked
+/// to the order, not added to the order's own thread with the client).
+fn file_mail(d: &Draft<'_>, m: &Incoming<'_>, o: &mut Order) {
     for (i, att) in m.mail.attachments.iter().enumerate() {
         if att.inline || att.data.is_empty() || o.documents.iter().any(|x| x.sha256 == att.sha256) {
             continue;
@@ -399,11 +403,6 @@ fn file_mail(d: &Draft<'_>, m: &Incoming<'_>, o: &mut Order, _p: &Counterpart) {
             received_at: d.now,
             unreadable: k.not_kept,
         });
-    }
-    if let Some(mid) = &m.mail.message_id
-        && !o.message_ids.contains(mid)
-    {
-        o.message_ids.push(mid.clone());
     }
 }
 

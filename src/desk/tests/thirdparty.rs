@@ -319,3 +319,51 @@ fn an_order_without_requests_is_stored_as_before() {
     let json = serde_json::to_string(&o).unwrap_or_default();
     assert!(!json.contains("thirdparty"), "an empty field is not written: old records keep their bytes");
 }
+
+#[test]
+fn an_answer_naming_the_orders_bl_outside_the_thread_is_the_answer_and_an_auto_reply_is_not() {
+    let mut w = two_orders();
+    command(&mut w, "2026-12-01T10:00", "c1@cli.test", "#previo OC-2026-000001 fecha=03/12/2026");
+    // The depósito's out-of-office, in the thread: answers nothing.
+    let req = w.sent_of("solicitud_previo")[0].clone();
+    let ooo = format!(
+        "From: {DEPOSITO}\nTo: ops@cli.test\nSubject: Respuesta automática: {}\nMessage-ID: <ooo1@dtcallao1.test>\nIn-Reply-To: <{}>\nAuto-Submitted: auto-replied\nDate: Tue, 01 Dec 2026 10:01:00 -0500\nContent-Type: text/plain; charset=utf-8\n\nEstaré fuera de la oficina hasta el lunes.\n",
+        req.subject, req.message_id
+    );
+    w.mail("2026-12-01T10:01", &ooo);
+    assert_eq!(order(&w, "OC-2026-000001").thirdparty.requests[0].state, CounterpartState::Pendiente);
+    // A new mail (no thread) that names the BL: the answer.
+    let raw = text_mail(
+        DEPOSITO,
+        "Previo programado BL MEDUHG271461",
+        "dt5@dtcallao1.test",
+        "Estimados, el previo del BL MEDUHG271461 queda programado para el 03/12 a las 10:00.\n\nSaludos,\nDepósito Temporal Callao 1",
+    );
+    w.mail("2026-12-01T12:00", &raw);
+    let o = order(&w, "OC-2026-000001");
+    assert_eq!(o.thirdparty.requests[0].state, CounterpartState::Respondida);
+    assert_eq!(o.thirdparty.requests[0].answer.as_deref(), Some("dt5@dtcallao1.test"));
+    assert!(!o.message_ids.iter().any(|m| m.contains("dtcallao1")), "the client's thread keeps only its own mail");
+}
+
+#[test]
+fn a_counterpart_writing_about_an_order_it_was_not_asked_about_is_history_only() {
+    let mut w = two_orders();
+    let before = order(&w, "OC-2026-000002");
+    // The other depósito writes about Andes Textil's container, unasked.
+    let raw = text_mail(
+        "Previos <previos@almacenpacifico.test>",
+        "Ingreso de contenedor MSKU1234565",
+        "ap1@almacenpacifico.test",
+        "Buenos días, les informamos que el contenedor MSKU1234565 ingresó a nuestro almacén.\n\nAtentamente,\nAlmacén Portuario del Pacífico",
+    );
+    let d = w.mail("2026-12-01T11:00", &raw);
+    let after = order(&w, "OC-2026-000002");
+    assert!(after.history.len() > before.history.len(), "filed: {:?}", d.outcome);
+    assert!(after.history.iter().any(|e| e.what.contains("Correo de Almacén Portuario del Pacífico")));
+    assert_eq!((after.stage.as_str(), &after.eta), (before.stage.as_str(), &before.eta));
+    assert!(after.thirdparty.requests.is_empty());
+    assert!(!w.mem.tasks.values().any(|t| t.kind.starts_with("triage")), "no triage of a counterpart's filed mail");
+    // Pacific Foods' order is untouched.
+    assert_eq!(order(&w, "OC-2026-000001").history.len(), order(&two_orders(), "OC-2026-000001").history.len());
+}
