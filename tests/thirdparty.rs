@@ -173,6 +173,10 @@ fn a_previo_reaches_the_right_deposito_with_that_orders_data_and_its_answer_clos
     assert!(told[0].text.contains("puerta 4") && told[0].text.contains("quedó cerrada"), "{}", told[0].text);
     let shown = stdout(&inst.run(&["orders", "show", "OC-2026-000001"]));
     assert!(shown.contains("Respuesta de Depósito Temporal Callao 1"), "{shown}");
+    assert!(
+        shown.contains("Solicitud a tercero: previo a Depósito Temporal Callao 1") && shown.contains("respondida"),
+        "{shown}"
+    );
     // Answered: no reminder at the deadline, no triage of the answer.
     run_once(&inst, "2026-12-01T18:30:00-05:00");
     let mails = read_outbox(&inst);
