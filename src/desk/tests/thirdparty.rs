@@ -367,3 +367,30 @@ fn a_counterpart_writing_about_an_order_it_was_not_asked_about_is_history_only()
     // Pacific Foods' order is untouched.
     assert_eq!(order(&w, "OC-2026-000001").history.len(), order(&two_orders(), "OC-2026-000001").history.len());
 }
+
+#[test]
+fn a_retiro_goes_to_the_deposito_and_the_transport_named_and_a_bl_request_to_the_line_of_the_prefix() {
+    let mut w = two_orders();
+    command(
+        &mut w,
+        "2026-12-01T10:00",
+        "c1@cli.test",
+        "#retiro OC-2026-000001 fecha=04/12/2026 transporte=tr-rapidosur\n#bl OC-2026-000001",
+    );
+    let retiro = w.sent_of("solicitud_retiro");
+    assert_eq!(retiro.len(), 1, "{}", confirmation(&w));
+    assert_eq!(retiro[0].to, vec!["operaciones@dtcallao1.test".to_string(), "despacho@rapidosur.test".to_string()]);
+    let body = w.body(&retiro[0].id);
+    assert!(body.contains("04/12/2026") && body.contains("Transportes Rápido del Sur"), "{body}");
+    let bl = w.sent_of("solicitud_bl");
+    assert_eq!(bl.len(), 1);
+    assert_eq!(bl[0].to, vec!["documentacion@mscperu.test".to_string()]);
+    let o = order(&w, "OC-2026-000001");
+    let kinds: Vec<RequestKind> = o.thirdparty.requests.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, vec![RequestKind::Retiro, RequestKind::Bl]);
+    assert_eq!(o.thirdparty.requests[0].transport.as_deref(), Some("tr-rapidosur"));
+    assert_eq!(o.thirdparty.requests[1].due_at, lima("2026-12-02T17:00"), "16 business hours for a BL");
+    // A transport company is no depósito, and a depósito is no transport company.
+    command(&mut w, "2026-12-01T10:10", "c2@cli.test", "#retiro OC-2026-000001 fecha=04/12/2026 transporte=dp-pacifico");
+    assert!(confirmation(&w).contains("no es una empresa de transporte"), "{}", confirmation(&w));
+}
