@@ -391,6 +391,11 @@ fn a_retiro_goes_to_the_deposito_and_the_transport_named_and_a_bl_request_to_the
     assert_eq!(o.thirdparty.requests[0].transport.as_deref(), Some("tr-rapidosur"));
     assert_eq!(o.thirdparty.requests[1].due_at, lima("2026-12-02T17:00"), "16 business hours for a BL");
     // A transport company is no depósito, and a depósito is no transport company.
-    command(&mut w, "2026-12-01T10:10", "c2@cli.test", "#retiro OC-2026-000001 fecha=04/12/2026 transporte=dp-pacifico");
+    command(
+        &mut w,
+        "2026-12-01T10:10",
+        "c2@cli.test",
+        "#retiro OC-2026-000001 fecha=04/12/2026 transporte=dp-pacifico",
+    );
     assert!(confirmation(&w).contains("no es una empresa de transporte"), "{}", confirmation(&w));
 }
