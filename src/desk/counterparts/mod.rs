@@ -147,7 +147,20 @@ pub fn find<'a>(
             by_prefix.iter().copied().filter(|p| p.kind == CounterpartKind::Agente).collect();
         match (by_prefix.as_slice(), agents.as_slice()) {
             ([one], _) | (_, [one]) => return Ok(one),
-            ([], _) => {}
+            ([], _) => {
+                // A line that lists other prefixes is not this BL's line:
+                // its order's data must not go to it.
+                let listed: Vec<&str> =
+                    fit.iter().filter(|p| !p.bl_prefixes.is_empty()).map(|p| p.id.as_str()).collect();
+                if !prefixes.is_empty() && !listed.is_empty() && fit.iter().all(|p| !p.bl_prefixes.is_empty()) {
+                    return Err(format!(
+                        "ninguna naviera o agente registrado emite BL con el prefijo {} (registrados: {}); indique {}=…",
+                        prefixes.join(", "),
+                        listed.join(", "),
+                        key_of(kind)
+                    ));
+                }
+            }
             (many, _) => {
                 let names: Vec<&str> = many.iter().map(|p| p.id.as_str()).collect();
                 return Err(format!(

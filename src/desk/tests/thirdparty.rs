@@ -87,9 +87,18 @@ fn find_finds_the_line_by_the_prefix_of_the_orders_bl_else_the_only_line() {
     let pf = order(&w, "OC-2026-000001");
     assert_eq!(counterparts::bl_prefixes(&pf), vec!["MEDU".to_string()]);
     assert_eq!(find(dir, RequestKind::Bl, None, &pf).map(|p| p.id.as_str()), Ok("msc-peru"));
-    // A MAEU BL: no line lists it, and msc-peru is the only line registered.
+    // A MAEU BL: the only line registered issues MEDU BLs — never sent to it.
     let at = order(&w, "OC-2026-000002");
-    assert_eq!(find(dir, RequestKind::Llegada, None, &at).map(|p| p.id.as_str()), Ok("msc-peru"));
+    let err = find(dir, RequestKind::Llegada, None, &at).err().unwrap_or_default();
+    assert!(err.contains("prefijo MAEU") && err.contains("msc-peru") && err.contains("naviera="), "{err}");
+    assert_eq!(find(dir, RequestKind::Llegada, Some("msc-peru"), &at).map(|p| p.id.as_str()), Ok("msc-peru"));
+    // A line that lists no prefixes is the only one: it is asked.
+    let mut bare = dir.clone();
+    bare.counterparts.retain(|p| p.id != "msc-peru");
+    let mut line = dir.counterpart("msc-peru").cloned().unwrap_or_else(|| panic!("msc-peru"));
+    line.bl_prefixes.clear();
+    bare.counterparts.push(line);
+    assert_eq!(find(&bare, RequestKind::Llegada, None, &at).map(|p| p.id.as_str()), Ok("msc-peru"));
     // No counterpart of the kind at all: a clear error.
     let empty = Directory::default();
     let err = find(&empty, RequestKind::Llegada, None, &at).err().unwrap_or_default();
