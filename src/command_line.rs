@@ -31,6 +31,7 @@ pub const VERBS: &[&str] = &[
     "retiro",
     "llegada",
     "bl",
+    "volante",
 ];
 
 /// One parsed command line.

@@ -185,8 +185,9 @@ pub struct Order {
     pub money: Money,
     /// Requests to counterparts (previo, retiro, arrival, BL, volante) and
     /// when the carrier said the cargo arrived.
+    /// (Boxed: most orders have none, and an `Effect` stays small.)
     #[serde(default, skip_serializing_if = "Thirdparty::is_empty")]
-    pub thirdparty: Thirdparty,
+    pub thirdparty: Box<Thirdparty>,
 }
 
 /// An order's dealings with counterparts.
@@ -197,6 +198,10 @@ pub struct Thirdparty {
     /// When a carrier's notice said the vessel (or flight) arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrived_at: Option<DateTime<Utc>>,
+    /// Automatic requests the desk could not send (no counterpart found):
+    /// the assistant was given a task, once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_asked: Vec<RequestKind>,
 }
 
 impl Thirdparty {

@@ -5,6 +5,7 @@
 //! #retiro OC-2026-000123 fecha=04/12/2026 [transporte=tr-rapido] [deposito=…]
 //! #llegada OC-2026-000123 [naviera=msc-peru]
 //! #bl OC-2026-000123 [naviera=msc-peru]
+//! #volante OC-2026-000123 [deposito=dp-callao-1]   (the desk also asks by itself)
 //! ```
 
 use super::super::counterparts::{self, Ask};
@@ -29,6 +30,7 @@ pub fn kind_of(verb: &str) -> Option<RequestKind> {
         "retiro" => Some(RequestKind::Retiro),
         "llegada" => Some(RequestKind::Llegada),
         "bl" => Some(RequestKind::Bl),
+        "volante" => Some(RequestKind::Volante),
         _ => None,
     }
 }
@@ -38,7 +40,8 @@ fn keys(kind: RequestKind) -> &'static [&'static str] {
     match kind {
         RequestKind::Previo => &["deposito", "fecha"],
         RequestKind::Retiro => &["fecha", "transporte", "deposito"],
-        RequestKind::Llegada | RequestKind::Bl | RequestKind::Volante => &["naviera"],
+        RequestKind::Volante => &["deposito"],
+        RequestKind::Llegada | RequestKind::Bl => &["naviera"],
     }
 }
 

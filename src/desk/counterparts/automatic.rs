@@ -27,8 +27,9 @@ pub fn eta_instant(o: &Order, cal: &BusinessCalendar) -> Option<DateTime<Utc>> {
     Some(cal.at_local(day, time))
 }
 
+/// Was `kind` asked (or found impossible to ask) already?
 fn asked(o: &Order, kind: RequestKind) -> bool {
-    o.thirdparty.requests.iter().any(|r| r.kind == kind)
+    o.thirdparty.requests.iter().any(|r| r.kind == kind) || o.thirdparty.not_asked.contains(&kind)
 }
 
 /// When the desk asks the line by itself whether the cargo arrived: the
@@ -70,7 +71,23 @@ pub fn order_due(d: &mut Draft<'_>, o: &mut Order) -> ViewResult<bool> {
         let p = match find(d.desk.directory, kind, None, o) {
             Ok(p) => p.clone(),
             Err(why) => {
+                // Once: the assistant asks by hand (`#llegada OC-… naviera=…`).
                 d.note(format!("automatic {kind} request of {} not sent: {why}", o.id));
+                let summary = format!(
+                    "No se pudo pedir automáticamente {} de la orden {}: {why}. Envíe #{} {} {}=…",
+                    match kind {
+                        RequestKind::Volante => "el volante de despacho",
+                        _ => "la confirmación de llegada",
+                    },
+                    o.id,
+                    kind.as_str(),
+                    o.id,
+                    super::key_of(kind),
+                );
+                let (client, id) = (o.client.clone(), o.id.clone());
+                d.open_task("solicitud_sin_contraparte", Some(&client), Some(&id), None, summary, None)?;
+                o.thirdparty.not_asked.push(kind);
+                changed = true;
                 continue;
             }
         };

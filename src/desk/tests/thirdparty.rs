@@ -408,3 +408,27 @@ fn a_retiro_goes_to_the_deposito_and_the_transport_named_and_a_bl_request_to_the
     );
     assert!(confirmation(&w).contains("no es una empresa de transporte"), "{}", confirmation(&w));
 }
+
+#[test]
+fn an_automatic_question_with_no_line_to_ask_is_one_task_for_the_assistant() {
+    let mut w = two_orders();
+    // Andes Textil's MAEU BL: the only line registered issues MEDU BLs.
+    let raw = text_mail(
+        "Customer Service <noticias@navieraglobal.test>",
+        "Aviso BL MAEU612345678",
+        "n7@navieraglobal.test",
+        "Estimados, BL MAEU612345678: ETA 09/12/2026.",
+    );
+    w.mail("2026-12-02T09:00", &raw);
+    for now in ["2026-12-10T12:30", "2026-12-11T12:30", "2026-12-14T12:30"] {
+        w.tick(now);
+    }
+    assert!(w.sent_of("solicitud_llegada").is_empty(), "never to the wrong line");
+    let tasks: Vec<_> = w.mem.tasks.values().filter(|t| t.kind == "solicitud_sin_contraparte").collect();
+    assert_eq!(tasks.len(), 1, "once");
+    assert!(tasks[0].summary.contains("#llegada OC-2026-000002 naviera="), "{}", tasks[0].summary);
+    assert_eq!(tasks[0].assignee, "asistente1@cli.test");
+    // The staff member names the line: the request goes.
+    command(&mut w, "2026-12-14T13:00", "c1@cli.test", "#llegada OC-2026-000002 naviera=msc-peru");
+    assert_eq!(w.sent_of("solicitud_llegada").len(), 1, "{}", confirmation(&w));
+}
