@@ -432,3 +432,27 @@ fn an_automatic_question_with_no_line_to_ask_is_one_task_for_the_assistant() {
     command(&mut w, "2026-12-14T13:00", "c1@cli.test", "#llegada OC-2026-000002 naviera=msc-peru");
     assert_eq!(w.sent_of("solicitud_llegada").len(), 1, "{}", confirmation(&w));
 }
+
+#[test]
+fn an_html_only_outlook_answer_is_filed_without_the_quoted_request() {
+    let mut w = two_orders();
+    command(&mut w, "2026-12-01T10:00", "c1@cli.test", "#previo OC-2026-000001");
+    let req = w.sent_of("solicitud_previo")[0].clone();
+    let raw = format!(
+        "From: {DEPOSITO}\nTo: ops@cli.test\nSubject: RE: {}\nMessage-ID: <dt8@dtcallao1.test>\nIn-Reply-To: <{mid}>\nReferences: <{mid}>\nDate: Tue, 01 Dec 2026 16:00:00 -0500\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n<html><body><div class=\"WordSection1\"><p class=\"MsoNormal\">Buenas tardes:</p><p class=\"MsoNormal\">El previo queda programado para el viernes 04/12 a las 08:30, almacén B.</p><p class=\"MsoNormal\">Saludos,<br>Miguel Torres<br>Depósito Temporal Callao 1 S.A.</p><div id=\"divRplyFwdMsg\"><hr><b>De:</b> Operaciones CLI &lt;ops@cli.test&gt;<br><b>Enviado:</b> martes, 1 de diciembre de 2026 10:00<br><b>Asunto:</b> {}</div><div><p>Buen día, estimados de Depósito Temporal Callao 1:</p><p>Nuestra referencia: OC-2026-000001</p></div></div></body></html>\n",
+        req.subject,
+        req.subject,
+        mid = req.message_id
+    );
+    let d = w.mail("2026-12-01T16:00", &raw);
+    assert!(!d.labels.contains(&"pago".to_string()), "{:?}", d.labels);
+    let o = order(&w, "OC-2026-000001");
+    assert_eq!(o.thirdparty.requests[0].state, CounterpartState::Respondida, "{:?}", d.outcome);
+    let told = w.sent_of("solicitud_respondida");
+    let body = w.body(&told[0].id);
+    assert!(body.contains("04/12 a las 08:30"), "{body}");
+    assert!(
+        !body.contains("Nuestra referencia") && !body.contains("estimados de"),
+        "the quoted request is not repeated:\n{body}"
+    );
+}
