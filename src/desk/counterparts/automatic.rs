@@ -14,6 +14,9 @@ use super::super::view::ViewResult;
 use super::{AUTOMATIC, Ask, find, request};
 use crate::calendar::BusinessCalendar;
 
+/// An automatic request due longer ago than this is not sent.
+pub const STALE_DAYS: i64 = 7;
+
 /// An order's ETA as an instant: its time when a notice gave one, else
 /// the end of that day (Lima).
 pub fn eta_instant(o: &Order, cal: &BusinessCalendar) -> Option<DateTime<Utc>> {
@@ -66,6 +69,13 @@ pub fn order_due(d: &mut Draft<'_>, o: &mut Order) -> ViewResult<bool> {
     for (kind, at) in [(RequestKind::Llegada, arrival_check_at(o, s)), (RequestKind::Volante, volante_check_at(o, s))] {
         let Some(at) = at else { continue };
         if at > d.now {
+            continue;
+        }
+        // Long past (a desk that just upgraded, mail imported on going
+        // live, the daemon stopped for weeks): the assistant knows better
+        // than a question sent now.
+        if d.now - at > chrono::Duration::days(STALE_DAYS) {
+            d.note(format!("automatic {kind} request of {} not sent: due since {at}, too long ago", o.id));
             continue;
         }
         let p = match find(d.desk.directory, kind, None, o) {

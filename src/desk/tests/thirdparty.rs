@@ -456,3 +456,14 @@ fn an_html_only_outlook_answer_is_filed_without_the_quoted_request() {
         "the quoted request is not repeated:\n{body}"
     );
 }
+
+#[test]
+fn an_arrival_question_long_overdue_is_not_sent_after_an_upgrade_or_an_outage() {
+    let mut w = two_orders();
+    carrier_notice(&mut w, "2026-12-02T09:00", "n1@navieraglobal.test", "Estimados, BL MEDUHG271461: ETA 09/12/2026.");
+    // The desk looks again only a month later (stopped, or just upgraded).
+    w.tick("2027-01-11T10:00");
+    assert!(w.sent_of("solicitud_llegada").is_empty(), "a question a month late helps nobody");
+    w.tick("2027-01-12T10:00");
+    assert!(w.sent_of("solicitud_llegada").is_empty());
+}
