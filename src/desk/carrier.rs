@@ -83,7 +83,8 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         .map(super::context::dmy);
     let eta_time = if m.mail.field("eta").is_some() { None } else { eta_time_in(&text, today) };
     let vessel = VESSEL.captures(&text).map(|c| format!("{} {}", &c[1], &c[2]).trim().to_string());
-    let arrived = super::counterparts::says_arrived(&text);
+    // Imported history (going live) says nothing about arrivals now.
+    let arrived = !m.imported && super::counterparts::says_arrived(&text);
     if orders.is_empty() {
         let summary = format!("Aviso de transportista sin orden identificada de {}: «{}».", m.from(), m.mail.subject);
         d.open_task("aviso_sin_orden", None, None, None, summary, m.mail.message_id.clone())?;
