@@ -66,6 +66,7 @@ fn main() {
             follow: Default::default(),
             money: Default::default(),
             extras: Vec::new(),
+            thirdparty: Default::default(),
         }));
         if effects.len() == 1000 {
             let _ = store.commit(None, &effects);

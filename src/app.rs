@@ -25,11 +25,11 @@ impl App {
         let mut errors = Vec::new();
         let rules = RuleSet::load(&config.rules_path).map_err(|d| errors.extend(d.0)).ok();
         let stages = rules.as_ref().map(|r| r.desk.stages.as_slice());
-        let clients = crate::clients::load_with(&config.clients_path, stages).map_err(|d| errors.extend(d.0)).ok();
+        let clients = crate::clients::load_all(&config.clients_path, stages).map_err(|d| errors.extend(d.0)).ok();
         let templates = Templates::load(&config.rules_path.join("templates")).map_err(|d| errors.extend(d)).ok();
         match (rules, clients, templates) {
-            (Some(rules), Some(clients), Some(templates)) if errors.is_empty() => {
-                let directory = Directory::new(&config, clients);
+            (Some(rules), Some((clients, counterparts)), Some(templates)) if errors.is_empty() => {
+                let directory = Directory::new(&config, clients).with_counterparts(counterparts);
                 let settings = config.desk.clone();
                 let schedule_signature = crate::desk::deadlines::signature(&settings, &rules.desk);
                 Ok(App { config, rules, directory, templates, settings, schedule_signature })

@@ -65,6 +65,58 @@ pub struct Client {
     /// extraordinary service (`desk::extras`). Absent: no scope check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servicios: Option<Vec<Service>>,
+    /// The depósito temporal this client's cargo usually goes to (a
+    /// `[[counterpart]]` id of kind `deposito`): where `#previo` asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposito: Option<String>,
+}
+
+/// What a counterpart is to the desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CounterpartKind {
+    /// A depósito temporal (warehouse): previos, retiros, volantes.
+    Deposito,
+    /// A shipping line.
+    Naviera,
+    /// A shipping line's agent.
+    Agente,
+    Aerolinea,
+    /// A transport company (pickup from the depósito).
+    Transporte,
+}
+
+impl CounterpartKind {
+    pub const ALL: &[&str] = &["deposito", "naviera", "agente", "aerolinea", "transporte"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CounterpartKind::Deposito => "deposito",
+            CounterpartKind::Naviera => "naviera",
+            CounterpartKind::Agente => "agente",
+            CounterpartKind::Aerolinea => "aerolinea",
+            CounterpartKind::Transporte => "transporte",
+        }
+    }
+
+    /// A line or its agent (they answer arrival and BL questions).
+    pub fn is_line(self) -> bool {
+        matches!(self, CounterpartKind::Naviera | CounterpartKind::Agente | CounterpartKind::Aerolinea)
+    }
+}
+
+/// A third party the desk asks things of (`[[counterpart]]`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Counterpart {
+    pub id: String,
+    pub kind: CounterpartKind,
+    pub name: String,
+    /// Its registered addresses: only mail from them is its mail.
+    pub addresses: Vec<String>,
+    /// For lines and agents: the BL prefixes they issue (`MEDU`, `MAEU`).
+    #[serde(default)]
+    pub bl_prefixes: Vec<String>,
 }
 
 /// A service a client may have agreed to (`servicios = [...]`).
@@ -145,6 +197,11 @@ pub fn load(file: &Path) -> Result<Vec<Client>, Diagnostics> {
 /// Load and validate the clients file; with the desk's stages, every
 /// `notify` entry must name one of them (an unknown one is an error at its line).
 pub fn load_with(file: &Path, stages: Option<&[String]>) -> Result<Vec<Client>, Diagnostics> {
+    load_all(file, stages).map(|(clients, _)| clients)
+}
+
+/// The clients and the counterparts of the clients file.
+pub fn load_all(file: &Path, stages: Option<&[String]>) -> Result<(Vec<Client>, Vec<Counterpart>), Diagnostics> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Diagnostics(vec![Diagnostic::file(file, format!("cannot read the clients file: {e}"))]))?;
     let table =
@@ -152,13 +209,23 @@ pub fn load_with(file: &Path, stages: Option<&[String]>) -> Result<Vec<Client>, 
     let mut errs = Vec::new();
     let mut clients: Vec<Client> = Vec::new();
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut counterparts: Vec<Counterpart> = Vec::new();
+    // Each client's `deposito`, checked once every counterpart is read.
+    let mut depositos: Vec<(String, std::ops::Range<usize>, String)> = Vec::new();
     for (key, value) in table.get_ref().iter() {
+        if key.get_ref() == "counterpart" {
+            counterparts.extend(read_counterparts(file, &text, value, &mut errs));
+            continue;
+        }
         if key.get_ref() != "client" {
             errs.push(Diagnostic::at(
                 file,
                 &text,
                 Some(key.span()),
-                format!("unknown key `{}`; the clients file holds [[client]] entries", key.get_ref()),
+                format!(
+                    "unknown key `{}`; the clients file holds [[client]] and [[counterpart]] entries",
+                    key.get_ref()
+                ),
             ));
             continue;
         }
@@ -241,6 +308,15 @@ pub fn load_with(file: &Path, stages: Option<&[String]>) -> Result<Vec<Client>, 
                     }
                 }
             }
+            if let Some(dp) = &c.deposito {
+                let span = item
+                    .get_ref()
+                    .as_table()
+                    .and_then(|t| t.get("deposito"))
+                    .map(|v| v.span())
+                    .unwrap_or_else(|| item.span());
+                depositos.push((c.id.clone(), span, dp.clone()));
+            }
             for key in c.domains.iter().chain(&c.contacts) {
                 if let Some(prev) = owner.insert(key.clone(), c.id.clone())
                     && prev != c.id
@@ -254,7 +330,84 @@ pub fn load_with(file: &Path, stages: Option<&[String]>) -> Result<Vec<Client>, 
             clients.push(c);
         }
     }
-    if errs.is_empty() { Ok(clients) } else { Err(Diagnostics(errs)) }
+    for (client, span, id) in depositos {
+        if !counterparts.iter().any(|p| p.id == id && p.kind == CounterpartKind::Deposito) {
+            let ids: Vec<&str> =
+                counterparts.iter().filter(|p| p.kind == CounterpartKind::Deposito).map(|p| p.id.as_str()).collect();
+            let hint = crate::desk::suggest::did_you_mean(&id, &ids);
+            errs.push(Diagnostic::at(
+                file,
+                &text,
+                Some(span),
+                format!("client {client}: deposito `{id}` is not a [[counterpart]] of kind \"deposito\";{hint}"),
+            ));
+        }
+    }
+    for p in &counterparts {
+        for a in &p.addresses {
+            if let Some(c) = clients.iter().find(|c| c.contacts.contains(a)) {
+                errs.push(Diagnostic::file(
+                    file,
+                    format!("counterpart {}: `{a}` is also a contact of client {}", p.id, c.id),
+                ));
+            }
+        }
+    }
+    if errs.is_empty() { Ok((clients, counterparts)) } else { Err(Diagnostics(errs)) }
+}
+
+/// The `[[counterpart]]` entries: typed, each error at its line.
+fn read_counterparts(
+    file: &Path,
+    text: &str,
+    value: &toml::Spanned<toml::de::DeValue<'_>>,
+    errs: &mut Vec<Diagnostic>,
+) -> Vec<Counterpart> {
+    let mut out: Vec<Counterpart> = Vec::new();
+    let Some(items) = value.get_ref().as_array() else {
+        errs.push(Diagnostic::at(file, text, Some(value.span()), "write each counterpart as [[counterpart]]"));
+        return out;
+    };
+    for item in items.iter() {
+        let at = |msg: String| Diagnostic::at(file, text, Some(item.span()), msg);
+        let mut p: Counterpart = match deserialize_value(file, text, item) {
+            Ok(p) => p,
+            Err(d) => {
+                errs.push(d);
+                continue;
+            }
+        };
+        p.id = p.id.trim().to_string();
+        p.addresses = p.addresses.iter().map(|a| a.trim().to_ascii_lowercase()).collect();
+        p.bl_prefixes = p.bl_prefixes.iter().map(|b| b.trim().to_ascii_uppercase()).collect();
+        if p.id.is_empty() || p.id.contains(char::is_whitespace) {
+            errs.push(at(format!("counterpart id `{}` must be one word", p.id)));
+        }
+        if out.iter().any(|o| o.id == p.id) {
+            errs.push(at(format!("counterpart id `{}` is used twice", p.id)));
+        }
+        if p.addresses.is_empty() {
+            errs.push(at(format!("counterpart {}: `addresses` needs at least one mail address", p.id)));
+        }
+        for a in &p.addresses {
+            if !valid_address(a) {
+                errs.push(at(format!("counterpart {}: `{a}` is not a mail address", p.id)));
+            }
+            if let Some(o) = out.iter().find(|o| o.addresses.contains(a)) {
+                errs.push(at(format!("`{a}` belongs to both counterparts {} and {}", o.id, p.id)));
+            }
+        }
+        for b in &p.bl_prefixes {
+            if b.len() != 4 || !b.chars().all(|c| c.is_ascii_alphabetic()) {
+                errs.push(at(format!("counterpart {}: BL prefix `{b}` must be four letters (MEDU, MAEU…)", p.id)));
+            }
+        }
+        if !p.bl_prefixes.is_empty() && !p.kind.is_line() {
+            errs.push(at(format!("counterpart {}: only a naviera, agente or aerolinea issues BLs", p.id)));
+        }
+        out.push(p);
+    }
+    out
 }
 
 /// The role of a sender and, for clients and partners, whose.
@@ -266,6 +419,8 @@ pub enum Sender {
     Client(String),
     /// A supplier or forwarder of these clients.
     Partner(Vec<String>),
+    /// A registered counterpart (depósito, line, agent, transport), by id.
+    Counterpart(String),
     Unknown,
 }
 
@@ -276,6 +431,7 @@ impl Sender {
             Sender::Staff => "staff",
             Sender::Client(_) => "client",
             Sender::Partner(_) => "partner",
+            Sender::Counterpart(_) => "counterpart",
             Sender::Unknown => "unknown",
         }
     }
@@ -287,11 +443,28 @@ pub struct Directory {
     pub desk_address: String,
     pub staff_domains: Vec<String>,
     pub clients: Vec<Client>,
+    /// The `[[counterpart]]` entries.
+    pub counterparts: Vec<Counterpart>,
 }
 
 impl Directory {
     pub fn new(config: &Config, clients: Vec<Client>) -> Self {
-        Directory { desk_address: config.desk.address.clone(), staff_domains: config.staff_domains.clone(), clients }
+        Directory {
+            desk_address: config.desk.address.clone(),
+            staff_domains: config.staff_domains.clone(),
+            clients,
+            counterparts: Vec::new(),
+        }
+    }
+
+    /// The same, with the clients file's counterparts.
+    pub fn with_counterparts(mut self, counterparts: Vec<Counterpart>) -> Self {
+        self.counterparts = counterparts;
+        self
+    }
+
+    pub fn counterpart(&self, id: &str) -> Option<&Counterpart> {
+        self.counterparts.iter().find(|p| p.id == id)
     }
 
     /// Who is `address`?
@@ -302,6 +475,10 @@ impl Directory {
         }
         if a == self.desk_address {
             return Sender::Ours;
+        }
+        // A counterpart only from an address registered as its own (never a domain).
+        if let Some(p) = self.counterparts.iter().find(|p| p.addresses.contains(&a)) {
+            return Sender::Counterpart(p.id.clone());
         }
         let domain = a.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
         if let Some(c) = self.clients.iter().find(|c| c.contacts.contains(&a) || c.domains.iter().any(|d| d == domain))
@@ -356,5 +533,30 @@ mod tests {
         assert!(!ok[0].credito, "an absent credito is no credit");
         let (_d, file) = write(&format!("{CLIENT}credito = true\n"));
         assert!(load_with(&file, Some(&stages)).unwrap_or_else(|e| panic!("{e}"))[0].credito);
+    }
+
+    const COUNTERPART: &str = "[[counterpart]]\nid = \"dp-callao-1\"\nkind = \"deposito\"\nname = \"Depósito Temporal Callao 1\"\naddresses = [\"Operaciones@DTCallao1.test\"]\n";
+
+    #[test]
+    fn counterparts_are_typed_at_load_and_a_clients_unknown_deposito_is_an_error_at_its_line() {
+        let (_d, file) = write(&format!("{CLIENT}deposito = \"dp-callao-1\"\n{COUNTERPART}"));
+        let (clients, counterparts) = load_all(&file, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(clients[0].deposito.as_deref(), Some("dp-callao-1"));
+        assert_eq!(counterparts[0].kind, CounterpartKind::Deposito);
+        assert_eq!(counterparts[0].addresses, vec!["operaciones@dtcallao1.test".to_string()]);
+        let dir =
+            Directory { desk_address: "ops@cli.test".into(), ..Default::default() }.with_counterparts(counterparts);
+        assert_eq!(dir.sender("operaciones@dtcallao1.test"), Sender::Counterpart("dp-callao-1".into()));
+        assert_eq!(dir.sender("otro@dtcallao1.test"), Sender::Unknown, "an address, never the whole domain");
+        // A typo in the client's depósito: its line, and the id meant.
+        let (_d, file) = write(&format!("{CLIENT}deposito = \"dp-calao-1\"\n{COUNTERPART}"));
+        let shown = load_all(&file, None).err().unwrap_or_else(|| panic!("accepted")).to_string();
+        assert!(shown.contains("clients.toml:8:") && shown.contains("¿Quiso decir «dp-callao-1»?"), "{shown}");
+        // An unknown kind and a bad BL prefix, each at its entry.
+        let bad = "[[counterpart]]\nid = \"x\"\nkind = \"almacen\"\nname = \"X\"\naddresses = [\"a@x.test\"]\n\n[[counterpart]]\nid = \"msc\"\nkind = \"agente\"\nname = \"MSC\"\naddresses = [\"b@msc.test\"]\nbl_prefixes = [\"MED\"]\n";
+        let (_d, file) = write(&format!("{CLIENT}{bad}"));
+        let shown = load_all(&file, None).err().unwrap_or_else(|| panic!("accepted")).to_string();
+        assert!(shown.contains("clients.toml:10:") && shown.contains("almacen"), "{shown}");
+        assert!(shown.contains("BL prefix `MED`"), "{shown}");
     }
 }

@@ -27,6 +27,11 @@ pub const VERBS: &[&str] = &[
     "liquidacion",
     "pagar",
     "liberar",
+    "previo",
+    "retiro",
+    "llegada",
+    "bl",
+    "volante",
 ];
 
 /// One parsed command line.

@@ -42,6 +42,14 @@ pub const REQUIRED: &[&str] = &[
     "solicitud_fondos",
     "archivo_pendiente",
     "servicios_extraordinarios",
+    "solicitud_previo",
+    "solicitud_retiro",
+    "solicitud_llegada",
+    "solicitud_bl",
+    "solicitud_volante",
+    "solicitud_recordatorio",
+    "solicitud_respondida",
+    "solicitud_vencida",
 ];
 
 /// Built-in defaults of the templates added after the first folders were
@@ -71,6 +79,22 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("archivo_pendiente.html.j2", include_str!("../rules/templates/archivo_pendiente.html.j2")),
     ("servicios_extraordinarios.subject.j2", include_str!("../rules/templates/servicios_extraordinarios.subject.j2")),
     ("servicios_extraordinarios.txt.j2", include_str!("../rules/templates/servicios_extraordinarios.txt.j2")),
+    ("solicitud_previo.subject.j2", include_str!("../rules/templates/solicitud_previo.subject.j2")),
+    ("solicitud_previo.txt.j2", include_str!("../rules/templates/solicitud_previo.txt.j2")),
+    ("solicitud_retiro.subject.j2", include_str!("../rules/templates/solicitud_retiro.subject.j2")),
+    ("solicitud_retiro.txt.j2", include_str!("../rules/templates/solicitud_retiro.txt.j2")),
+    ("solicitud_llegada.subject.j2", include_str!("../rules/templates/solicitud_llegada.subject.j2")),
+    ("solicitud_llegada.txt.j2", include_str!("../rules/templates/solicitud_llegada.txt.j2")),
+    ("solicitud_bl.subject.j2", include_str!("../rules/templates/solicitud_bl.subject.j2")),
+    ("solicitud_bl.txt.j2", include_str!("../rules/templates/solicitud_bl.txt.j2")),
+    ("solicitud_volante.subject.j2", include_str!("../rules/templates/solicitud_volante.subject.j2")),
+    ("solicitud_volante.txt.j2", include_str!("../rules/templates/solicitud_volante.txt.j2")),
+    ("solicitud_recordatorio.subject.j2", include_str!("../rules/templates/solicitud_recordatorio.subject.j2")),
+    ("solicitud_recordatorio.txt.j2", include_str!("../rules/templates/solicitud_recordatorio.txt.j2")),
+    ("solicitud_respondida.subject.j2", include_str!("../rules/templates/solicitud_respondida.subject.j2")),
+    ("solicitud_respondida.txt.j2", include_str!("../rules/templates/solicitud_respondida.txt.j2")),
+    ("solicitud_vencida.subject.j2", include_str!("../rules/templates/solicitud_vencida.subject.j2")),
+    ("solicitud_vencida.txt.j2", include_str!("../rules/templates/solicitud_vencida.txt.j2")),
 ];
 
 /// One rendered mail body.
@@ -430,7 +454,18 @@ pub fn sample_context() -> serde_json::Value {
         "rows": [{"order": "OC-2026-000123", "client": "Andes Textil S.A.C.", "date": "28/11/2026 10:15",
                   "reason": "Comando #estado atendido fuera de horario: sábado 28/11/2026 10:15", "by": "cvega@cli.test",
                   "executive": "cvega@cli.test", "kind": "fuera_de_horario"}],
-        "file": "servicios-extraordinarios-2026-11.csv"
+        "file": "servicios-extraordinarios-2026-11.csv",
+        // Requests to counterparts (issue 17).
+        "counterpart": {"name": "Depósito Temporal Callao 1", "kind": "deposito", "addresses": ["operaciones@dtcallao1.test"]},
+        "shipment": {"id": "OC-2026-000123", "bl": ["MEDUHG271461"], "awb": [], "containers": ["CSQU3054383", "MSKU1234565"],
+                     "dam": "118-2026-10-012345", "vessel": "MSC LORETO 611W", "eta": "09/12/2026",
+                     "consignee": "Andes Textil S.A.C.", "ruc": "20601234565"},
+        "ask": {"kind": "previo", "what": "previo", "at": "01/12/2026 09:22", "date": "03/12/2026",
+                "transport": "Transportes Rápido del Sur", "due": "01/12/2026 17:22", "task": "T-000004"},
+        "automatic": false,
+        "reminded": true,
+        "said": "Buenas tardes, el previo queda programado para el jueves 03/12 a las 09:00.",
+        "files": ["Acta de previo.pdf"],
     });
     if let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) {
         ctx.extend(extra);

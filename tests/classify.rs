@@ -131,11 +131,13 @@ fn shipped_rule_tests_pass_and_cover_every_label_and_kind() {
         assert!(no_kinds.contains(k), "no rule test where document kind {k} must not be found");
     }
     let opts = buzon::mail::ParseOptions::default();
-    let clients = buzon::clients::load(&root().join("clients.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let (clients, counterparts) =
+        buzon::clients::load_all(&root().join("clients.toml"), None).unwrap_or_else(|e| panic!("{e}"));
     let directory = buzon::clients::Directory {
         desk_address: "ops@cli.test".into(),
         staff_domains: vec!["cli.test".into()],
         clients,
+        counterparts,
     };
     let role = |a: &str| directory.sender(a).role();
     let failures: Vec<String> = cases

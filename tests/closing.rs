@@ -310,6 +310,22 @@ fn a_request_out_of_the_clients_agreed_services_is_recorded() {
     assert!(why.contains("Exportación") && why.contains("Pacific Foods S.A.C."), "{why}");
     let out = inst.run(&["extras", "--month", "2026-12", "--format", "json"]);
     assert!(out.status.success() && stdout(&out).contains("fuera_de_alcance"), "{}", stdout(&out));
+    // Requests to third parties are services of their own: a previo is
+    // agreed, a pickup (retiro) is not.
+    staff(&inst, "05-previo.eml", "c4@cli.test", "Tue, 01 Dec 2026 11:30:00 -0500", &["#previo OC-2026-000001"]);
+    run_once(&inst, "2026-12-01T11:30:00-05:00");
+    assert_eq!(order(&inst, "OC-2026-000001")["extras"].as_array().map(Vec::len), Some(1), "a previo is agreed");
+    staff(
+        &inst,
+        "06-retiro.eml",
+        "c5@cli.test",
+        "Tue, 01 Dec 2026 12:00:00 -0500",
+        &["#retiro OC-2026-000001 fecha=04/12/2026 transporte=tr-rapidosur"],
+    );
+    run_once(&inst, "2026-12-01T12:00:00-05:00");
+    let x = order(&inst, "OC-2026-000001")["extras"].clone();
+    assert_eq!(x.as_array().map(Vec::len), Some(2), "the retiro is out of scope: {x}");
+    assert!(x[1]["reason"].as_str().is_some_and(|r| r.contains("Retiro de la carga")), "{x}");
     // A client who agreed to exports only sends an import's documents: the
     // new order is out of scope from the start, asked for by the client.
     let inst = Instance::new();

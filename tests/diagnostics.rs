@@ -46,7 +46,7 @@ when = { sender = "cliente" }
         "rules/95-bad.toml:14:10: unknown field `subjet`",
         "rules/95-bad.toml:18:8: unknown document kind `factura` (did you mean `factura_comercial`?)",
         "rules/95-bad.toml:22:6: duplicate rule id `malo.regex` (first used at rules/95-bad.toml:2)",
-        "rules/95-bad.toml:24:19: unknown sender role `cliente`; use one of: ours, staff, client, partner, unknown",
+        "rules/95-bad.toml:24:19: unknown sender role `cliente`; use one of: ours, staff, client, partner, counterpart, unknown",
     ];
     for e in expect {
         assert!(err.contains(e), "missing `{e}` in:\n{err}");

@@ -84,7 +84,8 @@ pub fn execute(config_path: &Path, cmd: RulesCommand, _now: chrono::DateTime<chr
                 ..Default::default()
             };
             // The forwarded From's role, as the daemon would see it.
-            let directory = crate::clients::Directory::new(&config, crate::clients::load(&config.clients_path)?);
+            let (clients, counterparts) = crate::clients::load_all(&config.clients_path, None)?;
+            let directory = crate::clients::Directory::new(&config, clients).with_counterparts(counterparts);
             let role = |a: &str| directory.sender(a).role();
             let (mut passed, mut failed) = (0, 0);
             let mut failures = Vec::new();

@@ -257,6 +257,52 @@ pub struct DeskConfig {
     /// time `HH:MM` of the month's first business day.
     #[serde(default = "default_extras_report_time")]
     pub extras_report_time: Spanned<String>,
+    /// Business hours a counterpart has to answer each kind of request.
+    #[serde(default)]
+    pub request_hours: RequestHours,
+    /// Hours after an order's ETA without an arrival notice before the
+    /// desk asks the line itself.
+    #[serde(default = "default_arrival_check_hours")]
+    pub arrival_check_hours: u32,
+    /// Business days after arrival without a volante before the desk asks
+    /// the depósito for it.
+    #[serde(default = "default_volante_days")]
+    pub volante_days: u32,
+}
+
+/// `[desk.request_hours]`: business hours to answer, per request kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestHours {
+    #[serde(default = "eight")]
+    pub previo: u32,
+    #[serde(default = "eight")]
+    pub retiro: u32,
+    #[serde(default = "eight")]
+    pub llegada: u32,
+    #[serde(default = "sixteen")]
+    pub bl: u32,
+    #[serde(default = "sixteen")]
+    pub volante: u32,
+}
+
+impl Default for RequestHours {
+    fn default() -> Self {
+        RequestHours { previo: 8, retiro: 8, llegada: 8, bl: 16, volante: 16 }
+    }
+}
+
+fn eight() -> u32 {
+    8
+}
+fn sixteen() -> u32 {
+    16
+}
+fn default_arrival_check_hours() -> u32 {
+    12
+}
+fn default_volante_days() -> u32 {
+    2
 }
 
 fn default_closing_list_day() -> Spanned<String> {

@@ -57,7 +57,7 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     let whose: Option<Vec<String>> = match &m.sender {
         Sender::Client(id) => Some(vec![id.clone()]),
         Sender::Partner(ids) => Some(ids.clone()),
-        Sender::Staff | Sender::Ours | Sender::Unknown => None,
+        Sender::Staff | Sender::Ours | Sender::Counterpart(_) | Sender::Unknown => None,
     };
     let mine = |o: &Order| whose.as_ref().is_none_or(|w| w.contains(&o.client));
     let mut orders: BTreeMap<String, Order> = BTreeMap::new();
@@ -83,6 +83,8 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         .map(super::context::dmy);
     let eta_time = if m.mail.field("eta").is_some() { None } else { eta_time_in(&text, today) };
     let vessel = VESSEL.captures(&text).map(|c| format!("{} {}", &c[1], &c[2]).trim().to_string());
+    // Imported history (going live) says nothing about arrivals now.
+    let arrived = !m.imported && super::counterparts::says_arrived(&text);
     if orders.is_empty() {
         let summary = format!("Aviso de transportista sin orden identificada de {}: «{}».", m.from(), m.mail.subject);
         d.open_task("aviso_sin_orden", None, None, None, summary, m.mail.message_id.clone())?;
@@ -103,6 +105,10 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         if let Some(v) = &vessel {
             o.vessel = Some(v.clone());
             parts.push(format!("nave {v}"));
+        }
+        if arrived && o.thirdparty.arrived_at.is_none() {
+            o.thirdparty.arrived_at = Some(d.now);
+            parts.push("llegada de la carga".to_string());
         }
         let what = if parts.is_empty() {
             format!("Aviso del transportista: {}", excerpt(&m.mail.subject, 120))

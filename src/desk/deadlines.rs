@@ -112,6 +112,10 @@ pub fn alert_kind(t: &Task) -> Option<&str> {
 
 /// The reminder instants of an alert task with a deadline; none once done.
 pub fn task_instants(t: &Task, rules: &DeskRules, cal: &BusinessCalendar) -> Vec<DateTime<Utc>> {
+    // A counterpart request's task: its deadline (one reminder).
+    if super::counterparts::is_request_task(t) {
+        return t.due_at.filter(|_| t.is_open()).into_iter().collect();
+    }
     let (Some(due), true, Some(kind)) = (t.due_at, t.is_open(), alert_kind(t)) else { return Vec::new() };
     task_steps(due, &remind_days(rules, kind), cal).into_iter().map(|(at, _)| at).collect()
 }
@@ -127,7 +131,9 @@ pub fn schedule_order(o: &Order, s: &Settings, after: Option<DateTime<Utc>>) -> 
     // A waiting notice to the client goes when its hour is up (even if
     // that instant is past: the next pass sends it).
     let notice = super::follow::notice_due(o);
-    let at = first_after(review_instants(o, &s.calendar), after);
+    let mut instants = review_instants(o, &s.calendar);
+    instants.extend(super::counterparts::order_instants(o, s));
+    let at = first_after(instants, after);
     let at = match (at, notice) {
         (Some(a), Some(n)) => Some(a.min(n)),
         (a, n) => a.or(n),
@@ -155,7 +161,7 @@ pub fn schedule_task(t: &Task, s: &Settings, rules: &DeskRules, after: Option<Da
 pub fn signature(s: &Settings, rules: &DeskRules) -> String {
     let alerts: Vec<(&str, &[u32])> =
         rules.alerts.iter().map(|(a, _)| (a.kind.as_str(), a.remind_days_before.as_slice())).collect();
-    format!("1|{:?}|{}|{:?}|{alerts:?}", s.calendar, s.reclamo_hours, s.reclamo_warnings)
+    format!("1|{:?}|{}|{:?}|{alerts:?}|{:?}", s.calendar, s.reclamo_hours, s.reclamo_warnings, s.requests)
 }
 
 /// The slot of a client's scheduled status summary due at `now`, if one

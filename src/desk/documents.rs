@@ -124,6 +124,7 @@ fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<O
         follow: Default::default(),
         money: Default::default(),
         extras: Vec::new(),
+        thirdparty: Default::default(),
     };
     // A new order of a regime out of the client's agreed services is an extra.
     super::extras::check_scope(desk, &mut o, m.from(), d.now);

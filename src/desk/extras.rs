@@ -92,6 +92,18 @@ pub fn service_of_regime(code: &str) -> Option<Service> {
     }
 }
 
+/// The service a staff command asks for by itself (the requests to third
+/// parties), beside the clearance of the order's regime.
+pub fn service_of_verb(verb: &str) -> Option<Service> {
+    match verb {
+        "previo" => Some(Service::Previo),
+        "retiro" => Some(Service::Retiro),
+        "llegada" => Some(Service::Llegada),
+        "bl" => Some(Service::Bl),
+        _ => None,
+    }
+}
+
 /// Why `service` is outside `client`'s agreed scope, or `None` when it is
 /// inside it or the client has no `servicios` list.
 pub fn out_of_scope(client: &Client, service: Service) -> Option<String> {
@@ -134,6 +146,12 @@ pub fn after_command(d: &mut Draft<'_>, verb: &str, id: &str, who: &str) -> View
             record(&mut o, OUT_OF_HOURS, format!("Comando #{verb} atendido fuera de horario: {when}"), who, d.now);
     }
     changed |= check_scope(desk, &mut o, who, d.now);
+    // A request to a third party (#previo, #retiro…) is a service of its own.
+    if let (Some(service), Some(client)) = (service_of_verb(verb), desk.directory.client(&o.client))
+        && let Some(why) = out_of_scope(client, service)
+    {
+        changed |= record(&mut o, OUT_OF_SCOPE, why, who, d.now);
+    }
     if changed {
         d.note(format!("extraordinary service recorded on {}", o.id));
         d.save_order(o);

@@ -17,6 +17,7 @@ pub mod closing;
 pub mod commands;
 pub mod compose;
 pub mod context;
+pub mod counterparts;
 pub mod deadlines;
 mod digests;
 mod documents;
@@ -107,6 +108,34 @@ pub struct Settings {
     /// The monthly report of extraordinary services to each executive, at
     /// this local time of the month's first business day.
     pub extras_report_time: NaiveTime,
+    /// Requests to counterparts: deadlines and the automatic ones.
+    pub requests: RequestSettings,
+}
+
+/// `[desk.request_hours]`, `arrival_check_hours`, `volante_days`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSettings {
+    pub previo_hours: u32,
+    pub retiro_hours: u32,
+    pub llegada_hours: u32,
+    pub bl_hours: u32,
+    pub volante_hours: u32,
+    pub arrival_check_hours: u32,
+    pub volante_days: u32,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        RequestSettings {
+            previo_hours: 8,
+            retiro_hours: 8,
+            llegada_hours: 8,
+            bl_hours: 16,
+            volante_hours: 16,
+            arrival_check_hours: 12,
+            volante_days: 2,
+        }
+    }
 }
 
 /// The task kinds notified at once by default: mail a person must look at
@@ -158,6 +187,7 @@ impl Default for Settings {
             closing_list_day: 1,
             closing_list_time: NaiveTime::from_hms_opt(8, 30, 0).unwrap_or(NaiveTime::MIN),
             extras_report_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN),
+            requests: RequestSettings::default(),
         }
     }
 }
@@ -294,18 +324,21 @@ pub struct Arrival<'a> {
 /// Decide what to do with one mail, with its raw bytes.
 pub fn decide_with(desk: &Desk<'_>, view: &dyn View, a: &Arrival<'_>, now: DateTime<Utc>) -> ViewResult<Decision> {
     let mail = a.mail;
-    let m = Incoming {
-        mail,
-        class: a.class,
-        kept: a.kept,
-        sender: desk.directory.sender(mail.from_address()),
-        raw: a.raw,
-        imported: a.imported,
+    // A counterpart is one only when its DMARC did not fail.
+    let sender = match desk.directory.sender(mail.from_address()) {
+        Sender::Counterpart(_) if mail.dmarc_failed() => Sender::Unknown,
+        s => s,
     };
+    let m = Incoming { mail, class: a.class, kept: a.kept, sender, raw: a.raw, imported: a.imported };
     let mut d = Draft::new(desk, view, now);
     d.id_base = mail.sha256.get(..16).unwrap_or(&mail.sha256).to_string();
     d.origin = Some(mail.sha256.clone());
-    let labels = thread_labels(&mut d, &m)?;
+    let mut labels = thread_labels(&mut d, &m)?;
+    // A counterpart's mail about an order is filed there; only a carrier
+    // notice in it still does what it does today.
+    if counterparts::incoming(&mut d, &m)? {
+        labels.retain(|l| l == "aviso_transportista" || l == "automatico");
+    }
     for (label, handle) in HANDLERS {
         if labels.contains(*label) {
             handle(&mut d, &m)?;

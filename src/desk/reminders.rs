@@ -28,7 +28,8 @@ pub fn handle(d: &mut Draft<'_>, subject: &Subject) -> ViewResult<()> {
         Subject::Review(id) => match d.order(id)? {
             Some(mut o) => {
                 review(d, &o)?;
-                if super::follow::due(d, &mut o)? {
+                let noticed = super::follow::due(d, &mut o)?;
+                if super::counterparts::order_due(d, &mut o)? || noticed {
                     d.save_order(o.clone());
                 }
                 Some(deadlines::schedule_order(&o, s, after))
@@ -37,7 +38,11 @@ pub fn handle(d: &mut Draft<'_>, subject: &Subject) -> ViewResult<()> {
         },
         Subject::Task(id) => match d.task(id)? {
             Some(t) => {
-                task_reminder(d, &t)?;
+                if super::counterparts::is_request_task(&t) {
+                    super::counterparts::overdue(d, &t)?;
+                } else {
+                    task_reminder(d, &t)?;
+                }
                 Some(deadlines::schedule_task(&t, s, &d.desk.rules.desk, after))
             }
             None => None,

@@ -269,7 +269,9 @@ impl Draft<'_> {
 /// unverified address's (never the same budget as a verified one).
 pub fn reply_counter(m: &Incoming<'_>, to: &str) -> ReplyCounter {
     match m.sender {
-        Sender::Client(_) | Sender::Partner(_) | Sender::Staff => ReplyCounter::Verified(to.to_string()),
+        Sender::Client(_) | Sender::Partner(_) | Sender::Counterpart(_) | Sender::Staff => {
+            ReplyCounter::Verified(to.to_string())
+        }
         Sender::Ours | Sender::Unknown => ReplyCounter::Unverified(to.to_string()),
     }
 }

@@ -229,6 +229,21 @@ pub fn answer(
                     r.concept, r.currency, r.beneficiary
                 );
             }
+            for r in &o.thirdparty.requests {
+                let who = app.directory.counterpart(&r.counterpart).map(|p| p.name.as_str()).unwrap_or(&r.counterpart);
+                let _ = writeln!(
+                    out,
+                    "Solicitud a tercero: {} a {who}, enviada {}, vence {} — {}{}",
+                    crate::desk::counterparts::kind_words(r.kind),
+                    local(config, r.at),
+                    local(config, r.due_at),
+                    r.state,
+                    if r.reminded_at.is_some() { " (recordatorio enviado)" } else { "" }
+                );
+            }
+            if let Some(t) = o.thirdparty.arrived_at {
+                let _ = writeln!(out, "Llegada:    avisada el {}", local(config, t));
+            }
             let missing: Vec<&str> = o.missing.iter().map(|k| crate::desk::kind_name(k)).collect();
             let _ =
                 writeln!(out, "Faltan:     {}", if missing.is_empty() { "nada".into() } else { missing.join(", ") });

@@ -47,9 +47,9 @@ impl Field {
 }
 
 /// Sender roles a rule can test.
-pub const SENDER_ROLES: &[&str] = &["ours", "staff", "client", "partner", "unknown"];
+pub const SENDER_ROLES: &[&str] = &["ours", "staff", "client", "partner", "counterpart", "unknown"];
 /// Roles of a forwarded From (`none`: the mail forwards nothing).
-pub const FORWARDED_ROLES: &[&str] = &["ours", "staff", "client", "partner", "unknown", "none"];
+pub const FORWARDED_ROLES: &[&str] = &["ours", "staff", "client", "partner", "counterpart", "unknown", "none"];
 
 /// A compiled condition.
 #[derive(Debug, Clone)]

@@ -19,6 +19,9 @@
 //! #liquidacion OC-2026-000123 monto=1234.50 moneda=PEN vence=15/12/2026   (with its PDF)
 //! #pagar OC-2026-000123 concepto=almacenaje monto=850 moneda=PEN beneficiario=Neptunia S.A.
 //! #liberar OC-2026-000123                (its held payment requests go)
+//! #previo OC-2026-000123 [deposito=dp-callao-1] [fecha=03/12/2026]   (requests to counterparts)
+//! #retiro OC-2026-000123 fecha=04/12/2026 [transporte=…]   #llegada OC-…   #bl OC-… [naviera=…]
+//! #volante OC-2026-000123 [deposito=…]
 //! #deshacer                              (in a reply to a confirmation)
 //! ```
 //!
@@ -31,6 +34,7 @@ mod fixes;
 mod money;
 mod orders;
 mod reclamos;
+pub(crate) mod requests;
 mod tasks;
 mod undo;
 
@@ -126,6 +130,7 @@ fn apply(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) -> ViewRes
         "fusionar" => fixes::merge(d, c, who),
         "mover" => fixes::move_document(d, c, who),
         "asignar" => fixes::assign(d, c, who),
+        "previo" | "retiro" | "llegada" | "bl" | "volante" => requests::apply(d, c, who),
         other => Ok(Err(format!(
             "comando desconocido #{other};{} use uno de: #{}",
             super::suggest::did_you_mean(other, VERBS).replace("«", "«#"),

@@ -63,6 +63,7 @@ fn order(regime: &str, stage: &str, docs: &[&str]) -> Order {
         follow: Default::default(),
         money: Default::default(),
         extras: Vec::new(),
+        thirdparty: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ mod mail;
 mod money;
 mod people;
 mod realmail;
+mod thirdparty;
 mod time;
 mod trust;
 
@@ -33,7 +34,8 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let rules = RuleSet::load(&root.join("rules")).unwrap_or_else(|e| panic!("rules: {e}"));
     let templates = Templates::load(&root.join("rules/templates")).unwrap_or_else(|e| panic!("templates: {e:?}"));
-    let mut clients = crate::clients::load(&root.join("clients.toml")).unwrap_or_else(|e| panic!("clients: {e}"));
+    let (mut clients, counterparts) =
+        crate::clients::load_all(&root.join("clients.toml"), None).unwrap_or_else(|e| panic!("clients: {e}"));
     // A client with no configured regime: its orders' regime comes from the mail.
     let extra: crate::clients::Client = toml::from_str(
         "id = \"agroexport\"\nname = \"Agro Export del Sur S.A.C.\"\nruc = \"20100047218\"\ndomains = [\"agroexport.test\"]\nexecutive = \"jrojas@cli.test\"\nassistant = \"asistente2@cli.test\"\n",
@@ -46,7 +48,12 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     clients.push(notified);
-    let directory = Directory { desk_address: "ops@cli.test".into(), staff_domains: vec!["cli.test".into()], clients };
+    let directory = Directory {
+        desk_address: "ops@cli.test".into(),
+        staff_domains: vec!["cli.test".into()],
+        clients,
+        counterparts,
+    };
     Fixture { settings: Settings::default(), directory, rules, templates }
 });
 
