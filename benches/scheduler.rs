@@ -65,6 +65,7 @@ fn main() {
             closed: !open,
             follow: Default::default(),
             money: Default::default(),
+            cargo: Default::default(),
         }));
         if effects.len() == 1000 {
             let _ = store.commit(None, &effects);

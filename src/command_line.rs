@@ -27,6 +27,7 @@ pub const VERBS: &[&str] = &[
     "liquidacion",
     "pagar",
     "liberar",
+    "expediente",
 ];
 
 /// One parsed command line.

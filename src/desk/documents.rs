@@ -123,6 +123,7 @@ fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<O
         closed: false,
         follow: Default::default(),
         money: Default::default(),
+        cargo: Default::default(),
     })
 }
 
@@ -178,13 +179,25 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
             size: att.size as u64,
             received_at: d.now,
             unreadable: reason,
+            from: m.from().to_string(),
         };
         added.push(filed.clone());
         order.documents.push(filed);
     }
+    // A volante's references are checked against the order, never taken
+    // into it (its wrong container would otherwise become the order's);
+    // a volante that opens the order has nothing to be checked against.
+    let volante_only = if new_order { References::new() } else { super::volantes::references_only_on_volantes(m) };
     for (kind, values) in &m.class.references {
-        order.references.entry(kind.clone()).or_default().extend(values.iter().cloned());
+        let skip = volante_only.get(kind);
+        order
+            .references
+            .entry(kind.clone())
+            .or_default()
+            .extend(values.iter().filter(|v| skip.is_none_or(|s| !s.contains(*v))).cloned());
     }
+    order.references.retain(|_, v| !v.is_empty());
+    super::volantes::take_cargo(m, &mut order);
     let rules = &desk.rules.desk;
     order.missing = missing(rules, &order.regime, &order.documents);
     order.stage = stage_after_documents(rules, &order);
@@ -213,6 +226,9 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         order.message_ids.push(mid.clone());
     }
     d.note(format!("{} {}", if new_order { "opened" } else { "updated" }, order.id));
+    if !new_order {
+        super::volantes::file(d, m, &mut order, &added, &client)?;
+    }
     if !unreadable.is_empty() {
         let summary = format!(
             "Documento(s) ilegible(s) en {}: {}. Pedir una copia legible o revisar a mano.",

@@ -19,6 +19,7 @@
 //! #liquidacion OC-2026-000123 monto=1234.50 moneda=PEN vence=15/12/2026   (with its PDF)
 //! #pagar OC-2026-000123 concepto=almacenaje monto=850 moneda=PEN beneficiario=Neptunia S.A.
 //! #liberar OC-2026-000123                (its held payment requests go)
+//! #expediente OC-2026-000123             (the file for liquidation, a ZIP, to whoever asked)
 //! #deshacer                              (in a reply to a confirmation)
 //! ```
 //!
@@ -26,6 +27,7 @@
 //! function in the file of what it changes (`orders.rs`, `fixes.rs`,
 //! `reclamos.rs`, `tasks.rs`, …).
 
+pub mod dossier;
 mod fixes;
 mod money;
 mod orders;
@@ -115,6 +117,7 @@ fn apply(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) -> ViewRes
         "liquidacion" => money::liquidation(d, c, who, m),
         "pagar" => money::pay(d, c, who),
         "liberar" => money::release(d, c, who),
+        "expediente" => dossier::request(d, c, who, m),
         "fusionar" => fixes::merge(d, c, who),
         "mover" => fixes::move_document(d, c, who),
         "asignar" => fixes::assign(d, c, who),

@@ -9,6 +9,7 @@ mod people;
 mod realmail;
 mod time;
 mod trust;
+mod volantes;
 
 use std::sync::LazyLock;
 
