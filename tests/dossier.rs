@@ -93,7 +93,7 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut f = z.by_index(i).unwrap_or_else(|e| panic!("{e}"));
             let mut b = Vec::new();
             f.read_to_end(&mut b).unwrap_or_else(|e| panic!("{e}"));
-            (f.name().to_string(), b)
+            (f.name().map(|n| n.to_string()).unwrap_or_else(|e| panic!("{e}")), b)
         })
         .collect()
 }
@@ -142,20 +142,21 @@ fn the_export_zip_holds_every_document_by_name_and_never_overwrites() {
     let f = pacific_order(&inst);
     let zip = inst.path().join("Expediente OC-2026-000001.zip");
     let zip_arg = zip.display().to_string();
-    let out = inst.run(&["--now", "2026-12-02T10:00:00-05:00", "orders", "export", "OC-2026-000001", "--zip", &zip_arg]);
+    let out =
+        inst.run(&["--now", "2026-12-02T10:00:00-05:00", "orders", "export", "OC-2026-000001", "--zip", &zip_arg]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("OC-2026-000001: 3 documents"), "{}", stdout(&out));
     let bytes = std::fs::read(&zip).unwrap_or_else(|e| panic!("{e}"));
     the_file_is_complete(&unzip(&bytes), &f);
     // A second export to the same file is refused, and the file stays as it was.
-    let again = inst.run(&["--now", "2026-12-02T10:05:00-05:00", "orders", "export", "OC-2026-000001", "--zip", &zip_arg]);
+    let again =
+        inst.run(&["--now", "2026-12-02T10:05:00-05:00", "orders", "export", "OC-2026-000001", "--zip", &zip_arg]);
     assert!(!again.status.success(), "overwrote {zip_arg}");
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
     assert_eq!(std::fs::read(&zip).unwrap_or_default(), bytes);
     // An unknown order: a clear error, no file.
     let none = inst.path().join("none.zip");
-    let missing =
-        inst.run(&["orders", "export", "OC-2026-000099", "--zip", &none.display().to_string()]);
+    let missing = inst.run(&["orders", "export", "OC-2026-000099", "--zip", &none.display().to_string()]);
     assert!(!missing.status.success() && stderr(&missing).contains("OC-2026-000099"), "{}", stderr(&missing));
     assert!(!none.exists());
 }
@@ -253,10 +254,7 @@ fn an_expediente_over_the_attachment_limit_says_so_with_the_command() {
         .unwrap_or_else(|| panic!("no mail: {:?}", mails.iter().map(|m| &m.subject).collect::<Vec<_>>()));
     assert_eq!(big.to, vec!["cvega@cli.test".to_string()]);
     let text = unqp(&big.text);
-    assert!(
-        text.contains("buzon orders export OC-2026-000001 --zip \"Expediente OC-2026-000001.zip\""),
-        "{text}"
-    );
+    assert!(text.contains("buzon orders export OC-2026-000001 --zip \"Expediente OC-2026-000001.zip\""), "{text}");
 }
 
 /// Neptunia's volante for the order's BL, with the container given.

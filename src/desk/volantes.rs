@@ -70,16 +70,24 @@ fn re(p: &str) -> Regex {
 }
 
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:\bn(?:ro|ú?m|°|º|o)?\.?\s*(?:de\s+)?volante|volante\s+(?:de\s+(?:despacho|salida)\s+)?n(?:ro|°|º|o)?\.?)\s*[:#]?\s*([A-Z0-9][A-Z0-9/-]{3,20})")
+    re(
+        r"(?i)(?:\bn(?:ro|ú?m|°|º|o)?\.?\s*(?:de\s+)?volante|volante\s+(?:de\s+(?:despacho|salida)\s+)?n(?:ro|°|º|o)?\.?)\s*[:#]?\s*([A-Z0-9][A-Z0-9/-]{3,20})",
+    )
 });
 static CONSIGNEE_RUC: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?is)(?:consignatario|consignee|importador|cliente)\b.{0,120}?\bR\.?U\.?C\.?\W{0,6}(\d{11})\b|\bR\.?U\.?C\.?\s*(?:del\s+)?(?:consignatario|importador|cliente)\W{0,6}(\d{11})\b")
+    re(
+        r"(?is)(?:consignatario|consignee|importador|cliente)\b.{0,120}?\bR\.?U\.?C\.?\W{0,6}(\d{11})\b|\bR\.?U\.?C\.?\s*(?:del\s+)?(?:consignatario|importador|cliente)\W{0,6}(\d{11})\b",
+    )
 });
 static PACKAGES: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:cant(?:idad)?\.?\s*(?:de\s+)?bultos|n(?:ro|°|º)\.?\s*(?:de\s+)?bultos|total\s+bultos|bultos|packages|pkgs)\s*(?:\([^)]{0,20}\))?\s*[:.]?\s*(\d[\d.,]*)")
+    re(
+        r"(?i)(?:cant(?:idad)?\.?\s*(?:de\s+)?bultos|n(?:ro|°|º)\.?\s*(?:de\s+)?bultos|total\s+bultos|bultos|packages|pkgs)\s*(?:\([^)]{0,20}\))?\s*[:.]?\s*(\d[\d.,]*)",
+    )
 });
 static WEIGHT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:peso\s+bruto|gross\s+weight|p\.\s*bruto)\s*(?:\((?:kg|kgs|kilos)\))?\s*(?:total)?\s*[:.]?\s*(\d[\d.,]*)\s*(kg|kgs|kilos|k)?\b")
+    re(
+        r"(?i)(?:peso\s+bruto|gross\s+weight|p\.\s*bruto)\s*(?:\((?:kg|kgs|kilos)\))?\s*(?:total)?\s*[:.]?\s*(\d[\d.,]*)\s*(kg|kgs|kilos|k)?\b",
+    )
 });
 
 /// A number as depósitos write it (`1,200`, `18,450.50`, `18.450,50`,
@@ -93,7 +101,9 @@ pub fn hundredths(s: &str) -> Option<u64> {
     let (int, frac) = match last_sep {
         // One separator followed by exactly three digits is a thousands one
         // (`1,200`, `18.450`); else the last separator is the decimal point.
-        Some(i) if s[i + 1..].len() == 3 && s.matches(['.', ',']).count() == 1 => (s.replace(['.', ','], ""), String::new()),
+        Some(i) if s[i + 1..].len() == 3 && s.matches(['.', ',']).count() == 1 => {
+            (s.replace(['.', ','], ""), String::new())
+        }
         Some(i) => (s[..i].replace(['.', ','], ""), s[i + 1..].to_string()),
         None => (s.to_string(), String::new()),
     };
@@ -122,7 +132,8 @@ pub fn cargo_of(text: &str) -> Cargo {
         .and_then(|m| hundredths(m.as_str()))
         .filter(|h| h % 100 == 0 && *h > 0)
         .map(|h| h / 100);
-    let weight_kg = WEIGHT.captures(text).and_then(|c| c.get(1)).and_then(|m| hundredths(m.as_str())).filter(|h| *h > 0).map(kilos);
+    let weight_kg =
+        WEIGHT.captures(text).and_then(|c| c.get(1)).and_then(|m| hundredths(m.as_str())).filter(|h| *h > 0).map(kilos);
     Cargo { packages, weight_kg }
 }
 
@@ -183,7 +194,11 @@ pub fn check(v: &Volante, order: &Order, client_ruc: Option<&str>) -> Checked {
     if let (Some(r), Some(c)) = (&v.consignee_ruc, client_ruc.filter(|c| !c.is_empty())) {
         out.compared.push("RUC del consignatario");
         if r != c {
-            out.differences.push(Difference { field: "RUC del consignatario", on_volante: r.clone(), on_order: c.to_string() });
+            out.differences.push(Difference {
+                field: "RUC del consignatario",
+                on_volante: r.clone(),
+                on_order: c.to_string(),
+            });
         }
     }
     if let (Some(a), Some(b)) = (v.cargo.packages, order.cargo.packages) {
@@ -253,7 +268,8 @@ pub fn references_only_on_volantes(m: &Incoming<'_>) -> References {
 /// Packages and weight from the order's transport document or packing
 /// list, when the order does not have them yet (the first one stated wins).
 pub fn take_cargo(m: &Incoming<'_>, order: &mut Order) {
-    for doc in m.class.documents.iter().filter(|d| matches!(d.kind.as_str(), "documento_transporte" | "lista_empaque")) {
+    for doc in m.class.documents.iter().filter(|d| matches!(d.kind.as_str(), "documento_transporte" | "lista_empaque"))
+    {
         let Some(a) = m.mail.attachments.get(doc.index) else { continue };
         let c = cargo_of(&a.text);
         if order.cargo.packages.is_none() {
@@ -284,22 +300,28 @@ pub fn file(
             None => format!("Volante «{}»", doc.name),
         };
         if a.text.trim().is_empty() {
-            order.history.push(HistoryEntry::internal(d.now, format!("{label} recibido sin texto legible: verificar a mano")));
+            order
+                .history
+                .push(HistoryEntry::internal(d.now, format!("{label} recibido sin texto legible: verificar a mano")));
             continue;
         }
         let checked = check(&v, order, ruc.as_deref());
         if checked.compared.is_empty() {
-            order.history.push(HistoryEntry::public(d.now, format!("{label} recibido (sin datos que comparar con la orden)")));
+            order
+                .history
+                .push(HistoryEntry::public(d.now, format!("{label} recibido (sin datos que comparar con la orden)")));
         } else if checked.conforme() {
             d.note(format!("{label}: matches {}", order.id));
-            order.history.push(HistoryEntry::public(d.now, format!("{label} conforme ({})", checked.compared.join(", "))));
+            order
+                .history
+                .push(HistoryEntry::public(d.now, format!("{label} conforme ({})", checked.compared.join(", "))));
         } else {
             let lines: Vec<String> = checked.differences.iter().map(Difference::line).collect();
             order.history.push(HistoryEntry::internal(d.now, format!("{label} con diferencias: {}", lines.join("; "))));
             let summary = format!(
-                "{label} de la orden {} no coincide con la orden. {}. Revisar con el depósito antes del retiro.",
+                "{label} de {} con diferencias: {}. Revisar con el depósito antes del retiro.",
                 order.id,
-                lines.join(". ")
+                lines.join("; ")
             );
             d.open_task(TASK_KIND, Some(client), Some(&order.id), None, summary, m.mail.message_id.clone())?;
         }

@@ -369,11 +369,8 @@ pub fn write_zip<W: Write + Seek>(d: &Dossier, out: W) -> Result<Written, String
         written.members.push(member.clone());
         rows.push(Row { doc, member: Some(member), note: None });
     }
-    for (name, body) in [
-        (INDEX_HTML, index_html(d, &rows)),
-        (INDEX_CSV, index_csv(&rows)),
-        (HISTORY, history_text(d)),
-    ] {
+    for (name, body) in [(INDEX_HTML, index_html(d, &rows)), (INDEX_CSV, index_csv(&rows)), (HISTORY, history_text(d))]
+    {
         zip.start_file(name, options(d.made)).map_err(|e| format!("{name}: {e}"))?;
         zip.write_all(body.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
     }
@@ -484,18 +481,27 @@ mod tests {
         let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap_or_else(|e| panic!("{e}"));
         let mut read = |n: &str| {
             let mut s = String::new();
-            z.by_name(n).unwrap_or_else(|e| panic!("{n}: {e}")).read_to_string(&mut s).unwrap_or_else(|e| panic!("{e}"));
+            z.by_name(n)
+                .unwrap_or_else(|e| panic!("{n}: {e}"))
+                .read_to_string(&mut s)
+                .unwrap_or_else(|e| panic!("{e}"));
             s
         };
         assert_eq!(read("Factura (2).pdf"), "BBB");
         let html = read(INDEX_HTML);
         assert!(html.contains("<th>Documento</th><th>Tipo</th><th>De</th><th>Recibido</th><th>Tamaño</th>"), "{html}");
-        assert!(html.contains("href=\"Factura%20%282%29.pdf\"") || html.contains("href=\"Factura%20(2).pdf\""), "{html}");
+        assert!(
+            html.contains("href=\"Factura%20%282%29.pdf\"") || html.contains("href=\"Factura%20(2).pdf\""),
+            "{html}"
+        );
         assert!(html.contains("enorme &lt;1&gt;.pdf (no guardado"), "{html}");
         assert!(html.contains("Orden abierta &amp; &lt;b&gt;"), "{html}");
         let csv = read(INDEX_CSV);
         assert!(csv.starts_with("\u{feff}DOCUMENTO,TIPO,DE,RECIBIDO,BYTES"), "{csv}");
-        assert!(csv.contains("Factura (2).pdf,Factura comercial,lparedes@pacificfoods.test,01/12/2026 09:00,3,"), "{csv}");
+        assert!(
+            csv.contains("Factura (2).pdf,Factura comercial,lparedes@pacificfoods.test,01/12/2026 09:00,3,"),
+            "{csv}"
+        );
     }
 
     #[test]

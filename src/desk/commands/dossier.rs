@@ -58,7 +58,13 @@ pub fn file_name(order: &str) -> String {
 
 /// The mail answering `req` with what was made: the decision's effects
 /// (the queued mail) and its outcome lines.
-pub fn mail(desk: &Desk<'_>, view: &dyn View, req: &DossierRequest, made: Made, now: chrono::DateTime<chrono::Utc>) -> ViewResult<Decision> {
+pub fn mail(
+    desk: &Desk<'_>,
+    view: &dyn View,
+    req: &DossierRequest,
+    made: Made,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ViewResult<Decision> {
     let mut d = Draft::for_time(desk, view, now);
     d.id_base = req.id.clone();
     let Some(o) = view.order(&req.order)? else {

@@ -146,10 +146,7 @@ fn numbers_are_read_as_depositos_write_them() {
 #[test]
 fn a_matching_volante_is_conforme_on_everything_both_sides_have() {
     let v = read(NEPTUNIA);
-    let o = order(
-        &[("bl", "MEDUHG271461"), ("container", "MSCU1234566")],
-        cargo(Some(1200), Some("18450.00")),
-    );
+    let o = order(&[("bl", "MEDUHG271461"), ("container", "MSCU1234566")], cargo(Some(1200), Some("18450.00")));
     let c = check(&v, &o, Some("20512333797"));
     assert!(c.conforme(), "{:?}", c.differences);
     assert_eq!(c.compared, ["BL", "Contenedor", "RUC del consignatario", "Bultos", "Peso bruto"]);
@@ -198,7 +195,10 @@ fn each_difference_shows_both_values_side_by_side() {
 #[test]
 fn a_volante_for_some_of_the_orders_containers_is_conforme_one_foreign_is_not() {
     let v = read(RANSA);
-    let both = order(&[("container", "HLXU1234561"), ("container", "TGHU4102332"), ("container", "CMAU7001127")], Cargo::default());
+    let both = order(
+        &[("container", "HLXU1234561"), ("container", "TGHU4102332"), ("container", "CMAU7001127")],
+        Cargo::default(),
+    );
     assert!(check(&v, &both, None).conforme(), "a volante per container is usual");
     let other = order(&[("container", "HLXU1234561"), ("container", "CMAU7001127")], Cargo::default());
     let c = check(&v, &other, None);
@@ -232,7 +232,10 @@ fn an_air_volante_is_checked_by_its_awb() {
 #[test]
 fn cargo_is_read_from_a_bl_or_a_packing_list() {
     for (text, want) in [
-        ("BILL OF LADING MEDUHG271461\nNo. of packages: 1200 CARTONS\nGross weight: 18,450.50 KGS", cargo(Some(1200), Some("18450.50"))),
+        (
+            "BILL OF LADING MEDUHG271461\nNo. of packages: 1200 CARTONS\nGross weight: 18,450.50 KGS",
+            cargo(Some(1200), Some("18450.50")),
+        ),
         ("PACKING LIST\nTotal bultos: 86\nPeso bruto total: 21.430,00 kg", cargo(Some(86), Some("21430.00"))),
         ("COMMERCIAL INVOICE\nTotal USD 18,400.00", Cargo::default()),
     ] {
