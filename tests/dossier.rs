@@ -335,3 +335,41 @@ fn a_matching_volante_is_accepted_in_the_history() {
         "{history:?}"
     );
 }
+
+/// The daemon this test started, stopped (SIGTERM, by its pid) however the test ends.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_export_zip_works_through_the_running_daemon() {
+    use std::process::{Command, Stdio};
+    let inst = Instance::new();
+    let f = pacific_order(&inst);
+    let daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_buzon"))
+            .current_dir(inst.path())
+            .args(["run"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn: {e}")),
+    );
+    let start = std::time::Instant::now();
+    // The store is the daemon's once `status` says it runs: export asks over its socket.
+    while inst.status_json()["daemon"] != "running" {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the daemon did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let zip = inst.path().join("via-daemon.zip");
+    let out = inst.run(&["orders", "export", "OC-2026-000001", "--zip", &zip.display().to_string()]);
+    drop(daemon);
+    assert!(out.status.success(), "{}", stderr(&out));
+    the_file_is_complete(&unzip(&std::fs::read(&zip).unwrap_or_default()), &f);
+}
