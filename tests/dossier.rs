@@ -259,13 +259,17 @@ fn an_expediente_over_the_attachment_limit_says_so_with_the_command() {
 
 /// Neptunia's volante for the order's BL, with the container given.
 fn neptunia_volante(container: &str) -> Vec<u8> {
+    neptunia_volante_for(container, "PACIFIC FOODS S.A.C.      RUC: 20512333797")
+}
+
+fn neptunia_volante_for(container: &str, consignee: &str) -> Vec<u8> {
     generate::pdf(&[
         "NEPTUNIA S.A.",
         "DEPOSITO TEMPORAL - R.U.C. 20100010136",
         "VOLANTE DE DESPACHO",
         "Nro. de Volante: 0012-0045821",
         "Fecha de emision: 03/12/2026 10:42",
-        "Consignatario: PACIFIC FOODS S.A.C.      RUC: 20512333797",
+        &format!("Consignatario: {consignee}"),
         "Nave: MSC LORETO   Viaje: 611W",
         "B/L: MEDUHG271461",
         &format!("Contenedor(es): {container} / 40HC"),
@@ -334,6 +338,34 @@ fn a_matching_volante_is_accepted_in_the_history() {
         history.contains(&"Volante 0012-0045821 conforme (BL, Contenedor, RUC del consignatario, Bultos, Peso bruto)"),
         "{history:?}"
     );
+}
+
+#[test]
+fn a_volante_staff_forward_with_another_clients_ruc_stays_with_its_order_and_is_flagged() {
+    let inst = Instance::new();
+    pacific_order(&inst);
+    // The depósito wrote Andes Textil's RUC on Pacific Foods' volante; the
+    // assistant forwards the depósito's mail to the desk.
+    let volante = neptunia_volante_for("MSCU7654329", "ANDES TEXTIL S.A.C.      RUC: 20601234565");
+    inst.deliver(
+        "06-fwd.eml",
+        &mail_with(
+            "Rosa Quispe <asistente2@cli.test>",
+            "RV: VOLANTE DE DESPACHO 0012-0045821",
+            "a2fwd@cli.test",
+            "Thu, 03 Dec 2026 12:00:00 -0500",
+            "Para el expediente.\r\n\r\nRosa\r\n\r\n-----Mensaje original-----\r\nDe: Operaciones Neptunia <operaciones@neptunia.test>\r\nEnviado el: jueves, 3 de diciembre de 2026 11:50\r\nPara: Rosa Quispe <asistente2@cli.test>\r\nAsunto: VOLANTE DE DESPACHO 0012-0045821\r\n\r\nEstimados, se adjunta volante de despacho del BL MEDUHG271461.\r\n\r\nAtte.\r\nOperaciones Neptunia",
+            &[("VOLANTE DE DESPACHO 0012-0045821.pdf", &volante)],
+        ),
+    );
+    run_once(&inst, "2026-12-03T12:00:00-05:00");
+    let orders = inst.json(&["orders", "list", "--json"]);
+    assert_eq!(orders.len(), 1, "no order opened for Andes Textil: {orders:?}");
+    let tasks = volante_tasks(&inst);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let summary = tasks[0]["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("RUC del consignatario: en el volante 20601234565, en la orden 20512333797"), "{summary}");
+    assert_eq!(tasks[0]["order"], "OC-2026-000001");
 }
 
 /// The daemon this test started, stopped (SIGTERM, by its pid) however the test ends.

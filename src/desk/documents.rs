@@ -131,7 +131,10 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     let desk = d.desk;
     let mid = m.mail.message_id.clone();
     let client = match m.sender {
-        crate::clients::Sender::Staff => forwarded_client(d, m)?,
+        crate::clients::Sender::Staff => match super::volantes::client_by_references(d, m)? {
+            Some(c) => Some(c),
+            None => forwarded_client(d, m)?,
+        },
         _ => client_of(&m.sender),
     };
     let Some(client) = client else {

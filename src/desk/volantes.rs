@@ -328,3 +328,21 @@ pub fn file(
     }
     Ok(())
 }
+
+/// The client of the open order a volante's BL, AWB or container names,
+/// when staff forward it: tried before the RUCs the mail holds, because a
+/// volante's consignee RUC is what is being checked (a wrong one must not
+/// file the volante with another client).
+pub fn client_by_references(d: &Draft<'_>, m: &Incoming<'_>) -> ViewResult<Option<String>> {
+    if volante_texts(m).is_empty() {
+        return Ok(None);
+    }
+    for kind in ["bl", "awb", "container"] {
+        for v in m.class.references.get(kind).into_iter().flatten() {
+            if let Some(o) = d.orders_by_ref(kind, v)?.into_iter().find(|o| o.is_open()) {
+                return Ok(Some(o.client));
+            }
+        }
+    }
+    Ok(None)
+}
