@@ -242,3 +242,137 @@ fn cargo_is_read_from_a_bl_or_a_packing_list() {
         assert_eq!(cargo_of(text), want, "{text}");
     }
 }
+
+// ---- #expediente and volantes through the desk (in-memory view) ----
+
+use super::super::commands::dossier::{Made, mail};
+use super::super::effect::{DossierRequest, Effect};
+use super::{World, desk, lima, mail_with_pdf, text_mail};
+
+/// Andes Textil's order OC-2026-000001 with a BL naming its container.
+fn andes_order() -> World {
+    let mut w = World::default();
+    let m = mail_with_pdf(
+        "Patricia Huamán <phuaman@andestextil.test>",
+        "Documentos embarque HLCUCAN2611045",
+        "a1@andestextil.test",
+        "Adjunto el BL.",
+        "BL HLCUCAN2611045.pdf",
+        "BILL OF LADING HLCUCAN2611045 Container HLXU1234561 Consignee ANDES TEXTIL S.A.C.",
+    );
+    w.mail("2026-12-01T10:00", &m);
+    assert!(w.mem.orders.contains_key("OC-2026-000001"));
+    w
+}
+
+fn requests(d: &super::super::Decision) -> Vec<DossierRequest> {
+    d.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Dossier(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn expediente_asks_for_the_file_for_the_staff_member_only() {
+    let table: &[(&str, &str, usize, &str)] = &[
+        (
+            "Carla Vega <cvega@cli.test>",
+            "#expediente OC-2026-000001",
+            1,
+            "OK: el expediente de la orden OC-2026-000001 (1 documento)",
+        ),
+        ("Carla Vega <cvega@cli.test>", "#expediente OC-2026-000077", 0, "no existe la orden OC-2026-000077"),
+        ("Patricia Huamán <phuaman@andestextil.test>", "#expediente OC-2026-000001", 0, ""),
+    ];
+    for (from, body, want, line) in table {
+        let mut w = andes_order();
+        let d = w.mail("2026-12-01T12:00", &text_mail(from, "Expediente", "x1@cli.test", body));
+        let r = requests(&d);
+        assert_eq!(r.len(), *want, "{from} {body}: {:?}", d.outcome);
+        if let Some(r) = r.first() {
+            assert_eq!(r.to, "cvega@cli.test");
+            assert_eq!(r.order, "OC-2026-000001");
+            assert!(r.references.contains(&"x1@cli.test".to_string()), "threaded under the request");
+        }
+        assert!(d.outcome.iter().any(|o| o.contains(line)), "{from} {body}: {:?}", d.outcome);
+        assert!(w.sent_of("expediente").is_empty(), "the desk never builds the ZIP itself");
+    }
+}
+
+#[test]
+fn the_expediente_mail_carries_the_zip_or_says_it_is_too_large() {
+    let w = andes_order();
+    let req = DossierRequest {
+        order: "OC-2026-000001".into(),
+        to: "cvega@cli.test".into(),
+        id: "abc-expediente-OC-2026-000001".into(),
+        references: vec!["x1@cli.test".into()],
+    };
+    for (made, template, attached) in [
+        (Made::Zip { bytes: b"PK\x05\x06zip".to_vec(), documents: 1, not_kept: vec![] }, "expediente", true),
+        (Made::TooLarge { bytes: 90 * 1024 * 1024, documents: 40 }, "expediente_grande", false),
+    ] {
+        let d = mail(&desk(), &w.mem, &req, made, lima("2026-12-01T12:00")).unwrap_or_else(|e| panic!("{e}"));
+        let queued: Vec<_> = d
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Queue { mail, bytes } => Some((mail.clone(), String::from_utf8_lossy(bytes).into_owned())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(queued.len(), 1, "{template}");
+        let (m, raw) = &queued[0];
+        assert_eq!(
+            (m.kind.as_str(), m.to.clone(), m.order.as_deref()),
+            (template, vec!["cvega@cli.test".to_string()], Some("OC-2026-000001"))
+        );
+        assert_eq!(raw.contains("Content-Type: application/zip"), attached, "{template}");
+        assert!(raw.contains("Expediente OC-2026-000001.zip"), "{template}");
+        assert!(raw.contains("References: <x1@cli.test>"), "{template}: threaded");
+    }
+}
+
+#[test]
+fn a_volante_through_the_desk_is_flagged_or_accepted() {
+    let table: &[(&str, Option<&str>)] = &[
+        ("HLXU1234561", None),
+        ("TGHU4102332", Some("Contenedor: en el volante TGHU4102332, en la orden HLXU1234561")),
+    ];
+    for (container, flagged) in table {
+        let mut w = andes_order();
+        let volante = format!(
+            "RANSA COMERCIAL S.A. RUC 20100137284 VOLANTE DE DESPACHO NRO. V-2026-118877 CONSIGNATARIO : ANDES TEXTIL S.A.C. RUC CONSIGNATARIO : 20601234565 CONOCIMIENTO DE EMBARQUE : HLCUCAN2611045 CONTENEDORES : {container}"
+        );
+        let m = mail_with_pdf(
+            "Patricia Huamán <phuaman@andestextil.test>",
+            "RV: Volante HLCUCAN2611045",
+            "a2@andestextil.test",
+            "Les paso el volante de Ransa.",
+            "volante ransa.pdf",
+            &volante,
+        );
+        w.mail("2026-12-03T10:00", &m);
+        let o = &w.mem.orders["OC-2026-000001"];
+        let tasks: Vec<_> = w.mem.tasks.values().filter(|t| t.kind == "volante_discrepancia").collect();
+        match flagged {
+            Some(line) => {
+                assert_eq!(tasks.len(), 1, "{container}");
+                assert!(tasks[0].summary.contains(line), "{}", tasks[0].summary);
+                assert_eq!(tasks[0].assignee, "asistente1@cli.test");
+                assert!(!o.references["container"].contains(*container), "the volante's container is not the order's");
+            }
+            None => {
+                assert!(tasks.is_empty(), "{container}: {tasks:?}");
+                let last = o.history.iter().map(|h| h.what.as_str()).collect::<Vec<_>>();
+                assert!(
+                    last.contains(&"Volante V-2026-118877 conforme (BL, Contenedor, RUC del consignatario)"),
+                    "{last:?}"
+                );
+            }
+        }
+    }
+}
