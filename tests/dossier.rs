@@ -395,7 +395,12 @@ fn the_export_zip_works_through_the_running_daemon() {
     );
     let start = std::time::Instant::now();
     // The store is the daemon's once `status` says it runs: export asks over its socket.
-    while inst.status_json()["daemon"] != "running" {
+    // (Until its socket listens, `status` may fail: the store is locked but nobody answers yet.)
+    let running = || {
+        let out = inst.run(&["status", "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok_and(|v| v["daemon"] == "running")
+    };
+    while !running() {
         assert!(start.elapsed() < std::time::Duration::from_secs(30), "the daemon did not start");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
