@@ -191,11 +191,7 @@ fn dossiers(
             match zip_bytes(&file) {
                 Ok((bytes, _)) if bytes.len() as u64 > max => Made::TooLarge { bytes: bytes.len() as u64, documents },
                 Ok((bytes, w)) => Made::Zip { bytes, documents: w.members.len(), not_kept: w.not_kept },
-                Err(e) => {
-                    // A ZIP in memory fails only on a bug: say so, and offer the command.
-                    decision.outcome.push(format!("#expediente {}: the ZIP could not be made: {e}", order.id));
-                    Made::TooLarge { bytes: file.stored_bytes(), documents }
-                }
+                Err(why) => Made::Failed { why, documents },
             }
         };
         let d = mail(desk, store, &req, made, now)?;

@@ -429,6 +429,7 @@ pub fn sample_context() -> serde_json::Value {
         "documents": 3, "size": "1,2 MB", "limit": "40,0 MB", "file": "Expediente OC-2026-000123.zip",
         "not_kept": ["Fotos carga.zip (no guardado: excedía el tamaño máximo al llegar)"],
         "command": "buzon orders export OC-2026-000123 --zip \"Expediente OC-2026-000123.zip\"",
+        "failed": false,
     });
     ctx
 }

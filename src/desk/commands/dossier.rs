@@ -49,6 +49,9 @@ pub enum Made {
     /// Over the attachment limit (its size, or the documents' when it was
     /// not even built).
     TooLarge { bytes: u64, documents: usize },
+    /// It could not be made (why, for the log): the staff member gets the
+    /// command to make it on the server.
+    Failed { why: String, documents: usize },
 }
 
 /// The ZIP's file name (what the staff member saves).
@@ -74,6 +77,7 @@ pub fn mail(
     let s = desk.settings;
     let client = desk.directory.client(&o.client);
     let file = file_name(&o.id);
+    let mut failed = false;
     let (template, size, documents, not_kept, files) = match made {
         Made::Zip { bytes, documents, not_kept } => {
             let size = bytes.len() as u64;
@@ -81,6 +85,11 @@ pub fn mail(
             (TEMPLATE, size, documents, not_kept, files)
         }
         Made::TooLarge { bytes, documents } => (TEMPLATE_TOO_LARGE, bytes, documents, Vec::new(), Vec::new()),
+        Made::Failed { why, documents } => {
+            d.note(format!("#expediente {}: the ZIP could not be made: {why}", o.id));
+            failed = true;
+            (TEMPLATE_TOO_LARGE, 0, documents, Vec::new(), Vec::new())
+        }
     };
     let ctx = json!({
         "desk": desk_block(s),
@@ -93,6 +102,7 @@ pub fn mail(
             "file": file,
             "not_kept": not_kept,
             "command": format!("buzon orders export {} --zip \"{file}\"", o.id),
+            "failed": failed,
         },
         "lang": "es",
     });

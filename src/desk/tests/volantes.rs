@@ -314,6 +314,7 @@ fn the_expediente_mail_carries_the_zip_or_says_it_is_too_large() {
     for (made, template, attached) in [
         (Made::Zip { bytes: b"PK\x05\x06zip".to_vec(), documents: 1, not_kept: vec![] }, "expediente", true),
         (Made::TooLarge { bytes: 90 * 1024 * 1024, documents: 40 }, "expediente_grande", false),
+        (Made::Failed { why: "disk".into(), documents: 40 }, "expediente_grande", false),
     ] {
         let d = mail(&desk(), &w.mem, &req, made, lima("2026-12-01T12:00")).unwrap_or_else(|e| panic!("{e}"));
         let queued: Vec<_> = d
@@ -333,6 +334,16 @@ fn the_expediente_mail_carries_the_zip_or_says_it_is_too_large() {
         assert_eq!(raw.contains("Content-Type: application/zip"), attached, "{template}");
         assert!(raw.contains("Expediente OC-2026-000001.zip"), "{template}");
         assert!(raw.contains("References: <x1@cli.test>"), "{template}: threaded");
+        let text = crate::mail::parse(raw.as_bytes(), &crate::mail::ParseOptions::default()).new_text;
+        let says = if m.subject.contains("no se pudo preparar") {
+            "No pudimos preparar por correo el expediente"
+        } else if attached {
+            "Adjunto el expediente de la orden OC-2026-000001 de Andes Textil S.A.C."
+        } else {
+            "supera el tamaño máximo de un adjunto (40,0 MB)"
+        };
+        assert!(text.contains(says), "{template}: «{says}» not in\n{text}");
+        assert!(text.contains("buzon orders export") != attached, "{template}: the command only without the ZIP");
     }
 }
 
