@@ -387,3 +387,17 @@ fn a_volante_through_the_desk_is_flagged_or_accepted() {
         }
     }
 }
+
+#[test]
+fn records_from_before_cargo_and_from_read_and_write_the_same_bytes() {
+    let doc = r#"{"kind":"factura_comercial","name":"Factura.pdf","sha256":"ab","path":"ab/ab","size":3,"received_at":"2026-12-01T14:00:00Z"}"#;
+    let back: super::super::model::OrderDocument = serde_json::from_str(doc).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.from, "");
+    assert_eq!(serde_json::to_string(&back).unwrap_or_default(), doc);
+    let o = order(&[], Cargo::default());
+    let text = serde_json::to_string(&o).unwrap_or_default();
+    assert!(!text.contains("cargo") && !text.contains("\"from\""), "{text}");
+    let with = order(&[], cargo(Some(12), Some("9876.40")));
+    let text = serde_json::to_string(&with).unwrap_or_default();
+    assert!(text.contains(r#""cargo":{"packages":12,"weight_kg":"9876.40"}"#), "{text}");
+}
