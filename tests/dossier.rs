@@ -118,6 +118,7 @@ fn the_file_is_complete(members: &[(String, Vec<u8>)], f: &Files) {
         ">Factura PF-88812 (2).pdf</a></td><td>Factura comercial</td><td>lparedes@pacificfoods.test</td><td>01/12/2026 11:00</td>",
         ">BL MEDUHG271461.pdf</a></td><td>Documento de transporte (BL / AWB)</td>",
         "<h2>Historial</h2>",
+        "<br>BL: MEDUHG271461<br>Contenedor: MSCU7654329",
         "Orden abierta con 2 documentos",
     ] {
         assert!(html.contains(want), "«{want}» not in the index:\n{html}");

@@ -55,6 +55,8 @@ pub struct Dossier {
     pub order: String,
     pub client: String,
     pub stage: String,
+    /// The order's references (`BL`, `Contenedor`, `DAM`…) with their values.
+    pub references: Vec<(String, Vec<String>)>,
     pub documents: Vec<Document>,
     pub history: Vec<Line>,
     /// When it was made (local): the time of the index entries.
@@ -94,6 +96,11 @@ impl Dossier {
             order: order.id.clone(),
             client: client.to_string(),
             stage: order.stage.clone(),
+            references: order
+                .references
+                .iter()
+                .map(|(k, v)| (crate::desk::context::ref_label(k).to_string(), v.iter().cloned().collect()))
+                .collect(),
             documents: order
                 .documents
                 .iter()
@@ -144,6 +151,15 @@ impl Dossier {
             order: s(v, "id"),
             client: v["client_name"].as_str().or(v["client"].as_str()).unwrap_or("").to_string(),
             stage: s(v, "stage"),
+            references: v["references"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, vals)| {
+                    let vals = vals.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string));
+                    (crate::desk::context::ref_label(k).to_string(), vals.collect())
+                })
+                .collect(),
             documents: v["documents"]
                 .as_array()
                 .into_iter()
@@ -250,7 +266,11 @@ fn index_html(d: &Dossier, rows: &[Row<'_>]) -> String {
          td.n{text-align:right}</style>\n</head>\n<body>\n",
     );
     out.push_str(&format!("<h1>Expediente {}</h1>\n", html(&d.order)));
-    out.push_str(&format!("<p>Cliente: {}<br>Etapa: {}</p>\n", html(&d.client), html(&d.stage)));
+    out.push_str(&format!("<p>Cliente: {}<br>Etapa: {}", html(&d.client), html(&d.stage)));
+    for (label, values) in d.references.iter().filter(|(_, v)| !v.is_empty()) {
+        out.push_str(&format!("<br>{}: {}", html(label), html(&values.join(", "))));
+    }
+    out.push_str("</p>\n");
     out.push_str("<h2>Documentos</h2>\n<table>\n<thead><tr><th>Documento</th><th>Tipo</th><th>De</th><th>Recibido</th><th>Tamaño</th></tr></thead>\n<tbody>\n");
     for r in rows {
         let name = match (&r.member, &r.note) {
@@ -464,6 +484,7 @@ mod tests {
             order: "OC-2026-000001".into(),
             client: "Pacific Foods S.A.C.".into(),
             stage: "abierta".into(),
+            references: vec![("BL".into(), vec!["MEDUHG271461".into()])],
             documents: vec![
                 doc("Factura.pdf", "aa", Some(a.clone())),
                 doc("Factura.pdf", "bb", Some(b.clone())),
@@ -496,6 +517,7 @@ mod tests {
         );
         assert!(html.contains("enorme &lt;1&gt;.pdf (no guardado"), "{html}");
         assert!(html.contains("Orden abierta &amp; &lt;b&gt;"), "{html}");
+        assert!(html.contains("<br>BL: MEDUHG271461</p>"), "{html}");
         let csv = read(INDEX_CSV);
         assert!(csv.starts_with("\u{feff}DOCUMENTO,TIPO,DE,RECIBIDO,BYTES"), "{csv}");
         assert!(
@@ -513,6 +535,7 @@ mod tests {
             order: "OC-1".into(),
             client: String::new(),
             stage: String::new(),
+            references: vec![],
             documents: vec![],
             history: vec![],
             made: None,
