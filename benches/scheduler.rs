@@ -67,6 +67,7 @@ fn main() {
             money: Default::default(),
             extras: Vec::new(),
             thirdparty: Default::default(),
+            cargo: Default::default(),
         }));
         if effects.len() == 1000 {
             let _ = store.commit(None, &effects);

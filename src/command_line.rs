@@ -32,6 +32,7 @@ pub const VERBS: &[&str] = &[
     "llegada",
     "bl",
     "volante",
+    "expediente",
 ];
 
 /// One parsed command line.

@@ -155,10 +155,50 @@ fn decide_only(
     let at = if p.silent { crate::desk::history::written_at(mail.date.as_deref(), now) } else { now };
     let arrival = Arrival { mail, class, kept, raw: &p.raw, imported: p.silent };
     let mut decision = decide_with(&desk, store, &arrival, at).map_err(StoreError::from)?;
+    dossiers(app, &desk, store, &mut decision, at, !p.silent)?;
     if p.silent {
         crate::desk::history::as_history(&mut decision, &desk, at, now);
     }
     Ok(decision)
+}
+
+/// `#expediente`: the ZIPs the desk asked for, made here where the
+/// documents are kept, and their mails in place of the requests (`send`:
+/// false for history, which sends nothing).
+fn dossiers(
+    app: &App,
+    desk: &Desk<'_>,
+    store: &Store,
+    decision: &mut crate::desk::Decision,
+    now: DateTime<Utc>,
+    send: bool,
+) -> Result<(), StoreError> {
+    use crate::desk::commands::dossier::{Made, mail};
+    use crate::store::dossier::{Dossier, zip_bytes};
+    let (requests, rest): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut decision.effects).into_iter().partition(|e| matches!(e, crate::desk::Effect::Dossier(_)));
+    decision.effects = rest;
+    for e in requests {
+        let crate::desk::Effect::Dossier(req) = e else { continue };
+        let Some(order) = (if send { store.order(&req.order)? } else { None }) else { continue };
+        let client = crate::desk::client_name(&app.directory, Some(&order.client));
+        let file = Dossier::of_order(&order, &client, &app.config.store.attachments_path, &app.settings.calendar, now);
+        let max = app.settings.max_attachment_bytes;
+        let documents = file.documents.len();
+        let made = if file.stored_bytes() > max {
+            Made::TooLarge { bytes: file.stored_bytes(), documents }
+        } else {
+            match zip_bytes(&file) {
+                Ok((bytes, _)) if bytes.len() as u64 > max => Made::TooLarge { bytes: bytes.len() as u64, documents },
+                Ok((bytes, w)) => Made::Zip { bytes, documents: w.members.len(), not_kept: w.not_kept },
+                Err(why) => Made::Failed { why, documents },
+            }
+        };
+        let d = mail(desk, store, &req, made, now)?;
+        decision.effects.extend(d.effects);
+        decision.outcome.extend(d.outcome);
+    }
+    Ok(())
 }
 
 /// Commit a decided message with its processed mark (not yet flushed).

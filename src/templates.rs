@@ -50,6 +50,8 @@ pub const REQUIRED: &[&str] = &[
     "solicitud_recordatorio",
     "solicitud_respondida",
     "solicitud_vencida",
+    "expediente",
+    "expediente_grande",
 ];
 
 /// Built-in defaults of the templates added after the first folders were
@@ -95,6 +97,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("solicitud_respondida.txt.j2", include_str!("../rules/templates/solicitud_respondida.txt.j2")),
     ("solicitud_vencida.subject.j2", include_str!("../rules/templates/solicitud_vencida.subject.j2")),
     ("solicitud_vencida.txt.j2", include_str!("../rules/templates/solicitud_vencida.txt.j2")),
+    ("expediente.subject.j2", include_str!("../rules/templates/expediente.subject.j2")),
+    ("expediente.txt.j2", include_str!("../rules/templates/expediente.txt.j2")),
+    ("expediente_grande.subject.j2", include_str!("../rules/templates/expediente_grande.subject.j2")),
+    ("expediente_grande.txt.j2", include_str!("../rules/templates/expediente_grande.txt.j2")),
 ];
 
 /// One rendered mail body.
@@ -470,6 +476,13 @@ pub fn sample_context() -> serde_json::Value {
     if let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) {
         ctx.extend(extra);
     }
+    // The file for liquidation (`#expediente`, issue 17).
+    ctx["dossier"] = serde_json::json!({
+        "documents": 3, "size": "1,2 MB", "limit": "40,0 MB", "file": "Expediente OC-2026-000123.zip",
+        "not_kept": ["Fotos carga.zip (no guardado: excedía el tamaño máximo al llegar)"],
+        "command": "buzon orders export OC-2026-000123 --zip \"Expediente OC-2026-000123.zip\"",
+        "failed": false,
+    });
     ctx
 }
 

@@ -77,12 +77,17 @@ pub enum OrdersCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write the order's documents under their original names.
+    /// Write the order's documents under their original names: into a
+    /// folder (--to), or one ZIP file with the history and an index in HTML
+    /// and CSV (--zip, the file for liquidation; never overwritten).
     Export {
         id: String,
         /// The folder (created when missing).
+        #[arg(long, required_unless_present = "zip", conflicts_with = "zip")]
+        to: Option<PathBuf>,
+        /// The ZIP file to write (it must not exist).
         #[arg(long)]
-        to: PathBuf,
+        zip: Option<PathBuf>,
     },
 }
 
@@ -171,6 +176,43 @@ pub fn export(config_path: &Path, now: DateTime<Utc>, id: &str, to: &Path) -> an
     let order: serde_json::Value = serde_json::from_str(a.text.trim())?;
     let mut sink = DirSink::new(to)?;
     export_into(&order, &mut sink)
+}
+
+/// `orders export OC-… --zip FILE`: the file for liquidation (see
+/// [`crate::store::dossier`]), from the order as `orders show --json` gives
+/// it (locally or through the daemon); `FILE` must not exist.
+pub fn export_zip(config_path: &Path, now: DateTime<Utc>, id: &str, file: &Path) -> anyhow::Result<String> {
+    use crate::store::dossier::{Dossier, write_file};
+    if file.exists() {
+        anyhow::bail!("{} already exists: it is not overwritten (choose another name or move it away)", file.display());
+    }
+    let a = crate::query::answer(
+        config_path,
+        now,
+        &Query::Orders { show: Some(id.to_string()), json: true, list: ListOptions::default() },
+    )?;
+    let order: serde_json::Value = serde_json::from_str(a.text.trim())?;
+    let config = crate::config::Config::load(config_path)?;
+    let tz = config.timezone();
+    let made = now.with_timezone(&tz).naive_local();
+    let dossier = Dossier::of_json(&order, &config.store.attachments_path, tz, Some(made));
+    let w = write_file(&dossier, file).map_err(|e| anyhow::anyhow!(e))?;
+    let mut out = String::new();
+    for m in &w.members {
+        out.push_str(&format!("{m}\n"));
+    }
+    for n in &w.not_kept {
+        out.push_str(&format!("not in the ZIP: {n}\n"));
+    }
+    out.push_str(&format!(
+        "{}: {} documents, {} not kept, index and history: {} ({} bytes)\n",
+        dossier.order,
+        w.members.len(),
+        w.not_kept.len(),
+        file.display(),
+        w.bytes
+    ));
+    Ok(out)
 }
 
 /// Where exported documents go.

@@ -191,8 +191,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Orders(lists::OrdersCommand::Show { id, json }) => {
             q(Query::Orders { show: Some(id), json, list: Default::default() })
         }
-        Command::Orders(lists::OrdersCommand::Export { id, to }) => {
-            print!("{}", lists::export(&cli.config, now, &id, &to)?);
+        Command::Orders(lists::OrdersCommand::Export { id, to, zip }) => {
+            match (zip, to) {
+                (Some(file), _) => print!("{}", lists::export_zip(&cli.config, now, &id, &file)?),
+                (None, Some(to)) => print!("{}", lists::export(&cli.config, now, &id, &to)?),
+                (None, None) => anyhow::bail!("orders export {id}: give --to FOLDER or --zip FILE"),
+            }
             Ok(Exit::Ok)
         }
         Command::Reclamos(lists::RecordCommand::List(a)) => {

@@ -125,6 +125,7 @@ fn open_order(d: &mut Draft<'_>, m: &Incoming<'_>, client: &str) -> ViewResult<O
         money: Default::default(),
         extras: Vec::new(),
         thirdparty: Default::default(),
+        cargo: Default::default(),
     };
     // A new order of a regime out of the client's agreed services is an extra.
     super::extras::check_scope(desk, &mut o, m.from(), d.now);
@@ -135,7 +136,10 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     let desk = d.desk;
     let mid = m.mail.message_id.clone();
     let client = match m.sender {
-        crate::clients::Sender::Staff => forwarded_client(d, m)?,
+        crate::clients::Sender::Staff => match super::volantes::client_by_references(d, m)? {
+            Some(c) => Some(c),
+            None => forwarded_client(d, m)?,
+        },
         _ => client_of(&m.sender),
     };
     let Some(client) = client else {
@@ -183,13 +187,25 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
             size: att.size as u64,
             received_at: d.now,
             unreadable: reason,
+            from: m.from().to_string(),
         };
         added.push(filed.clone());
         order.documents.push(filed);
     }
+    // A volante's references are checked against the order, never taken
+    // into it (its wrong container would otherwise become the order's);
+    // a volante that opens the order has nothing to be checked against.
+    let volante_only = if new_order { References::new() } else { super::volantes::references_only_on_volantes(m) };
     for (kind, values) in &m.class.references {
-        order.references.entry(kind.clone()).or_default().extend(values.iter().cloned());
+        let skip = volante_only.get(kind);
+        order
+            .references
+            .entry(kind.clone())
+            .or_default()
+            .extend(values.iter().filter(|v| skip.is_none_or(|s| !s.contains(*v))).cloned());
     }
+    order.references.retain(|_, v| !v.is_empty());
+    super::volantes::take_cargo(m, &mut order);
     let rules = &desk.rules.desk;
     order.missing = missing(rules, &order.regime, &order.documents);
     order.stage = stage_after_documents(rules, &order);
@@ -218,6 +234,9 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         order.message_ids.push(mid.clone());
     }
     d.note(format!("{} {}", if new_order { "opened" } else { "updated" }, order.id));
+    if !new_order {
+        super::volantes::file(d, m, &mut order, &added, &client)?;
+    }
     if !unreadable.is_empty() {
         let summary = format!(
             "Documento(s) ilegible(s) en {}: {}. Pedir una copia legible o revisar a mano.",

@@ -41,6 +41,22 @@ pub enum Effect {
     KeepOriginal { sha256: String, bytes: Vec<u8> },
     /// A `buzon reprocess` request was carried out (or refused): forget it.
     RequestDone { target: String },
+    /// `#expediente`: mail an order's file (ZIP) to a staff member. The
+    /// pipeline makes the ZIP where the documents are kept and replaces
+    /// this with the mail (`commands::dossier::mail`); never stored.
+    Dossier(DossierRequest),
+}
+
+/// A staff member asked for the file of an order (`#expediente OC-…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierRequest {
+    pub order: String,
+    /// Who asked (the mail goes to them only).
+    pub to: String,
+    /// The outbox id of the mail.
+    pub id: String,
+    /// The staff member's mail and its thread (the answer goes under it).
+    pub references: Vec<String>,
 }
 
 /// Whose reply budget an automatic answer spends.

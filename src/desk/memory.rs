@@ -91,7 +91,7 @@ impl Memory {
                 Effect::KeepOriginal { sha256, bytes } => {
                     self.originals.insert(sha256.clone(), bytes.clone());
                 }
-                Effect::RequestDone { .. } => {}
+                Effect::RequestDone { .. } | Effect::Dossier(_) => {}
             }
         }
     }

@@ -46,6 +46,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 pub mod view;
+pub mod volantes;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use regex::Regex;
@@ -152,6 +153,7 @@ pub const NOTIFY_AT_ONCE: &[&str] = &[
     "remitente_no_verificado",
     "aviso_sin_orden",
     "documento_ilegible",
+    "volante_discrepancia",
 ];
 
 impl Default for Settings {

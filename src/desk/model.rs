@@ -136,6 +136,9 @@ pub struct OrderDocument {
     /// Why the document could not be read, if it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreadable: Option<String>,
+    /// Who sent it (the mail's From), for the file's index.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
 }
 
 /// A customs order (orden de despacho).
@@ -192,6 +195,26 @@ pub struct Order {
     /// (Boxed: most orders have none, and an `Effect` stays small.)
     #[serde(default, skip_serializing_if = "Thirdparty::is_empty")]
     pub thirdparty: Box<Thirdparty>,
+    /// Packages and gross weight as its transport document or packing
+    /// list states them (what a volante is checked against).
+    #[serde(default, skip_serializing_if = "Cargo::is_empty")]
+    pub cargo: Cargo,
+}
+
+/// The cargo of an order, as a document states it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cargo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages: Option<u64>,
+    /// Kilograms, two decimals (`18450.50`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_kg: Option<String>,
+}
+
+impl Cargo {
+    pub fn is_empty(&self) -> bool {
+        *self == Cargo::default()
+    }
 }
 
 /// An order's dealings with counterparts.

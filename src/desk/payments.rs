@@ -235,6 +235,7 @@ fn voucher_documents(d: &Draft<'_>, m: &Incoming<'_>) -> Vec<OrderDocument> {
             size: a.size as u64,
             received_at: d.now,
             unreadable: None,
+            from: m.from().to_string(),
         })
         .collect()
 }

@@ -53,7 +53,7 @@ fn order_json(app: &App, o: &Order) -> Value {
         .map(|d| {
             let path = if d.path.is_empty() { Value::Null } else { json!(config.store.attachments_path.join(&d.path).display().to_string()) };
             json!({"kind": d.kind, "name": d.name, "sha256": d.sha256, "path": path, "size": d.size, "unreadable": d.unreadable,
-                   "received_at": ts(config, d.received_at)})
+                   "received_at": ts(config, d.received_at), "from": d.from})
         })
         .collect();
     json!({

@@ -7,6 +7,7 @@
 
 pub mod attachments;
 mod copy;
+pub mod dossier;
 pub mod export;
 mod keys;
 mod migrate;
@@ -346,6 +347,8 @@ impl Store {
                     w.put(Tree::Originals, sha256.clone().into_bytes(), bytes.clone())
                 }
                 Effect::RequestDone { target } => w.del(Tree::Requests, target.clone().into_bytes()),
+                // Made into mail by the pipeline before the commit; never stored as such.
+                Effect::Dossier(_) => {}
             }
         }
         for (mid, link) in &links {

@@ -22,6 +22,7 @@
 //! #previo OC-2026-000123 [deposito=dp-callao-1] [fecha=03/12/2026]   (requests to counterparts)
 //! #retiro OC-2026-000123 fecha=04/12/2026 [transporte=…]   #llegada OC-…   #bl OC-… [naviera=…]
 //! #volante OC-2026-000123 [deposito=…]
+//! #expediente OC-2026-000123             (the file for liquidation, a ZIP, to whoever asked)
 //! #deshacer                              (in a reply to a confirmation)
 //! ```
 //!
@@ -30,6 +31,7 @@
 //! `reclamos.rs`, `tasks.rs`, …).
 
 mod closing;
+pub mod dossier;
 mod fixes;
 mod money;
 mod orders;
@@ -127,6 +129,7 @@ fn apply(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) -> ViewRes
         "liquidacion" => money::liquidation(d, c, who, m),
         "pagar" => money::pay(d, c, who),
         "liberar" => money::release(d, c, who),
+        "expediente" => dossier::request(d, c, who, m),
         "fusionar" => fixes::merge(d, c, who),
         "mover" => fixes::move_document(d, c, who),
         "asignar" => fixes::assign(d, c, who),

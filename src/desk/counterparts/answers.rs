@@ -79,7 +79,10 @@ pub fn incoming(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<bool> {
         // An out-of-office or other machine reply answers nothing.
         let machine = m.mail.is_auto() || m.class.has("automatico");
         let answer = if machine { None } else { answered(&o, &p.id, &thread, named.contains(&id)).map(|r| r.n) };
-        file_mail(d, m, &mut o);
+        let added = file_mail(d, m, &mut o);
+        // A volante the depósito sends is checked against the order like any other.
+        let client = o.client.clone();
+        super::super::volantes::file(d, m, &mut o, &added, &client)?;
         matching::link_thread(d, m, ThreadLink { order: Some(o.id.clone()), reclamo: None })?;
         if let Some(n) = answer {
             answer_request(d, m, &mut o, &p, n)?;
@@ -99,14 +102,16 @@ pub fn incoming(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<bool> {
 
 /// The mail's attachments, kept in the order (its Message-ID is linked
 /// to the order, not added to the order's own thread with the client).
-fn file_mail(d: &Draft<'_>, m: &Incoming<'_>, o: &mut Order) {
+/// Returns the documents it added.
+fn file_mail(d: &Draft<'_>, m: &Incoming<'_>, o: &mut Order) -> Vec<OrderDocument> {
+    let mut added = Vec::new();
     for (i, att) in m.mail.attachments.iter().enumerate() {
         if att.inline || att.data.is_empty() || o.documents.iter().any(|x| x.sha256 == att.sha256) {
             continue;
         }
         let kind = m.class.documents.iter().find(|doc| doc.index == i).map(|doc| doc.kind.clone());
         let k = m.kept.get(i).cloned().unwrap_or_default();
-        o.documents.push(OrderDocument {
+        let doc = OrderDocument {
             kind: kind.unwrap_or_else(|| "otro".into()),
             name: att.name.clone(),
             sha256: att.sha256.clone(),
@@ -114,8 +119,12 @@ fn file_mail(d: &Draft<'_>, m: &Incoming<'_>, o: &mut Order) {
             size: att.size as u64,
             received_at: d.now,
             unreadable: k.not_kept,
-        });
+            from: m.from().to_string(),
+        };
+        o.documents.push(doc.clone());
+        added.push(doc);
     }
+    added
 }
 
 /// Request `n` of `o` is answered by this mail: recorded, its task

@@ -36,6 +36,7 @@ fn doc(kind: &str) -> OrderDocument {
         size: 1,
         received_at: lima("2026-12-01T10:00"),
         unreadable: None,
+        from: String::new(),
     }
 }
 
@@ -64,6 +65,7 @@ fn order(regime: &str, stage: &str, docs: &[&str]) -> Order {
         money: Default::default(),
         extras: Vec::new(),
         thirdparty: Default::default(),
+        cargo: Default::default(),
     }
 }
 

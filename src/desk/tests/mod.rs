@@ -11,6 +11,7 @@ mod realmail;
 mod thirdparty;
 mod time;
 mod trust;
+mod volantes;
 
 use std::sync::LazyLock;
 
