@@ -196,9 +196,10 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Thirdparty::is_empty")]
     pub thirdparty: Box<Thirdparty>,
     /// Packages and gross weight as its transport document or packing
-    /// list states them (what a volante is checked against).
+    /// list states them (what a volante is checked against). (Boxed, like
+    /// `thirdparty`: an `Effect` stays small.)
     #[serde(default, skip_serializing_if = "Cargo::is_empty")]
-    pub cargo: Cargo,
+    pub cargo: Box<Cargo>,
 }
 
 /// The cargo of an order, as a document states it.

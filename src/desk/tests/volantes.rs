@@ -42,7 +42,7 @@ fn order(refs: &[(&str, &str)], cargo: Cargo) -> Order {
     }))
     .unwrap_or_else(|e| panic!("{e}"));
     o.references = references;
-    o.cargo = cargo;
+    o.cargo = Box::new(cargo);
     o
 }
 
