@@ -188,12 +188,25 @@ fn the_weekly_list_goes_to_the_clients_assistant_once_a_week_with_only_incomplet
         &["#estado OC-2026-000001 retirada", "#cerrar OC-2026-000001"],
     );
     run_once(&inst, "2026-12-02T10:00:00-05:00");
+    // `#cerrar` goes through the closing list too: refused with what is missing.
+    let o = order(&inst, "OC-2026-000001");
+    assert_eq!(o["closed"].as_bool(), Some(false), "#cerrar of an incomplete file is refused: {o}");
+    let refused = read_outbox(&inst)
+        .into_iter()
+        .filter(|m| m.to == ["cvega@cli.test"])
+        .map(|m| m.text)
+        .find(|t| t.contains("no se cerró la orden OC-2026-000001"))
+        .unwrap_or_else(|| panic!("no refusal of #cerrar"));
+    assert!(refused.contains("#cerrar OC-2026-000001 forzar"), "{refused}");
+    staff(&inst, "04-cer.eml", "c2@cli.test", "Wed, 02 Dec 2026 10:10:00 -0500", &["#cerrar OC-2026-000001 forzar"]);
+    run_once(&inst, "2026-12-02T10:10:00-05:00");
     let o = order(&inst, "OC-2026-000001");
     assert_eq!(
         (o["closed"].as_bool(), o["stage"].as_str()),
         (Some(true), Some("retirada")),
-        "#cerrar closes, no archive: {o}"
+        "#cerrar … forzar closes, no archive: {o}"
     );
+    assert!(o["history"].to_string().contains("Cerrada con el expediente incompleto, forzada por"), "{o}");
     run_once(&inst, "2026-12-07T08:00:00-05:00");
     assert!(of_kind(&read_outbox(&inst), "archivo-").is_empty(), "before Monday 08:30");
     run_once(&inst, "2026-12-07T08:30:00-05:00");

@@ -288,7 +288,7 @@ fn a_weekly_status_summary_goes_once_a_week_and_only_with_open_orders() {
         .unwrap_or_default();
     assert!(body.contains("To: phuaman@andestextil.test") && body.contains("OC-2026-000001"), "{body}");
     // Closed: no more summaries.
-    inst.deliver("c.eml", &mail("Carla Vega <cvega@cli.test>", "close@cli.test", "#cerrar OC-2026-000001"));
+    inst.deliver("c.eml", &mail("Carla Vega <cvega@cli.test>", "close@cli.test", "#cerrar OC-2026-000001 forzar"));
     run_once(&inst, "2026-12-10T10:00:00-05:00");
     run_once(&inst, "2026-12-14T09:05:00-05:00");
     assert_eq!(weekly(&inst).len(), 1);

@@ -120,17 +120,21 @@ pub fn falta(missing: &[String], past: bool) -> &'static str {
 }
 
 /// The refusal of an archive whose file is incomplete (the command's error line).
-pub fn refusal(order: &str, missing: &[String]) -> String {
+/// Why `#verb` (`archivar`, `cerrar`, or `estado … archivada`, answered
+/// as `archivar`) did not go ahead.
+pub fn refusal(order: &str, missing: &[String], verb: &str) -> String {
+    let (done, doing) = if verb == "cerrar" { ("cerró", "cerrarla") } else { ("archivó", "archivarla") };
     format!(
-        "no se archivó la orden {order}: al expediente le {} {}. Cuando esté completo, vuelva a escribir «#archivar {order}»; para archivarla así, «#archivar {order} forzar»",
+        "no se {done} la orden {order}: al expediente le {} {}. Cuando esté completo, vuelva a escribir «#{verb} {order}»; para {doing} así, «#{verb} {order} forzar»",
         falta(missing, false),
         names(missing)
     )
 }
 
 /// The staff-only history line of a forced archive.
-pub fn forced_entry(missing: &[String], who: &str) -> String {
-    format!("Archivada con el expediente incompleto, forzada por {who}: {} {}", falta(missing, true), names(missing))
+/// (`done`: `Archivada`, `Cerrada`.)
+pub fn forced_entry(missing: &[String], who: &str, done: &str) -> String {
+    format!("{done} con el expediente incompleto, forzada por {who}: {} {}", falta(missing, true), names(missing))
 }
 
 /// The ISO week of a day (`2026-W49`): the weekly list's key.

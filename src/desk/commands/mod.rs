@@ -122,10 +122,9 @@ fn apply(d: &mut Draft<'_>, c: &Command, who: &str, m: &Incoming<'_>) -> ViewRes
         "reabrir" if c.target.starts_with("T-") => tasks::reopen(d, c, who),
         "hecho" => tasks::done(d, c, who),
         "deshacer" => undo::undo(d, m, who),
-        "archivar" => closing::archive(d, c, who),
-        "estado" | "etapa" | "eta" | "nave" | "regimen" | "vence" | "cerrar" | "reabrir" | "revisado" => {
-            orders::apply(d, c, who)
-        }
+        "archivar" => closing::archive(d, c, who, true),
+        "cerrar" => closing::archive(d, c, who, false),
+        "estado" | "etapa" | "eta" | "nave" | "regimen" | "vence" | "reabrir" | "revisado" => orders::apply(d, c, who),
         "liquidacion" => money::liquidation(d, c, who, m),
         "pagar" => money::pay(d, c, who),
         "liberar" => money::release(d, c, who),

@@ -75,7 +75,7 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
                 // The archive state goes through the closing list, as `#archivar`.
                 let lacking = super::super::closing::missing(rules, &o);
                 if !lacking.is_empty() {
-                    return Ok(Err(super::super::closing::refusal(&o.id, &lacking)));
+                    return Ok(Err(super::super::closing::refusal(&o.id, &lacking, "archivar")));
                 }
                 o.closed = true;
             }
@@ -141,9 +141,8 @@ pub fn apply(d: &mut Draft<'_>, c: &Command, who: &str) -> ViewResult<Done> {
             format!("documentos de la orden {} revisados", o.id)
         }
         _ => {
-            // `#cerrar` closes without archiving (`#archivar` checks the file).
-            o.closed = true;
-            format!("orden {} cerrada", o.id)
+            // `#cerrar` goes through the closing list (`commands::closing`).
+            return Ok(Err(format!("«#{}» no es un comando de órdenes", c.verb)));
         }
     };
     o.history.push(entry(d, who, format!("Comando #{} {}", c.verb, c.rest).trim().to_string()));

@@ -78,7 +78,11 @@ fn regimen_changes_the_checklist() {
 #[test]
 fn cerrar_closes_and_reabrir_reopens() {
     let mut w = with_order();
-    command(&mut w, "2026-12-01T11:00", "c1@cli.test", "#cerrar OC-2026-000001");
+    // The file has only its invoice: closing goes through the closing list
+    // (issue 17) and must be forced.
+    command(&mut w, "2026-12-01T10:59", "c0@cli.test", "#cerrar OC-2026-000001");
+    assert!(!w.mem.orders["OC-2026-000001"].closed);
+    command(&mut w, "2026-12-01T11:00", "c1@cli.test", "#cerrar OC-2026-000001 forzar");
     assert!(w.mem.orders["OC-2026-000001"].closed);
     command(&mut w, "2026-12-01T11:01", "c2@cli.test", "#reabrir OC-2026-000001");
     assert!(!w.mem.orders["OC-2026-000001"].closed);
