@@ -26,6 +26,21 @@ impl App {
         let rules = RuleSet::load(&config.rules_path).map_err(|d| errors.extend(d.0)).ok();
         let stages = rules.as_ref().map(|r| r.desk.stages.as_slice());
         let clients = crate::clients::load_all(&config.clients_path, stages).map_err(|d| errors.extend(d.0)).ok();
+        // The desk's own people are never a third party: their commands must work.
+        for p in clients.iter().flat_map(|(_, counterparts)| counterparts) {
+            for a in &p.addresses {
+                let domain = a.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+                if config.staff_domains.iter().any(|d| d == domain) {
+                    errors.push(crate::diag::Diagnostic::file(
+                        &config.clients_path,
+                        format!(
+                            "counterpart {}: `{a}` is in the staff domain {domain} (config.toml staff_domains):                              staff are never a counterpart",
+                            p.id
+                        ),
+                    ));
+                }
+            }
+        }
         let templates = Templates::load(&config.rules_path.join("templates")).map_err(|d| errors.extend(d)).ok();
         match (rules, clients, templates) {
             (Some(rules), Some((clients, counterparts)), Some(templates)) if errors.is_empty() => {

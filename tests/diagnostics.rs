@@ -103,6 +103,21 @@ fn a_public_webmail_domain_is_refused_for_a_client() {
 }
 
 #[test]
+fn a_counterpart_address_in_the_staff_domain_is_refused() {
+    let inst = Instance::new();
+    let c = std::fs::read_to_string(inst.path().join("clients.toml")).unwrap_or_default();
+    assert!(c.contains("addresses = [\"operaciones@dtcallao1.test\"]"), "the shipped clients file changed");
+    inst.write(
+        "clients.toml",
+        &c.replace("addresses = [\"operaciones@dtcallao1.test\"]", "addresses = [\"cvega@cli.test\"]"),
+    );
+    let out = inst.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("clients.toml") && err.contains("`cvega@cli.test` is in the staff domain cli.test"), "{err}");
+}
+
+#[test]
 fn a_template_that_does_not_render_is_found_by_rules_check() {
     let inst = Instance::new();
     inst.write("rules/templates/estado.txt.j2", "Hola {{ sender.nombre_que_no_existe }}\n");
