@@ -207,7 +207,7 @@ impl Store {
         remove_unfinished_snapshots(path)?;
         let db = sled::Config::new()
             .path(path)
-            .cache_capacity(64 * 1024 * 1024)
+            .cache_capacity(32 * 1024 * 1024)
             .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|e| classify_open_error(path, e))?;
