@@ -178,19 +178,33 @@ fn dossiers(
     let (requests, rest): (Vec<_>, Vec<_>) =
         std::mem::take(&mut decision.effects).into_iter().partition(|e| matches!(e, crate::desk::Effect::Dossier(_)));
     decision.effects = rest;
+    // One mail may ask for several files: together they stay within one
+    // attachment's limit (the rest are answered with the CLI command), and
+    // an order asked for twice is made once.
+    let mut total: u64 = 0;
+    let mut made_for: Vec<String> = Vec::new();
     for e in requests {
         let crate::desk::Effect::Dossier(req) = e else { continue };
+        if made_for.contains(&req.order) {
+            continue;
+        }
+        made_for.push(req.order.clone());
         let Some(order) = (if send { store.order(&req.order)? } else { None }) else { continue };
         let client = crate::desk::client_name(&app.directory, Some(&order.client));
         let file = Dossier::of_order(&order, &client, &app.config.store.attachments_path, &app.settings.calendar, now);
         let max = app.settings.max_attachment_bytes;
         let documents = file.documents.len();
-        let made = if file.stored_bytes() > max {
+        let made = if total.saturating_add(file.stored_bytes()) > max {
             Made::TooLarge { bytes: file.stored_bytes(), documents }
         } else {
             match zip_bytes(&file) {
-                Ok((bytes, _)) if bytes.len() as u64 > max => Made::TooLarge { bytes: bytes.len() as u64, documents },
-                Ok((bytes, w)) => Made::Zip { bytes, documents: w.members.len(), not_kept: w.not_kept },
+                Ok((bytes, _)) if total.saturating_add(bytes.len() as u64) > max => {
+                    Made::TooLarge { bytes: bytes.len() as u64, documents }
+                }
+                Ok((bytes, w)) => {
+                    total = total.saturating_add(bytes.len() as u64);
+                    Made::Zip { bytes, documents: w.members.len(), not_kept: w.not_kept }
+                }
                 Err(why) => Made::Failed { why, documents },
             }
         };

@@ -470,6 +470,7 @@ pub fn sample_context() -> serde_json::Value {
                 "transport": "Transportes Rápido del Sur", "due": "01/12/2026 17:22", "task": "T-000004"},
         "automatic": false,
         "reminded": true,
+        "stale": false,
         "said": "Buenas tardes, el previo queda programado para el jueves 03/12 a las 09:00.",
         "files": ["Acta de previo.pdf"],
     });

@@ -222,7 +222,7 @@ fn the_weekly_list_goes_to_the_clients_assistant_once_a_week_with_only_incomplet
         "OC-2026-000001",
         "Pacific Foods S.A.C.",
         "retirada",
-        "Falta:",
+        "Faltan:",
         "Volante de despacho",
         "Atentamente",
     ] {

@@ -84,7 +84,13 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
     let eta_time = if m.mail.field("eta").is_some() { None } else { eta_time_in(&text, today) };
     let vessel = VESSEL.captures(&text).map(|c| format!("{} {}", &c[1], &c[2]).trim().to_string());
     // Imported history (going live) says nothing about arrivals now.
-    let arrived = !m.imported && super::counterparts::says_arrived(&text);
+    // Only someone who knows may say the cargo arrived: an arrival starts
+    // the desk's own mail to the depósito (the volante request), so an
+    // unknown or unverified sender's word is not enough (ETA and vessel
+    // are set as before).
+    let knows =
+        !m.mail.dmarc_failed() && matches!(m.sender, Sender::Counterpart(_) | Sender::Staff | Sender::Client(_));
+    let arrived = knows && !m.imported && super::counterparts::says_arrived(&text);
     if orders.is_empty() {
         let summary = format!("Aviso de transportista sin orden identificada de {}: «{}».", m.from(), m.mail.subject);
         d.open_task("aviso_sin_orden", None, None, None, summary, m.mail.message_id.clone())?;

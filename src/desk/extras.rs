@@ -137,11 +137,14 @@ pub fn record(o: &mut Order, kind: &str, reason: String, by: &str, at: DateTime<
 /// After a staff command `#verb` on order `id` was done: record the
 /// extraordinary services it was (out of hours; the order's regime out of
 /// the client's scope).
-pub fn after_command(d: &mut Draft<'_>, verb: &str, id: &str, who: &str) -> ViewResult<()> {
+/// `written`: when the staff member wrote the command (its mail's `Date`,
+/// never later than now): a command written in office hours and handled
+/// after a backlog is no extra, one written on Saturday is.
+pub fn after_command(d: &mut Draft<'_>, verb: &str, id: &str, who: &str, written: DateTime<Utc>) -> ViewResult<()> {
     let desk = d.desk;
     let Some(mut o) = d.order(id)? else { return Ok(()) };
     let mut changed = false;
-    if let Some(when) = out_of_hours(&desk.settings.calendar, d.now) {
+    if let Some(when) = out_of_hours(&desk.settings.calendar, written) {
         changed |=
             record(&mut o, OUT_OF_HOURS, format!("Comando #{verb} atendido fuera de horario: {when}"), who, d.now);
     }

@@ -336,10 +336,11 @@ pub fn decide_with(desk: &Desk<'_>, view: &dyn View, a: &Arrival<'_>, now: DateT
     d.id_base = mail.sha256.get(..16).unwrap_or(&mail.sha256).to_string();
     d.origin = Some(mail.sha256.clone());
     let mut labels = thread_labels(&mut d, &m)?;
-    // A counterpart's mail about an order is filed there; only a carrier
-    // notice in it still does what it does today.
+    // A counterpart's mail about an order is filed there; a carrier notice
+    // in it still does what it does today, and a complaint is still a
+    // reclamo (no reclamo goes unreported, whoever writes it).
     if counterparts::incoming(&mut d, &m)? {
-        labels.retain(|l| l == "aviso_transportista" || l == "automatico");
+        labels.retain(|l| l == "aviso_transportista" || l == "automatico" || l == "reclamo");
     }
     for (label, handle) in HANDLERS {
         if labels.contains(*label) {

@@ -75,7 +75,8 @@ pub fn handle(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<()> {
         // Work on an order out of hours or out of the client's scope is an
         // extraordinary service (glosa 10110).
         if done.is_ok() && c.target.starts_with(&format!("{}-", d.desk.settings.order_prefix)) {
-            super::extras::after_command(d, &c.verb, &c.target, &who)?;
+            let written = super::history::written_at(m.mail.date.as_deref(), d.now);
+            super::extras::after_command(d, &c.verb, &c.target, &who, written)?;
         }
         let line = match done {
             Ok(msg) => format!("OK: {msg}"),

@@ -68,8 +68,17 @@ pub fn incoming(d: &mut Draft<'_>, m: &Incoming<'_>) -> ViewResult<bool> {
             }
         }
     }
-    let mut ids = threaded.clone();
-    ids.extend(named.iter().filter(|n| !threaded.contains(n)).cloned());
+    // Its thread says which order it is about; else it must name exactly
+    // one. A mail that names several orders (a consolidated container, a
+    // daily list) is filed nowhere by itself: it goes the usual way, to a
+    // person, so one client's answer or documents never land in another's.
+    let ids: Vec<String> = if !threaded.is_empty() {
+        threaded.clone()
+    } else if named.len() == 1 {
+        named.clone()
+    } else {
+        Vec::new()
+    };
     let mut filed = false;
     for id in ids {
         let Some(mut o) = d.order(&id)? else { continue };

@@ -50,7 +50,13 @@ pub fn request(d: &mut Draft<'_>, o: &mut Order, ask: &Ask<'_>) -> ViewResult<Re
         ctx: &ctx,
         threading: Threading::Notice { references: &[] },
         order: Some(&o.id),
-        id: Some(format!("solicitud-{}-{n}-{}", o.id, ask.kind.as_str())),
+        // With the mail's own id part: a request undone (`#deshacer`) and
+        // asked again gets the same number, never the same outbox id.
+        id: Some(if d.id_base.is_empty() {
+            format!("solicitud-{}-{n}-{}", o.id, ask.kind.as_str())
+        } else {
+            format!("solicitud-{}-{n}-{}-{}", o.id, ask.kind.as_str(), d.id_base)
+        }),
     };
     let Some(sent) = d.send(letter) else {
         return Ok(Err(format!("no se pudo preparar la solicitud a {} (vea el registro)", p.name)));

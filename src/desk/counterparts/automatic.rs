@@ -113,11 +113,19 @@ pub fn order_due(d: &mut Draft<'_>, o: &mut Order) -> ViewResult<bool> {
 /// announces an ETA).
 static ARRIVED: LazyLock<Regex> = LazyLock::new(|| {
     super::super::re(
-        r"(?i)\b(?:arrib[oó]|ha arribado|lleg[oó] (?:la nave|el buque|la carga|el vuelo)|(?:la nave|el buque) (?:ya )?lleg[oó]|atrac[oó]|descarg(?:ó|o|ada|ado) en|t[eé]rmino de descarga|arrived|has arrived|discharged|ata\s*:)",
+        r"(?i)\b(?:arribó\b|(?:nave|buque|carga|vuelo|contenedor)\s+(?:\S+\s+){0,3}?(?:ya\s+)?arribo\b|ha arribado|lleg[oó] (?:la nave|el buque|la carga|el vuelo)|(?:la nave|el buque) (?:ya )?lleg[oó]|atrac[oó]|descarg(?:ó|o|ada|ado) en|t[eé]rmino de descarga|arrived|has arrived|discharged|ata\s*:)",
     )
 });
 
-/// Does a carrier notice's text say the cargo arrived?
+/// "Not yet arrived", in the ways it is written.
+static NOT_ARRIVED: LazyLock<Regex> = LazyLock::new(|| {
+    super::super::re(
+        r"(?i)\b(?:no|a[uú]n no|todav[ií]a no)\s+(?:ha\s+|han\s+)?(?:arribad|arrib[oó]|llegad|lleg[oó])|\b(?:not yet|has not|hasn't|not)\s+(?:yet\s+)?arrived",
+    )
+});
+
+/// Does a carrier notice's text say the cargo arrived (and nowhere that it
+/// has not yet)?
 pub fn says_arrived(text: &str) -> bool {
-    ARRIVED.is_match(text)
+    ARRIVED.is_match(text) && !NOT_ARRIVED.is_match(text)
 }

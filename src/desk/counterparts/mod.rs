@@ -116,7 +116,19 @@ pub fn find<'a>(
     named: Option<&str>,
     o: &Order,
 ) -> Result<&'a Counterpart, String> {
-    let fit: Vec<&'a Counterpart> = dir.counterparts.iter().filter(|p| answers(kind, p.kind)).collect();
+    let has = |k: &str| o.references.get(k).is_some_and(|v| !v.is_empty());
+    let (sea, air) = (has("bl") || has("container"), has("awb"));
+    let fit: Vec<&'a Counterpart> = dir
+        .counterparts
+        .iter()
+        .filter(|p| answers(kind, p.kind))
+        // A sea shipment's data never goes to an airline, nor an air one's to a shipping line.
+        .filter(|p| match (sea, air) {
+            (true, false) => p.kind != CounterpartKind::Aerolinea,
+            (false, true) => p.kind == CounterpartKind::Aerolinea || !p.kind.is_line(),
+            _ => true,
+        })
+        .collect();
     let ids: Vec<&str> = fit.iter().map(|p| p.id.as_str()).collect();
     if let Some(name) = named {
         if let Some(p) = fit.iter().copied().find(|p| p.id.eq_ignore_ascii_case(name)) {
@@ -138,6 +150,7 @@ pub fn find<'a>(
     {
         return Ok(p);
     }
+    let mut fit = fit;
     if !answers(kind, CounterpartKind::Deposito) {
         let prefixes = bl_prefixes(o);
         let by_prefix: Vec<&'a Counterpart> =
@@ -152,7 +165,11 @@ pub fn find<'a>(
                 // its order's data must not go to it.
                 let listed: Vec<&str> =
                     fit.iter().filter(|p| !p.bl_prefixes.is_empty()).map(|p| p.id.as_str()).collect();
-                if !prefixes.is_empty() && !listed.is_empty() && fit.iter().all(|p| !p.bl_prefixes.is_empty()) {
+                if !prefixes.is_empty() {
+                    // Only a line that lists no prefixes may still be this BL's.
+                    fit.retain(|p| p.bl_prefixes.is_empty());
+                }
+                if !prefixes.is_empty() && !listed.is_empty() && fit.is_empty() {
                     return Err(format!(
                         "ninguna naviera o agente registrado emite BL con el prefijo {} (registrados: {}); indique {}=…",
                         prefixes.join(", "),

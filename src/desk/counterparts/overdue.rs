@@ -26,6 +26,13 @@ pub fn overdue(d: &mut Draft<'_>, t: &Task) -> ViewResult<()> {
     }
     d.push(Effect::JobDone { key, at: d.now });
     let Some(mut o) = d.order(order)? else { return Ok(()) };
+    // A closed, archived or merged order is nobody's business any more.
+    if !o.is_open() {
+        return Ok(());
+    }
+    // Long overdue (buzon was down): the assistant is told, the
+    // counterpart is not sent a late reminder about an old request.
+    let stale = d.now - due > chrono::Duration::days(super::automatic::STALE_DAYS);
     let Some(r) = o.thirdparty.requests.iter().find(|r| r.task == t.id).cloned() else { return Ok(()) };
     if r.state != CounterpartState::Pendiente || r.reminded_at.is_some() {
         return Ok(());
@@ -55,7 +62,7 @@ pub fn overdue(d: &mut Draft<'_>, t: &Task) -> ViewResult<()> {
         order: Some(&o.id),
         id: Some(format!("solicitud-{}-{}-recordatorio", o.id, r.n)),
     };
-    let reminded = d.send(letter);
+    let reminded = if stale { None } else { d.send(letter) };
     if let Some(mid) = &reminded {
         matching::link_ours(d, mid.clone(), ThreadLink { order: Some(o.id.clone()), reclamo: None });
     }
@@ -65,6 +72,7 @@ pub fn overdue(d: &mut Draft<'_>, t: &Task) -> ViewResult<()> {
         "shipment": shipment(desk.directory, &o),
         "ask": ask,
         "reminded": reminded.is_some(),
+        "stale": stale,
         "lang": "es",
     });
     let letter = Letter {
@@ -78,12 +86,11 @@ pub fn overdue(d: &mut Draft<'_>, t: &Task) -> ViewResult<()> {
     d.send(letter);
     if let Some(x) = o.thirdparty.requests.iter_mut().find(|x| x.n == r.n) {
         x.state = CounterpartState::Vencida;
-        x.reminded_at = Some(d.now);
+        x.reminded_at = reminded.as_ref().map(|_| d.now);
     }
-    o.history.push(HistoryEntry::internal(
-        d.now,
-        format!("Sin respuesta de {} a la solicitud de {what}: se le envió un recordatorio", p.name),
-    ));
+    let then = if reminded.is_some() { "se le envió un recordatorio" } else { "vencida, sin recordatorio" };
+    o.history
+        .push(HistoryEntry::internal(d.now, format!("Sin respuesta de {} a la solicitud de {what}: {then}", p.name)));
     d.note(format!("request {} of {} overdue: reminder to {}", r.kind, o.id, p.id));
     d.save_order(o);
     Ok(())

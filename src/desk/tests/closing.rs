@@ -392,12 +392,20 @@ fn a_command_out_of_hours_is_an_extra_and_one_in_hours_is_not() {
     let mut w = with_order();
     command(&mut w, "2026-12-01T11:00", "c1@cli.test", "#eta OC-2026-000001 15/12/2026");
     assert!(w.mem.orders["OC-2026-000001"].extras.is_empty(), "in hours is no extra");
-    command(
-        &mut w,
-        "2026-12-01T20:15",
+    // Written at 17:50 (in hours), handled at 20:10 after a backlog: no extra.
+    let late = text_mail(STAFF, "Comandos", "c15@cli.test", "#eta OC-2026-000001 14/12/2026")
+        .replace("Tue, 01 Dec 2026 09:00:00 -0500", "Tue, 01 Dec 2026 17:50:00 -0500");
+    w.mail("2026-12-01T20:10", &late);
+    assert!(w.mem.orders["OC-2026-000001"].extras.is_empty(), "written in hours is no extra");
+    // Written at 20:15: an extra.
+    let evening = text_mail(
+        STAFF,
+        "Comandos",
         "c2@cli.test",
         "#nave OC-2026-000001 MSC LORETO 611W\n#eta OC-2026-000001 16/12/2026",
-    );
+    )
+    .replace("Tue, 01 Dec 2026 09:00:00 -0500", "Tue, 01 Dec 2026 20:15:00 -0500");
+    w.mail("2026-12-01T20:15", &evening);
     let x = &w.mem.orders["OC-2026-000001"].extras;
     assert_eq!(x.len(), 1, "one per mail: {x:?}");
     assert_eq!((x[0].kind.as_str(), x[0].by.as_str()), (extras::OUT_OF_HOURS, "cvega@cli.test"));

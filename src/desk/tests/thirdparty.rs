@@ -106,6 +106,55 @@ fn find_finds_the_line_by_the_prefix_of_the_orders_bl_else_the_only_line() {
 }
 
 #[test]
+fn find_never_sends_a_sea_shipment_to_an_airline_nor_an_air_one_to_a_shipping_line() {
+    use crate::clients::CounterpartKind;
+    let w = two_orders();
+    let dir = desk().directory;
+    let pf = order(&w, "OC-2026-000001");
+    // The only line registered is an airline with no prefixes: a BL's data
+    // must not go to it.
+    let mut air = dir.clone();
+    air.counterparts.retain(|p| !p.kind.is_line());
+    let mut latam = dir.counterpart("msc-peru").cloned().unwrap_or_else(|| panic!("msc-peru"));
+    (latam.id, latam.kind, latam.name) = ("latam-cargo".into(), CounterpartKind::Aerolinea, "LATAM Cargo".into());
+    latam.bl_prefixes.clear();
+    latam.addresses = vec!["carga@latam.test".into()];
+    air.counterparts.push(latam);
+    let err = find(&air, RequestKind::Llegada, None, &pf).err().unwrap_or_default();
+    assert!(err.contains("no hay ningún"), "a sea shipment to an airline: {err}");
+    // An air shipment (only an AWB) and MSC the only line: not sent to MSC.
+    let mut by_air = pf.clone();
+    by_air.references = Default::default();
+    by_air.references.insert("awb".into(), ["045-12345675".to_string()].into());
+    let err = find(dir, RequestKind::Llegada, None, &by_air).err().unwrap_or_default();
+    assert!(err.contains("no hay ningún"), "an air shipment to a shipping line: {err}");
+    assert_eq!(find(&air, RequestKind::Llegada, None, &by_air).map(|p| p.id.as_str()), Ok("latam-cargo"));
+}
+
+#[test]
+fn a_deposito_mail_naming_two_clients_orders_outside_any_thread_is_filed_in_neither() {
+    let mut w = two_orders();
+    command(&mut w, "2026-12-01T10:00", "c1@cli.test", "#previo OC-2026-000001 fecha=03/12/2026");
+    command(&mut w, "2026-12-01T10:05", "c2@cli.test", "#previo OC-2026-000002 deposito=dp-callao-1 fecha=03/12/2026");
+    let m = text_mail(
+        "Operaciones DT Callao 1 <operaciones@dtcallao1.test>",
+        "Programación de previos 03/12",
+        "lista@dtcallao1.test",
+        "Estimados, programación de previos del 03/12: contenedor CSQU3054383 a las 09:00; el contenedor MSKU1234565 aún no ingresa.\n\nSaludos,\nOperaciones",
+    );
+    w.mail("2026-12-01T15:00", &m);
+    for id in ["OC-2026-000001", "OC-2026-000002"] {
+        let o = order(&w, id);
+        assert!(
+            o.thirdparty.requests.iter().all(|r| r.state == CounterpartState::Pendiente),
+            "{id}: answered by a mail about two orders: {:?}",
+            o.thirdparty.requests
+        );
+    }
+    assert!(w.sent_of("solicitud_respondida").is_empty());
+}
+
+#[test]
 fn command_arguments_need_a_retiro_date_refuse_past_dates_and_name_the_key_meant() {
     use super::super::commands::requests::parse_args;
     let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default();
@@ -134,6 +183,10 @@ fn a_carrier_notice_says_arrived_only_when_it_did() {
         ("ETA 09/12/2026, la nave arribará el martes", false),
         ("Cambio de ETA: nueva fecha estimada de llegada 11/12/2026", false),
         ("Aviso de llegada: la nave llegaría el 09/12", false),
+        ("Fecha estimada de arribo: 15/12/2026", false),
+        ("La nave aún no ha arribado al Callao", false),
+        ("The vessel has not yet arrived", false),
+        ("La nave MSC LORETO ya arribo al Callao", true),
     ] {
         assert_eq!(says_arrived(text), arrived, "{text}");
     }
@@ -255,9 +308,16 @@ fn an_unanswered_request_gets_one_reminder_in_its_thread_and_never_a_second() {
     assert_eq!(w.sent_of("solicitud_vencida").len(), 1);
 }
 
-/// A carrier's notice naming Pacific Foods' BL.
+/// A carrier's notice naming Pacific Foods' BL (from a line nobody registered).
 fn carrier_notice(w: &mut World, now: &str, id: &str, body: &str) {
     let raw = text_mail("Customer Service <noticias@navieraglobal.test>", "Aviso de llegada BL MEDUHG271461", id, body);
+    w.mail(now, &raw);
+}
+
+/// The same from the registered line of the BL (MSC, `[[counterpart]]`):
+/// only its word (or staff's, or the client's) says the cargo arrived.
+fn line_notice(w: &mut World, now: &str, id: &str, body: &str) {
+    let raw = text_mail("MSC del Perú <documentacion@mscperu.test>", "Aviso de llegada BL MEDUHG271461", id, body);
     w.mail(now, &raw);
 }
 
@@ -289,10 +349,18 @@ fn the_desk_asks_the_line_about_arrival_once_when_no_arrival_notice_came() {
 fn no_arrival_question_when_the_arrival_notice_came_first() {
     let mut w = two_orders();
     carrier_notice(&mut w, "2026-12-02T09:00", "n1@navieraglobal.test", "Estimados, BL MEDUHG271461: ETA 09/12/2026.");
+    // An unregistered sender's "arrived" changes no request.
     carrier_notice(
         &mut w,
+        "2026-12-09T15:00",
+        "n3@navieraglobal.test",
+        "Estimados, la nave con BL MEDUHG271461 arribó hoy al Callao.",
+    );
+    assert!(order(&w, "OC-2026-000001").thirdparty.arrived_at.is_none());
+    line_notice(
+        &mut w,
         "2026-12-09T16:00",
-        "n2@navieraglobal.test",
+        "n2@mscperu.test",
         "Estimados, la nave con BL MEDUHG271461 arribó hoy al Callao.",
     );
     assert!(order(&w, "OC-2026-000001").thirdparty.arrived_at.is_some());
@@ -305,10 +373,10 @@ fn no_arrival_question_when_the_arrival_notice_came_first() {
 fn no_volante_two_business_days_after_arrival_asks_the_deposito_once() {
     let mut w = two_orders();
     // Thursday 10 December; Friday 11 is one business day after.
-    carrier_notice(
+    line_notice(
         &mut w,
         "2026-12-10T10:00",
-        "n2@navieraglobal.test",
+        "n2@mscperu.test",
         "Estimados, la nave con BL MEDUHG271461 arribó hoy al Callao.",
     );
     w.tick("2026-12-11T12:00");
