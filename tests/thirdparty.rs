@@ -260,17 +260,17 @@ fn a_retiro_without_date_and_a_previo_with_an_unknown_deposito_are_clear_errors(
 }
 
 fn carrier(inst: &Instance, name: &str, id: &str, date: &str, body: &str) {
-    inst.deliver(
-        name,
-        &text_mail(
-            "Customer Service <customerservice@navieraglobal.test>",
-            "Aviso BL MEDUHG271461",
-            id,
-            date,
-            "",
-            body,
-        ),
-    );
+    notice(inst, "Customer Service <customerservice@navieraglobal.test>", name, id, date, body);
+}
+
+/// The registered line of the BL (MSC, a `[[counterpart]]`): only its word
+/// (or staff's, or the client's) says the cargo arrived.
+fn line(inst: &Instance, name: &str, id: &str, date: &str, body: &str) {
+    notice(inst, "MSC del Perú <documentacion@mscperu.test>", name, id, date, body);
+}
+
+fn notice(inst: &Instance, from: &str, name: &str, id: &str, date: &str, body: &str) {
+    inst.deliver(name, &text_mail(from, "Aviso BL MEDUHG271461", id, date, "", body));
 }
 
 #[test]
@@ -310,10 +310,10 @@ fn the_desk_asks_about_the_arrival_once_and_not_when_the_arrival_notice_came() {
         "Estimados clientes,\r\n\r\nLa nave MSC LORETO viaje 611W con el BL MEDUHG271461 tiene ETA 09/12/2026.",
     );
     run_once(&inst, "2026-12-02T09:00:00-05:00");
-    carrier(
+    line(
         &inst,
         "06-arribo.eml",
-        "n2@navieraglobal.test",
+        "n2@mscperu.test",
         "Wed, 09 Dec 2026 16:00:00 -0500",
         "Estimados clientes,\r\n\r\nLes informamos que la nave MSC LORETO viaje 611W arribó hoy al Callao. BL MEDUHG271461.",
     );
@@ -328,10 +328,10 @@ fn the_desk_asks_about_the_arrival_once_and_not_when_the_arrival_notice_came() {
 fn no_volante_after_arrival_asks_the_deposito_once_and_a_volante_received_asks_nothing() {
     let inst = Instance::new();
     two_orders(&inst);
-    carrier(
+    line(
         &inst,
         "06-arribo.eml",
-        "n2@navieraglobal.test",
+        "n2@mscperu.test",
         "Thu, 10 Dec 2026 10:00:00 -0500",
         "Estimados clientes,\r\n\r\nLa nave con el BL MEDUHG271461 arribó hoy al Callao.",
     );
@@ -353,10 +353,10 @@ fn no_volante_after_arrival_asks_the_deposito_once_and_a_volante_received_asks_n
     // The depósito sent the volante the day after arrival: nothing asked.
     let inst = Instance::new();
     two_orders(&inst);
-    carrier(
+    line(
         &inst,
         "06-arribo.eml",
-        "n2@navieraglobal.test",
+        "n2@mscperu.test",
         "Thu, 10 Dec 2026 10:00:00 -0500",
         "Estimados clientes,\r\n\r\nLa nave con el BL MEDUHG271461 arribó hoy al Callao.",
     );
