@@ -242,18 +242,9 @@ fn serve_backup(
 
 /// Ask the running daemon for a backup into `file` (an absolute path).
 pub fn ask_backup(store_path: &Path, file: &Path) -> anyhow::Result<crate::backup::Outcome> {
-    let sock = socket_path(store_path);
-    let mut stream = connect(&sock)?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(3600)))?;
-    let mut req = serde_json::to_string(&BackupRequest { backup: file.to_path_buf() })?;
-    req.push('\n');
-    stream.write_all(req.as_bytes())?;
-    let mut reader = std::io::BufReader::new(stream);
-    let mut status = [0u8; 1];
-    reader.read_exact(&mut status)?;
-    let mut text = String::new();
-    while reader.read_line(&mut text)? > 0 {}
-    match status[0] {
+    let req = BackupRequest { backup: file.to_path_buf() };
+    let (status, text) = exchange(&socket_path(store_path), &req, std::time::Duration::from_secs(3600))?;
+    match status {
         b'0' => Ok(serde_json::from_str(text.trim()).map_err(|e| anyhow::anyhow!("the daemon's answer: {e}"))?),
         _ => anyhow::bail!("{}", text.trim().trim_start_matches("buzon: ")),
     }
@@ -285,18 +276,25 @@ fn connect(sock: &Path) -> anyhow::Result<std::os::unix::net::UnixStream> {
     }
 }
 
-fn ask_daemon(sock: &Path, q: &Query) -> anyhow::Result<Answer> {
+/// One request to the running daemon: a JSON line out, a status byte and
+/// the answer's text back.
+fn exchange(sock: &Path, req: &impl serde::Serialize, wait: std::time::Duration) -> anyhow::Result<(u8, String)> {
     let mut stream = connect(sock)?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
-    let mut req = serde_json::to_string(q)?;
-    req.push('\n');
-    stream.write_all(req.as_bytes())?;
+    stream.set_read_timeout(Some(wait))?;
+    let mut line = serde_json::to_string(req)?;
+    line.push('\n');
+    stream.write_all(line.as_bytes())?;
     let mut reader = std::io::BufReader::new(stream);
     let mut status = [0u8; 1];
     reader.read_exact(&mut status)?;
     let mut text = String::new();
     while reader.read_line(&mut text)? > 0 {}
-    match status[0] {
+    Ok((status[0], text))
+}
+
+fn ask_daemon(sock: &Path, q: &Query) -> anyhow::Result<Answer> {
+    let (status, text) = exchange(sock, q, std::time::Duration::from_secs(30))?;
+    match status {
         b'0' => Ok(Answer { text, healthy: true }),
         b'1' => Ok(Answer { text, healthy: false }),
         _ => anyhow::bail!("{}", text.trim().trim_start_matches("buzon: ")),
